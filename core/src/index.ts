@@ -8,3 +8,4 @@ export { listNodes, listNamespaces, type NodeInfo, type NamespaceInfo } from './
 export { substitute, parseManifests } from './kube/manifests.js';
 export { execCapture, exitCodeOf, type ExecResult } from './session/exec.js';
 export { forwardPort, type Forward, type ForwardOptions } from './session/portforward.js';
+export * from './config/index.js';

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// kdev: thin commands over @kdev/core. Each command module registers itself here.
+import { Command, Option } from 'commander';
+import { registerConfig } from './commands/config.js';
+import { reportError } from './context.js';
+
+const program = new Command('kdev')
+  .description('develop inside a real Kubernetes cluster: dev mode, sync, run and debug, environments')
+  .version('0.1.0')
+  .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+  .option('--context <name>', 'kubeconfig context to use')
+  .option('-n, --namespace <name>', "namespace (default: the context's)")
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  .showHelpAfterError();
+
+registerConfig(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  reportError(err, program.opts<{ output?: string }>().output === 'json');
+  process.exitCode = 1;
+});
