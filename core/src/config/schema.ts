@@ -3,7 +3,7 @@
 // `kdev config schema` for editor completion.
 import { z } from 'zod';
 
-const quantity = z.union([z.string(), z.number()]);
+const quantity = z.union([z.string(), z.number()]).transform((v) => String(v));
 const resourceList = z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict();
 
 export const portSpec = z

@@ -1,0 +1,81 @@
+// What is in a namespace, and who has what in dev mode: `kdev ls` and `kdev dev status`.
+import type { Cluster } from '../kube/client.js';
+import { kubeError } from '../kube/errors.js';
+import { raw, type RawObject } from '../kube/raw.js';
+import { getPath, KINDS, kindSpec, type KindSpec } from './kinds.js';
+import { parseLease, type Lease } from './lease.js';
+import { DEV_LABEL, LEASE_ANNOTATION } from './patch.js';
+import { DUPLICATE_LABEL } from './engine.js';
+
+export interface WorkloadInfo {
+  kind: string;
+  name: string;
+  namespace: string;
+  /** "ready/desired" in pods, or the kind's own notion (CronJob: schedule). */
+  ready: string;
+  images: string[];
+  /** Present when the workload (or a copy of it) is in dev mode. */
+  dev?: Lease & { via?: string };
+  /** A copy kdev made (generated for a DaemonSet/Job/CronJob, or a duplicate). */
+  managedByKdev: boolean;
+}
+
+function readyOf(kind: KindSpec, obj: RawObject): string {
+  const st = (obj.status ?? {}) as Record<string, number | undefined>;
+  switch (kind.kind) {
+    case 'DaemonSet':
+      return `${st.numberReady ?? 0}/${st.desiredNumberScheduled ?? 0}`;
+    case 'Job':
+      return `${st.succeeded ?? 0}/${(obj.spec?.completions as number | undefined) ?? 1}`;
+    case 'CronJob':
+      return obj.spec?.suspend ? 'suspended' : String(obj.spec?.schedule ?? '');
+    case 'Pod': {
+      const statuses = (obj.status?.containerStatuses as Array<{ ready: boolean }> | undefined) ?? [];
+      return `${statuses.filter((c) => c.ready).length}/${(obj.spec?.containers as unknown[] | undefined)?.length ?? 0}`;
+    }
+    default:
+      return `${st.readyReplicas ?? 0}/${(getPath(obj, kind.replicasPath ?? []) as number | undefined) ?? 0}`;
+  }
+}
+
+function imagesOf(kind: KindSpec, obj: RawObject): string[] {
+  const spec = kind.templatePath.length === 0 ? obj.spec : (getPath(obj, [...kind.templatePath, 'spec']) as Record<string, unknown> | undefined);
+  return ((spec?.containers as Array<{ image?: string }> | undefined) ?? []).map((c) => c.image ?? '');
+}
+
+/** Workloads of the cluster's namespace, optionally of one kind. Owned objects (a Deployment's ReplicaSets, a controller's pods) are left out. */
+export async function listWorkloads(cluster: Cluster, kindName?: string): Promise<WorkloadInfo[]> {
+  const kinds = kindName ? [kindSpec(kindName)] : KINDS;
+  const namespace = cluster.namespace;
+  const out: WorkloadInfo[] = [];
+  for (const kind of kinds) {
+    let items: RawObject[];
+    try {
+      items = (await raw.list(cluster, { apiVersion: kind.apiVersion, plural: kind.plural, namespace })).items;
+    } catch (err) {
+      throw kubeError(err, `listing ${kind.plural} in ${namespace}`, cluster.server);
+    }
+    for (const obj of items) {
+      const owned = obj.metadata?.ownerReferences?.some((o) => o.controller);
+      // A dev pod of a bare Pod is that Pod; other owned objects show under their owner.
+      if (owned) continue;
+      const lease = parseLease(obj.metadata?.annotations?.[LEASE_ANNOTATION]);
+      const labels = obj.metadata?.labels ?? {};
+      out.push({
+        kind: kind.kind,
+        name: obj.metadata!.name!,
+        namespace,
+        ready: readyOf(kind, obj),
+        images: imagesOf(kind, obj),
+        dev: lease,
+        managedByKdev: kind.kind === 'Deployment' && (labels[DEV_LABEL] !== undefined || labels[DUPLICATE_LABEL] !== undefined) && kind.strategy !== 'replace-pod' && labels['app.kubernetes.io/managed-by'] === 'kdev',
+      });
+    }
+  }
+  return out;
+}
+
+/** The workloads in dev mode in the namespace (theirs and mine). */
+export async function devStatus(cluster: Cluster): Promise<WorkloadInfo[]> {
+  return (await listWorkloads(cluster)).filter((w) => w.dev !== undefined && (!w.managedByKdev || w.dev.mode === 'duplicate'));
+}
