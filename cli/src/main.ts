@@ -2,6 +2,7 @@
 // kdev: thin commands over @kdev/core. Each command module registers itself here.
 import { Command, Option } from 'commander';
 import { registerConfig } from './commands/config.js';
+import { registerEnv } from './commands/env.js';
 import { reportError } from './context.js';
 
 const program = new Command('kdev')
@@ -14,6 +15,7 @@ const program = new Command('kdev')
   .showHelpAfterError();
 
 registerConfig(program);
+registerEnv(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportError(err, program.opts<{ output?: string }>().output === 'json');

@@ -64,7 +64,8 @@ function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined 
   const labels = ns.metadata?.labels ?? {};
   const ann = ns.metadata?.annotations ?? {};
   const name = ns.metadata?.name ?? '';
-  if (labels[ENV_LABEL] === undefined) return undefined;
+  // Only namespaces env create made: the label's value is the namespace's own name.
+  if (labels[ENV_LABEL] !== name) return undefined;
   const expiresText = ann[EXPIRES_ANNOTATION];
   const expires = expiresText ? new Date(expiresText) : undefined;
   const created = new Date(ann[CREATED_ANNOTATION] ?? ns.metadata?.creationTimestamp ?? 0);
@@ -99,7 +100,7 @@ async function readEnvNamespace(cluster: Cluster, name: string): Promise<V1Names
     if (isNotFound(err)) throw new KdevError('NOT_FOUND', `no environment named "${name}"`, 'See `kdev env list`.');
     throw kubeError(err, `reading namespace ${name}`, cluster.server);
   }
-  if (ns.metadata?.labels?.[ENV_LABEL] === undefined) {
+  if (ns.metadata?.labels?.[ENV_LABEL] !== name) {
     throw new KdevError('INVALID', `namespace "${name}" is not a kdev environment`, 'kdev only changes namespaces it created (label kdev.dev/environment).');
   }
   return ns;
