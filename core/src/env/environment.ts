@@ -218,7 +218,6 @@ export function planEnvironment(opts: Pick<CreateOptions, 'name' | 'template' | 
 function ttlMs(text: string): number {
   const ms = parseDuration(text);
   if (Number.isNaN(ms)) throw new KdevError('INVALID', `--ttl ${text}: not a duration`, 'Use e.g. 30m, 2h, 1d, or 0 for no expiry.');
-  if (ms !== 0 && ms < 60_000) throw new KdevError('INVALID', `--ttl ${text}: at least 1m`, 'Use e.g. 30m, 2h, 1d, or 0 for no expiry.');
   return ms;
 }
 

@@ -253,7 +253,8 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
         signal: stop.signal,
         what: `pods of ${opts.name}`,
         onEvent: (type, pod) => {
-          if (type === 'DELETED') return { done: false };
+          // Pods on their way out (scaled down, replaced) are not the workload's future.
+          if (type === 'DELETED' || pod.metadata?.deletionTimestamp) return { done: false };
           lastPod = pod;
           const problem = podProblem(pod);
           if (problem) {
