@@ -338,7 +338,6 @@ export async function createEnvironment(cluster: Cluster, opts: CreateOptions): 
       throw new KdevError(failure.code, failure.message, `${failure.hint ? `${failure.hint} ` : ''}Rolling back failed too: delete it with \`kdev env delete ${name}\`.`, { cause: failure });
     }
     const hint = `${failure.hint ? `${failure.hint} ` : ''}Nothing was left behind: the environment's namespace was deleted.`;
-    if (failure instanceof WorkloadFailure) throw new KdevError(failure.code, failure.message, hint, { cause: failure });
     throw new KdevError(failure.code, failure.message, hint, { cause: failure });
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
