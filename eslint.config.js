@@ -13,6 +13,18 @@ export default tseslint.config(
     },
   },
   {
+    // Template services: plain CommonJS for the stock Node 18 runtime image.
+    files: ['templates/**/*.js', 'templates/**/*.cjs', 'test/fixtures/templates/**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: Object.fromEntries(
+        ['require', 'module', 'exports', '__dirname', '__filename', 'process', 'console', 'Buffer', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'AbortController',
+          'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'structuredClone', 'fetch'].map((g) => [g, 'readonly']),
+      ),
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['core/src/**/*.ts'],
     rules: { 'no-console': 'error', '@typescript-eslint/no-explicit-any': 'error' },
   },

@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { registerConfig } from './commands/config.js';
 import { registerDev } from './commands/dev.js';
+import { registerEnv } from './commands/env.js';
 import { reportError } from './context.js';
 
 const program = new Command('kdev')
@@ -16,6 +17,7 @@ const program = new Command('kdev')
 
 registerConfig(program);
 registerDev(program);
+registerEnv(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportError(err, program.opts<{ output?: string }>().output === 'json');

@@ -11,3 +11,4 @@ export { forwardPort, type Forward, type ForwardOptions } from './session/portfo
 export * from './config/index.js';
 export * from './devmode/index.js';
 export { raw, objectPath, type RawObject, type ObjectPath } from './kube/raw.js';
+export * from './env/index.js';

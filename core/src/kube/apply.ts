@@ -1,14 +1,21 @@
 // Server-side apply of manifests: the same call creates or updates, so it is idempotent.
-import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+// Objects travel as plain JSON (no typed models), so no field is renamed or dropped.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Cluster } from './client.js';
 import { kubeError } from './errors.js';
+import { raw, resourceFor, type RawObject } from './raw.js';
 
 export const FIELD_MANAGER = 'kdev';
 
 export async function applyObject<T extends KubernetesObject>(cluster: Cluster, obj: T): Promise<T> {
-  const what = `applying ${obj.kind}/${obj.metadata?.name ?? '?'}`;
+  const name = obj.metadata?.name ?? '?';
+  const what = `applying ${obj.kind}/${name}`;
   try {
-    return await cluster.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    const { plural, namespaced } = await resourceFor(cluster, obj.apiVersion ?? 'v1', obj.kind ?? '');
+    const namespace = namespaced ? (obj.metadata?.namespace ?? cluster.namespace) : undefined;
+    const body = { ...obj, metadata: { ...obj.metadata, ...(namespace ? { namespace } : {}) } } as unknown as RawObject;
+    const query = `?fieldManager=${FIELD_MANAGER}&force=true`;
+    return (await raw.patch(cluster, { apiVersion: obj.apiVersion ?? 'v1', plural, namespace, name }, body, 'apply', query)) as unknown as T;
   } catch (err) {
     throw kubeError(err, what, cluster.server);
   }

@@ -35,11 +35,13 @@ export class ApiError extends Error {
   }
 }
 
-export type PatchType = 'merge' | 'json' | 'strategic';
+export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
 const PATCH_CONTENT: Record<PatchType, string> = {
   merge: 'application/merge-patch+json',
   json: 'application/json-patch+json',
   strategic: 'application/strategic-merge-patch+json',
+  // Server-side apply; JSON is YAML, so the body stays JSON.
+  apply: 'application/apply-patch+yaml',
 };
 
 async function send(cluster: Cluster, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
@@ -93,7 +95,37 @@ export const raw = {
     send(c, 'GET', objectPath(p) + (labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '')) as Promise<{ items: RawObject[]; metadata?: { resourceVersion?: string } }>,
   create: (c: Cluster, p: ObjectPath, body: RawObject) => send(c, 'POST', objectPath({ ...p, name: undefined }), body) as Promise<RawObject>,
   replace: (c: Cluster, p: ObjectPath, body: RawObject) => send(c, 'PUT', objectPath(p), body) as Promise<RawObject>,
-  patch: (c: Cluster, p: ObjectPath, patch: unknown, type: PatchType = 'merge') => send(c, 'PATCH', objectPath(p), patch, PATCH_CONTENT[type]) as Promise<RawObject>,
+  patch: (c: Cluster, p: ObjectPath, patch: unknown, type: PatchType = 'merge', query = '') =>
+    send(c, 'PATCH', objectPath(p) + query, patch, PATCH_CONTENT[type]) as Promise<RawObject>,
   delete: (c: Cluster, p: ObjectPath, opts: { propagationPolicy?: string; gracePeriodSeconds?: number } = {}) =>
     send(c, 'DELETE', objectPath(p), { apiVersion: 'v1', kind: 'DeleteOptions', ...opts }) as Promise<unknown>,
 };
+
+interface ApiResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+const discovery = new Map<string, Promise<ApiResource[]>>();
+
+/** The plural name and scope of a kind, from the API server's discovery (cached per server). */
+export async function resourceFor(cluster: Cluster, apiVersion: string, kind: string): Promise<{ plural: string; namespaced: boolean }> {
+  const server = cluster.kc.getCurrentCluster()?.server ?? '';
+  const key = `${server} ${apiVersion}`;
+  let resources = discovery.get(key);
+  if (!resources) {
+    const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    resources = (send(cluster, 'GET', path) as Promise<{ resources: ApiResource[] }>).then((r) => r.resources.filter((x) => !x.name.includes('/')));
+    discovery.set(key, resources);
+    resources.catch(() => discovery.delete(key));
+  }
+  let found: ApiResource | undefined;
+  try {
+    found = (await resources).find((r) => r.kind === kind);
+  } catch (err) {
+    throw kubeError(err, `looking up ${apiVersion}`, server);
+  }
+  if (!found) throw kubeError(new ApiError(404, JSON.stringify({ message: `the server has no ${kind} in ${apiVersion}` })), `looking up ${kind}`, server);
+  return { plural: found.name, namespaced: found.namespaced };
+}

@@ -1,0 +1,6 @@
+export * from './schema.js';
+export * from './template.js';
+export * from './types.js';
+export * from './ready.js';
+export * from './access.js';
+export * from './environment.js';
