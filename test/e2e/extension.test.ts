@@ -3,14 +3,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { codeServerEntry, ensureTools } from '../vscode/install.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; output: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(cmd, args, { cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const take = (d: Buffer) => {
       output += d.toString();
@@ -33,5 +36,25 @@ describe('VS Code extension in a real VS Code', () => {
     assert.equal(Number(summary[3]), 0, 'no test failed in VS Code');
     assert.ok(Number(summary[2]) >= 9, `the whole suite ran (${summary[2]} passed)`);
     assert.equal(code, 0);
+  });
+
+  it('packages a .vsix that installs offline with code-server --install-extension', { timeout: 5 * 60_000 }, async () => {
+    await ensureTools((line) => console.log(`    ${line}`));
+    const pack = await run('npm', ['run', 'package', '--silent', '-w', 'extension'], ROOT);
+    assert.equal(pack.code, 0, 'npm run package -w extension');
+    assert.match(pack.output, /Packaged: .*kdev\.vsix/);
+    const tmp = mkdtempSync(join(tmpdir(), 'kdev-vsix-'));
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, EXTENSIONS_GALLERY: '{}', XDG_DATA_HOME: join(tmp, 'data'), XDG_CONFIG_HOME: join(tmp, 'config'), XDG_CACHE_HOME: join(tmp, 'cache'), TMPDIR: join(tmp, 'tmp') };
+      for (const d of ['data', 'config', 'cache', 'tmp']) mkdirSync(join(tmp, d));
+      const dirs = ['--user-data-dir', join(tmp, 'user-data'), '--extensions-dir', join(tmp, 'extensions'), '--config', join(tmp, 'config.yaml')];
+      const install = await run(process.execPath, [codeServerEntry(), ...dirs, '--install-extension', join(ROOT, 'extension', 'out', 'kdev.vsix')], ROOT, env);
+      assert.equal(install.code, 0, 'code-server --install-extension');
+      assert.match(install.output, /Extension 'kdev\.vsix' was successfully installed/);
+      const list = await run(process.execPath, [codeServerEntry(), ...dirs, '--list-extensions', '--show-versions'], ROOT, env);
+      assert.match(list.output, /^kdev\.kdev@0\.1\.0$/m);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
