@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { KdevTreeProvider, type Node } from './tree.js';
 import { Log } from './output.js';
 import { registerCommands } from './commands.js';
+import { PortForwards } from './portforward.js';
 
 const loadedAt = performance.now();
 
@@ -11,6 +12,7 @@ export interface KdevApi {
   tree: KdevTreeProvider;
   view: vscode.TreeView<Node>;
   log: Log;
+  forwards: PortForwards;
   /** Milliseconds from this module's load to the end of activate. */
   activationMs: number;
 }
@@ -24,8 +26,9 @@ export function activate(context: vscode.ExtensionContext): KdevApi {
   const log = new Log();
   const tree = new KdevTreeProvider(kubeconfigSetting);
   const view = vscode.window.createTreeView('kdev.workloads', { treeDataProvider: tree, showCollapseAll: true });
-  context.subscriptions.push(log, tree, view);
-  registerCommands(context, { tree, log });
+  const forwards = new PortForwards(tree, log);
+  context.subscriptions.push(log, tree, view, forwards);
+  registerCommands(context, { tree, view, log, forwards });
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('kdev.kubeconfig')) tree.reset();
@@ -33,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): KdevApi {
   );
   const activationMs = Math.round((performance.now() - loadedAt) * 10) / 10;
   log.info(`kdev activated in ${activationMs} ms (kubeconfig: ${kubeconfigSetting() ?? 'default: $KUBECONFIG or ~/.kube/config'})`);
-  return { tree, view, log, activationMs };
+  return { tree, view, log, forwards, activationMs };
 }
 
 export function deactivate(): void {}

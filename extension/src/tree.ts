@@ -100,6 +100,8 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private model: KubeModel | undefined;
   private modelError: unknown;
   private pending: NodeJS.Timeout | undefined;
+  /** One object per node id: VS Code keys its tree elements by identity. */
+  private readonly nodes = new Map<string, Node>();
 
   constructor(private readonly kubeconfig: () => string | undefined) {}
 
@@ -114,6 +116,7 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
 
   /** Drops every watch and reloads the kubeconfig. */
   reset(): void {
+    this.nodes.clear();
     this.model?.dispose();
     this.model = undefined;
     this.modelError = undefined;
@@ -202,6 +205,18 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
   }
 
   async getChildren(n?: Node): Promise<Node[]> {
+    return (await this.children(n)).map((c) => this.intern(c));
+  }
+
+  private intern(n: Node): Node {
+    const id = idOf(n);
+    const known = this.nodes.get(id);
+    if (known) return Object.assign(known, n);
+    this.nodes.set(id, n);
+    return n;
+  }
+
+  private async children(n?: Node): Promise<Node[]> {
     if (!n) return this.roots();
     const model = this.getModel();
     if (!model) return [];
@@ -243,6 +258,11 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
 
   /** Needed by TreeView.reveal. */
   getParent(n: Node): Node | undefined {
+    const parent = this.parentOf(n);
+    return parent ? this.intern(parent) : undefined;
+  }
+
+  private parentOf(n: Node): Node | undefined {
     const model = this.getModel();
     if (!model) return undefined;
     const kindNode = (context: string, namespace: string, kind: string): Node | undefined => {

@@ -168,7 +168,7 @@ async function runSuite(page: Page, url: string, tmp: string): Promise<SuiteResu
         const req = JSON.parse(line.slice(at + REQUEST_PREFIX.length)) as HarnessRequest;
         // One request at a time, in order; the answer file is written atomically.
         queue = queue.then(async () => {
-          const answer = await handleRequest(page, req, ROOT).then(
+          const answer = await handleRequest(page, req, ROOT, tmp).then(
             (value) => ({ ok: true, value }),
             (err: unknown) => ({ ok: false, error: err instanceof Error ? err.message : String(err) }),
           );

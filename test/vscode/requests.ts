@@ -31,7 +31,17 @@ async function resizeSidebar(page: Page, width: number): Promise<void> {
   await page.mouse.up();
 }
 
-export async function handleRequest(page: Page, req: HarnessRequest, root: string): Promise<unknown> {
+export async function handleRequest(page: Page, req: HarnessRequest, root: string, tmp: string): Promise<unknown> {
+  try {
+    return await handle(page, req, root);
+  } catch (err) {
+    // A picture of the moment it failed helps more than the timeout's text.
+    await page.screenshot({ path: join(tmp, `request-${req.id}-failed.png`) }).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function handle(page: Page, req: HarnessRequest, root: string): Promise<unknown> {
   switch (req.action) {
     case 'screenshot': {
       const path = docsPath(root, req.file);
@@ -46,11 +56,17 @@ export async function handleRequest(page: Page, req: HarnessRequest, root: strin
       const row = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: req.treeItem }) }).first();
       await row.click({ button: 'right', timeout: 20_000 });
       const item = page.locator('.monaco-menu .action-item', { hasText: req.menuItem }).first();
-      await item.click({ timeout: 10_000 });
+      await item.waitFor({ state: 'visible', timeout: 10_000 });
+      // A menu ignores the mouse for a moment after it opens (so the right-click's own release
+      // never picks an entry): hover first, let it settle, then click.
+      await item.hover();
+      await page.waitForTimeout(300);
+      await item.click();
+      await page.locator('.monaco-menu').first().waitFor({ state: 'hidden', timeout: 5_000 });
       return true;
     }
     case 'quickInput': {
-      const input = page.locator('.quick-input-widget input.input').first();
+      const input = page.locator('.quick-input-widget .quick-input-box input').first();
       await input.waitFor({ state: 'visible', timeout: 20_000 });
       await input.fill(req.text);
       await input.press('Enter');

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { get } from 'node:http';
 import * as vscode from 'vscode';
 import { PatchStrategy, type V1Deployment } from '@kubernetes/client-node';
 import type { KdevApi } from '../../extension.js';
@@ -18,7 +19,15 @@ function deployment(name: string): V1Deployment {
         metadata: { labels: { app: name } },
         spec: {
           terminationGracePeriodSeconds: 1,
-          containers: [{ name, image: NODE_IMAGE, imagePullPolicy: 'IfNotPresent', command: ['node', '-e', "require('http').createServer((q, r) => r.end('ok')).listen(8080)"] }],
+          containers: [
+            {
+              name,
+              image: NODE_IMAGE,
+              imagePullPolicy: 'IfNotPresent',
+              command: ['node', '-e', "require('http').createServer((q, r) => r.end('hello from ' + require('os').hostname())).listen(8080)"],
+              ports: [{ containerPort: 8080, name: 'http' }],
+            },
+          ],
         },
       },
     },
@@ -111,4 +120,40 @@ suite('tree', () => {
     const shown = await ask({ action: 'screenshot', file: 'docs/vscode-tree.png', sidebarWidth: 560 });
     assert.match(String(shown), /docs\/vscode-tree\.png$/);
   });
+
+  test('Port Forward from the context menu on a pod: HTTP answers through it, then it stops', async () => {
+    const web = await path(api.tree, context, ns.name, 'Deployments', 'web');
+    const [pod] = await api.tree.getChildren(web);
+    const podName = label(api.tree, pod!);
+    await api.view.reveal(pod!, { select: true, focus: true });
+    const opened = new Promise<void>((resolve) => {
+      const sub = api.forwards.onDidChange(() => {
+        if (api.forwards.list().length > 0) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    // The real menu: right-click the pod's row, pick the entry, answer the quick pick.
+    await ask({ action: 'contextMenu', treeItem: podName, menuItem: 'Port Forward' });
+    await ask({ action: 'quickInput', text: '8080' });
+    await opened;
+    const [f] = api.forwards.list();
+    assert.equal(f!.forward.remotePort, 8080);
+    assert.equal(f!.forward.pod, podName);
+    assert.equal(await httpGet(`http://127.0.0.1:${f!.forward.localPort}/`), `hello from ${podName}`);
+    assert.equal(await vscode.commands.executeCommand('kdev.stopPortForward', f!.forward.localPort), true);
+    assert.equal(api.forwards.list().length, 0);
+    await assert.rejects(httpGet(`http://127.0.0.1:${f!.forward.localPort}/`), /ECONNREFUSED/);
+  });
 });
+
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
