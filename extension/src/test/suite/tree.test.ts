@@ -142,6 +142,7 @@ suite('tree', () => {
     assert.equal(f!.forward.remotePort, 8080);
     assert.equal(f!.forward.pod, podName);
     assert.equal(await httpGet(`http://127.0.0.1:${f!.forward.localPort}/`), `hello from ${podName}`);
+    await ask({ action: 'screenshot', file: 'docs/vscode-portforward.png', sidebarWidth: 560 });
     assert.equal(await vscode.commands.executeCommand('kdev.stopPortForward', f!.forward.localPort), true);
     assert.equal(api.forwards.list().length, 0);
     await assert.rejects(httpGet(`http://127.0.0.1:${f!.forward.localPort}/`), /ECONNREFUSED/);
