@@ -9,3 +9,4 @@ export { substitute, parseManifests } from './kube/manifests.js';
 export { execCapture, exitCodeOf, type ExecResult } from './session/exec.js';
 export { forwardPort, type Forward, type ForwardOptions } from './session/portforward.js';
 export * from './config/index.js';
+export * from './sync/index.js';
