@@ -134,6 +134,7 @@ export class BatchReceiver {
   }
 
   private async onEntry(header: tar.Headers, stream: NodeJS.ReadableStream, next: () => void): Promise<void> {
+    stream.on('error', () => undefined); // a destroyed batch destroys its entry stream too
     let name = header.name;
     if (header.type === 'directory' && name.endsWith('/')) name = name.slice(0, -1);
     const rel = checkRelPath(name);
@@ -249,6 +250,16 @@ export class BatchReceiver {
 
   /** Ends the stream, then makes `deletes` and moves every received entry into place. */
   async finish(deletes: string[]): Promise<ApplyResult> {
+    try {
+      return await this.commit(deletes);
+    } catch (e) {
+      this.fail(e);
+      await this.abort();
+      throw this.failure ?? e;
+    }
+  }
+
+  private async commit(deletes: string[]): Promise<ApplyResult> {
     for (const d of deletes) checkRelPath(d);
     if (this.failure) throw this.failure;
     this.extract.end();
@@ -258,10 +269,7 @@ export class BatchReceiver {
     } catch (e) {
       this.fail(e);
     }
-    if (this.failure) {
-      await this.abort();
-      throw this.failure;
-    }
+    if (this.failure) throw this.failure;
     const items: AppliedItem[] = [];
     const ok = new Set<string>();
     for (const d of deletes) await removeInside(this.root, d);

@@ -127,6 +127,21 @@ class Connection {
       if (!this.batch) throw new ProtocolError('end frame outside a batch');
       const { id, deletes, receiver } = this.batch;
       this.batch = undefined;
+      // the watcher waits until `known` reflects this batch, so it does not echo it back
+      this.watcher?.hold();
+      try {
+        await this.commit(id, deletes, receiver);
+      } finally {
+        this.watcher?.release();
+      }
+      return;
+    }
+    if (type !== FRAME_JSON) throw new ProtocolError('unknown frame');
+    await this.onMessage(payload);
+  }
+
+  private async commit(id: number, deletes: string[], receiver: BatchReceiver): Promise<void> {
+    {
       const result = await receiver.finish(deletes);
       for (const d of result.deletes) this.state.forget(d);
       for (const item of result.items) {
@@ -143,9 +158,10 @@ class Connection {
       }
       this.state.opts.onApplied?.();
       await this.send({ t: 'applied', id, files: result.items.length, deletes: result.deletes.length, bytes: result.bytes });
-      return;
     }
-    if (type !== FRAME_JSON) throw new ProtocolError('unknown frame');
+  }
+
+  private async onMessage(payload: Buffer): Promise<void> {
     const msg = parseMessage<ClientMessage>(payload);
     if (!this.mode && msg.t !== 'hello') throw new ProtocolError('expected hello first');
     switch (msg.t) {
@@ -280,6 +296,7 @@ class RemoteWatcher {
   private readonly queue = new Set<string>();
   private scheduled = false;
   private busy = false;
+  private held = 0;
   private closed = false;
 
   constructor(
@@ -315,8 +332,17 @@ class RemoteWatcher {
     this.watchers.delete(rel);
   }
 
+  hold(): void {
+    this.held++;
+  }
+
+  release(): void {
+    this.held--;
+    if (this.held === 0 && this.queue.size > 0) this.schedule();
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.busy) return;
+    if (this.scheduled || this.busy || this.held > 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -325,31 +351,36 @@ class RemoteWatcher {
   }
 
   private async flush(): Promise<void> {
-    if (this.closed || this.queue.size === 0) return;
+    if (this.closed || this.queue.size === 0 || this.held > 0) return;
     this.busy = true;
-    const paths = [...this.queue];
-    this.queue.clear();
-    const changes: Entry[] = [];
-    const deletes: string[] = [];
-    for (const rel of paths) {
-      const st = await lstatOrUndefined(join(this.state.opts.root, rel)).catch(() => undefined);
-      const known = this.state.known.get(rel);
-      if (!st) {
-        if (known) {
-          deletes.push(rel);
-          this.state.forget(rel);
-          this.unwatch(rel);
+    try {
+      const paths = [...this.queue];
+      this.queue.clear();
+      const changes: Entry[] = [];
+      const deletes: string[] = [];
+      for (const rel of paths) {
+        const st = await lstatOrUndefined(join(this.state.opts.root, rel)).catch(() => undefined);
+        const known = this.state.known.get(rel);
+        if (!st) {
+          if (known) {
+            deletes.push(rel);
+            this.state.forget(rel);
+            this.unwatch(rel);
+          }
+          continue;
         }
-        continue;
+        const e = await entryOf(this.state.opts.root, rel, st, this.state.cache).catch(() => undefined);
+        if (!e) continue;
+        if (known && sameEntry(known, e)) continue;
+        if (e.t === 'd' && known?.t === 'd') continue;
+        changes.push(e);
       }
-      const e = await entryOf(this.state.opts.root, rel, st, this.state.cache).catch(() => undefined);
-      if (!e) continue;
-      if (known && sameEntry(known, e)) continue;
-      if (e.t === 'd' && known?.t === 'd') continue;
-      changes.push(e);
+      if (changes.length > 0 || deletes.length > 0) await this.report(changes, deletes);
+    } catch {
+      // the next event retries
+    } finally {
+      this.busy = false;
     }
-    if (changes.length > 0 || deletes.length > 0) await this.report(changes, deletes);
-    this.busy = false;
     if (this.queue.size > 0) this.schedule();
   }
 

@@ -58,7 +58,8 @@ export interface SyncTransport {
 export type TransportFactory = (pod: string) => Promise<SyncTransport>;
 
 export interface SyncSessionOptions {
-  cluster: Cluster;
+  /** Needed for the default transport (a port-forward). */
+  cluster?: Cluster;
   namespace?: string;
   /** The pod to sync with now; called again after every lost connection. */
   resolvePod: () => Promise<string>;
@@ -193,6 +194,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
    */
   async start(): Promise<void> {
     if (this.loop) throw new KdevError('CONFLICT', 'this sync session is already started');
+    if (!this.opts.transport && !this.opts.cluster) throw new KdevError('INVALID', 'a sync session needs a cluster (or a transport)');
     const st = await stat(this.root).catch(() => undefined);
     if (!st?.isDirectory()) throw new KdevError('INVALID', `the local sync folder ${this.root} does not exist`, 'Check sync.local in .kdev.yaml.');
     this.stopping = false;
@@ -261,7 +263,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     let firstDone = false;
     const initialMs = this.opts.backoff?.initialMs ?? 250;
     const maxMs = this.opts.backoff?.maxMs ?? 5000;
-    const transportFor = this.opts.transport ?? portForwardTransport(this.opts.cluster, this.opts.namespace, this.opts.remotePort ?? DEFAULT_PORT);
+    const transportFor = this.opts.transport ?? portForwardTransport(this.opts.cluster!, this.opts.namespace, this.opts.remotePort ?? DEFAULT_PORT);
     while (!this.stopping) {
       this.setState('connecting');
       this.emit('connecting', { pod: this.pod, attempt: failures + 1 });
@@ -332,11 +334,26 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     return Math.max(n, paths.length);
   }
 
+  /** Deletions sent recently: a mass deletion that arrives in several batches still counts as one. */
+  private recentDeletes: Array<{ at: number; n: number }> = [];
+
+  private recentDeleteCount(): number {
+    const since = Date.now() - 3000;
+    this.recentDeletes = this.recentDeletes.filter((d) => d.at >= since);
+    return this.recentDeletes.reduce((sum, d) => sum + d.n, 0);
+  }
+
   /** The mass-deletion guard: true when these deletions may go ahead. */
-  private async allowDeletes(paths: string[], known: Map<string, Entry>, totalFiles: number, side: 'remote' | 'local'): Promise<boolean> {
-    const deletes = this.countUnder(paths, known);
+  private async allowDeletes(paths: string[], known: Map<string, Entry>, totalFiles: number, side: 'remote' | 'local', cumulative = false): Promise<boolean> {
+    if (paths.length === 0) return true;
+    const recent = cumulative ? this.recentDeleteCount() : 0;
+    const deletes = this.countUnder(paths, known) + recent;
+    totalFiles += recent;
     const min = this.opts.massDeleteMin ?? 10;
-    if (deletes < min || deletes * 2 <= totalFiles) return true;
+    if (deletes < min || deletes * 2 <= totalFiles) {
+      if (cumulative) this.recentDeletes.push({ at: Date.now(), n: deletes - recent });
+      return true;
+    }
     const info: MassDeleteInfo = { deletes, total: totalFiles, side, sample: paths.slice(0, 10) };
     if (!this.opts.confirmMassDelete) {
       this.report(`held back: this change would delete ${deletes} of ${totalFiles} synced files (${side})`, 'Confirm mass deletions (kdev asks, or pass --yes).');
@@ -530,10 +547,26 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         }
         paths.sort();
         const { deletes, items } = await this.plan(paths);
+        if (deletes.length > 0) {
+          // a burst of deletions (rm -rf, branch switch) arrives over several loop turns:
+          // take in the deletions that are still arriving, so the guard sees them together
+          for (let turn = 0; turn < 50; turn++) {
+            await new Promise<void>((r) => setImmediate(r));
+            const more: string[] = [];
+            for (const p of this.pending) {
+              if (this.synced.has(p) && !(await lstat(join(this.root, p)).catch(() => undefined))) more.push(p);
+            }
+            if (more.length === 0) break;
+            for (const p of more) {
+              this.pending.delete(p);
+              if (!deletes.some((d) => under(d, p))) deletes.push(p);
+            }
+          }
+        }
         if (deletes.length === 0 && items.length === 0) continue;
         const total = [...this.synced.values()].filter((e) => e.t !== 'd').length;
         let allowed = deletes;
-        if (!(await this.allowDeletes(deletes, this.synced, total, 'remote'))) {
+        if (!(await this.allowDeletes(deletes, this.synced, total, 'remote', true))) {
           allowed = [];
           for (const d of deletes) for (const p of [...this.synced.keys()]) if (under(d, p)) this.synced.delete(p);
         }
