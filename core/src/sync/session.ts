@@ -280,7 +280,6 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         this.conn = conn;
         await conn.hello(this.mode);
         await this.handshake(conn);
-        this.counters.connects++;
         failures = 0;
         if (!firstDone) {
           firstDone = true;
@@ -441,6 +440,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     this.synced = next;
     this.lastSyncAt = new Date();
     if (toPull.length > 0) await conn.pull(toPull);
+    this.counters.connects++;
     this.setState('watching');
     this.emit('watching', { files: this.status().syncedFiles });
     this.emit('idle', { lastSyncAt: this.lastSyncAt });
