@@ -221,7 +221,6 @@ export async function startDevMode(cluster: Cluster, opts: StartOptions): Promis
 
   const podSelector = `${DEV_LABEL}=${devOf}`;
   const pod = await waitDevPod(cluster, { namespace, labelSelector: podSelector, container, image, timeoutMs, onEvent: emit, signal: opts.signal });
-  emit({ type: 'phase', phase: 'ready', message: `pod/${pod.metadata!.name} is ready` });
   obj = await readObject(cluster, ref.kind, namespace, ref.name);
   return {
     workload: what,
