@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { registerConfig } from './commands/config.js';
 import { registerDev } from './commands/dev.js';
 import { registerEnv } from './commands/env.js';
+import { registerSession } from './commands/session.js';
 import { reportError } from './context.js';
 
 const program = new Command('kdev')
@@ -18,6 +19,7 @@ const program = new Command('kdev')
 registerConfig(program);
 registerDev(program);
 registerEnv(program);
+registerSession(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportError(err, program.opts<{ output?: string }>().output === 'json');
