@@ -44,6 +44,16 @@ export function sinceFilter(since: number): Transform {
 /** Streams a container's log into `out`; resolves when the stream ends (or the signal aborts). */
 export async function streamLogs(cluster: Cluster, pod: string, container: string, out: Writable, opts: LogOptions = {}): Promise<void> {
   const namespace = opts.namespace ?? cluster.namespace;
+  if (opts.previous) {
+    // The log API answers a bare 400 here; say what it means.
+    const p = await cluster.core.readNamespacedPod({ name: pod, namespace }).catch((err: unknown) => {
+      throw kubeError(err, `reading pod/${pod}`, cluster.server);
+    });
+    const status = [...(p.status?.containerStatuses ?? []), ...(p.status?.initContainerStatuses ?? [])].find((c) => c.name === container);
+    if (status && status.restartCount === 0 && !status.lastState?.terminated) {
+      throw new KdevError('INVALID', `container ${container} of pod/${pod} has no previous instance`, `It has not restarted; leave out --previous.`);
+    }
+  }
   const sink = opts.since !== undefined ? sinceFilter(opts.since) : new PassThrough();
   sink.pipe(out, { end: false });
   const ended = new Promise<void>((resolve) => sink.on('end', resolve));
@@ -57,11 +67,7 @@ export async function streamLogs(cluster: Cluster, pod: string, container: strin
       sinceTime: opts.since !== undefined ? new Date(Math.floor(opts.since / 1000) * 1000).toISOString().replace('.000Z', 'Z') : undefined,
     });
   } catch (err) {
-    const e = kubeError(err, `reading the log of ${pod}/${container}`, cluster.server);
-    if (opts.previous && /previous terminated container/.test(e.message)) {
-      throw new KdevError(e.code, e.message, `Container ${container} of pod/${pod} has not restarted; leave out --previous.`);
-    }
-    throw e;
+    throw kubeError(err, `reading the log of ${pod}/${container}`, cluster.server);
   }
   const onAbort = () => {
     controller.abort();
