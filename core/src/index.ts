@@ -12,6 +12,7 @@ export * from './config/index.js';
 export * from './devmode/index.js';
 export { raw, objectPath, type RawObject, type ObjectPath } from './kube/raw.js';
 export * from './env/index.js';
+export * from './sync/index.js';
 export {
   resolveDevTarget, resolveWorkloadTarget, devSelector, waitReadyPod, isPodReady, notInDevMode, type SessionTarget,
   openTerminal, DEFAULT_SHELL, PLAIN_SHELL, type TerminalOptions,

@@ -1,6 +1,6 @@
 // kdev ls | dev start | dev end | dev status
 import { Command, Option } from 'commander';
-import { devStatus, endDevMode, listWorkloads, loadConfig, devEntryFor, parseWorkloadRef, startDevMode, type WorkloadInfo } from '@kdev/core';
+import { devStatus, endDevMode, environmentDevConfig, listWorkloads, loadConfig, devEntryFor, parseWorkloadRef, startDevMode, type WorkloadInfo } from '@kdev/core';
 import { clusterFor, printJson, wantsJson } from '../context.js';
 import { withProgress } from '../ui/progress.js';
 
@@ -51,7 +51,8 @@ export function registerDev(program: Command): void {
       const cluster = clusterFor(cmd);
       const ref = parseWorkloadRef(workload);
       const { config } = loadConfig(o.config ?? process.cwd());
-      const entry = devEntryFor(config, ref.kind.kind, ref.name);
+      // No entry in .kdev.yaml: an environment's template may have one for this service.
+      const entry = devEntryFor(config, ref.kind.kind, ref.name) ?? devEntryFor((await environmentDevConfig(cluster))?.config ?? config, ref.kind.kind, ref.name);
       const run = (onEvent?: Parameters<typeof startDevMode>[1]['onEvent']) =>
         startDevMode(cluster, {
           workload,

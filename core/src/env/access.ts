@@ -1,7 +1,7 @@
 // Who owns an environment, what the owner may do in it, and a kubeconfig for the
 // environment's ServiceAccount with a token issued by the TokenRequest API.
 import { readFileSync } from 'node:fs';
-import { AuthenticationV1Api, type KubernetesObject, type V1NetworkPolicy, type V1Role, type V1RoleBinding, type RbacV1Subject } from '@kubernetes/client-node';
+import { AuthenticationV1Api, type KubernetesObject, type V1Role, type V1RoleBinding, type RbacV1Subject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
@@ -69,12 +69,13 @@ export function accessObjects(namespace: string, owner: string): KubernetesObjec
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ENV_ROLE },
     subjects: [ownerSubject(owner), { kind: 'ServiceAccount', name: ENV_SERVICE_ACCOUNT, namespace }],
   };
-  // Only pods of this namespace may connect to its pods.
-  const isolate: V1NetworkPolicy = {
+  // Only pods of this namespace may connect to its pods. Plain JSON with the API's field
+  // names ("from"), as applyObject sends it; the client's model would call it "_from".
+  const isolate: KubernetesObject & { spec: Record<string, unknown> } = {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name: ENV_NETWORK_POLICY, namespace, labels },
-    spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ _from: [{ podSelector: {} }] }] },
+    spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {} }] }] },
   };
   return [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: ENV_SERVICE_ACCOUNT, namespace, labels } }, role, binding, isolate];
 }

@@ -1,7 +1,7 @@
 // Environments: a namespace per developer or CI run, from a template. create (with
 // rollback of whatever it made when any step fails), list, delete, sleep, wake, gc and
 // kubeconfig. Progress is reported as typed events; nothing here prints.
-import { loadYaml, PatchStrategy, type KubernetesObject, type V1Namespace, type V1ResourceQuota, type V1ServiceAccount } from '@kubernetes/client-node';
+import { PatchStrategy, type KubernetesObject, type V1Namespace, type V1ResourceQuota, type V1ServiceAccount } from '@kubernetes/client-node';
 import { KdevError, isKdevError } from '../errors.js';
 import { applyObject, FIELD_MANAGER } from '../kube/apply.js';
 import type { Cluster } from '../kube/client.js';
@@ -51,13 +51,9 @@ export function validateEnvName(name: string): void {
   }
 }
 
-/** Objects parsed from YAML use the wire names ("from"); the client's serializer wants its model names ("_from"). */
-function toModel(obj: KubernetesObject): KubernetesObject {
-  return loadYaml<KubernetesObject>(JSON.stringify(obj));
-}
-
+/** Manifests go to the API server as plain JSON (core's applyObject keeps every field). */
 function applyManifest(cluster: Cluster, obj: KubernetesObject): Promise<KubernetesObject> {
-  return applyObject(cluster, toModel(obj));
+  return applyObject(cluster, obj);
 }
 
 function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined {

@@ -1,0 +1,46 @@
+// Commands: the palette and the tree's context menus. Each handler calls core and reports
+// through the output channel and notifications (with the hint of a KdevError).
+import * as vscode from 'vscode';
+import { KdevError } from '@kdev/core';
+import type { KdevTreeProvider, Node } from './tree.js';
+import type { Log } from './output.js';
+import type { PortForwards } from './portforward.js';
+
+export interface Services {
+  tree: KdevTreeProvider;
+  view: vscode.TreeView<Node>;
+  log: Log;
+  forwards: PortForwards;
+}
+
+/** The node a command acts on: the one right-clicked, else the tree's selection. */
+function target(s: Services, node: Node | undefined): Node {
+  const n = node ?? s.view.selection[0];
+  if (!n) throw new KdevError('INVALID', 'no workload is selected', 'Right-click a workload or a pod in the kdev view.');
+  return n;
+}
+
+/** Runs a command body; an error goes to the log and to a notification with its hint. */
+async function guarded<T>(s: Services, doing: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    const text = s.log.error(doing, err);
+    void vscode.window.showErrorMessage(`kdev: ${text}`, 'Show Log').then((choice) => {
+      if (choice) s.log.channel.show(true);
+    });
+    return undefined;
+  }
+}
+
+export function registerCommands(context: vscode.ExtensionContext, s: Services): void {
+  const register = (id: string, fn: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  register('kdev.refresh', () => {
+    s.log.info('refresh: reloading the kubeconfig and restarting the watches');
+    s.tree.reset();
+  });
+  register('kdev.showLog', () => s.log.channel.show(true));
+  register('kdev.portForward', (node?: Node) => guarded(s, 'port forward', () => s.forwards.add(target(s, node))));
+  register('kdev.portForwards', () => guarded(s, 'port forwards', () => s.forwards.manage()));
+  register('kdev.stopPortForward', (localPort: number) => guarded(s, 'stop port forward', () => s.forwards.stop(localPort)));
+}

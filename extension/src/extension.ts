@@ -1,0 +1,42 @@
+// Entry point: wires one small module per contribution (tree, commands, status bar, output).
+import * as vscode from 'vscode';
+import { KdevTreeProvider, type Node } from './tree.js';
+import { Log } from './output.js';
+import { registerCommands } from './commands.js';
+import { PortForwards } from './portforward.js';
+
+const loadedAt = performance.now();
+
+/** What activate returns: used by the extension's own tests. */
+export interface KdevApi {
+  tree: KdevTreeProvider;
+  view: vscode.TreeView<Node>;
+  log: Log;
+  forwards: PortForwards;
+  /** Milliseconds from this module's load to the end of activate. */
+  activationMs: number;
+}
+
+export function kubeconfigSetting(): string | undefined {
+  const value = vscode.workspace.getConfiguration('kdev').get<string>('kubeconfig');
+  return value ? value : undefined;
+}
+
+export function activate(context: vscode.ExtensionContext): KdevApi {
+  const log = new Log();
+  const tree = new KdevTreeProvider(kubeconfigSetting);
+  const view = vscode.window.createTreeView('kdev.workloads', { treeDataProvider: tree, showCollapseAll: true });
+  const forwards = new PortForwards(tree, log);
+  context.subscriptions.push(log, tree, view, forwards);
+  registerCommands(context, { tree, view, log, forwards });
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('kdev.kubeconfig')) tree.reset();
+    }),
+  );
+  const activationMs = Math.round((performance.now() - loadedAt) * 10) / 10;
+  log.info(`kdev activated in ${activationMs} ms (kubeconfig: ${kubeconfigSetting() ?? 'default: $KUBECONFIG or ~/.kube/config'})`);
+  return { tree, view, log, forwards, activationMs };
+}
+
+export function deactivate(): void {}

@@ -1,0 +1,327 @@
+// The kdev tree: kubeconfig contexts → namespaces (kdev environments marked) → workload
+// kinds → workloads → pods → containers. Data comes from the watched model; a change in the
+// cluster fires onDidChangeTreeData (coalesced), so the tree follows the cluster by itself.
+import * as vscode from 'vscode';
+import { isKdevError, type KdevError } from '@kdev/core';
+import type { KubernetesObject, V1Pod, V1ContainerStatus } from '@kubernetes/client-node';
+import { TREE_KINDS, type TreeKind } from './kinds.js';
+import { KubeModel, type NamespaceModel } from './model.js';
+
+export const ENVIRONMENT_LABEL = 'kdev.dev/environment';
+
+export type Node =
+  | { type: 'message'; id: string; label: string; hint?: string; severity: 'error' | 'info' }
+  | { type: 'context'; context: string; current: boolean }
+  | { type: 'namespace'; context: string; namespace: string; environment: boolean }
+  | { type: 'kind'; context: string; namespace: string; kind: TreeKind }
+  | { type: 'workload'; context: string; namespace: string; kind: TreeKind; name: string }
+  /** A pod under the workload `owner` (a pod also shows under its ReplicaSet or Job). */
+  | { type: 'pod'; context: string; namespace: string; name: string; owner: Owner }
+  /** `owner` is the pod's tree parent; undefined when the pod itself is the workload. */
+  | { type: 'container'; context: string; namespace: string; pod: string; name: string; owner?: Owner };
+
+export interface Owner {
+  kind: string;
+  name: string;
+}
+
+function idOf(n: Node): string {
+  switch (n.type) {
+    case 'message':
+      return n.id;
+    case 'context':
+      return `ctx:${n.context}`;
+    case 'namespace':
+      return `ctx:${n.context}/ns:${n.namespace}`;
+    case 'kind':
+      return `ctx:${n.context}/ns:${n.namespace}/kind:${n.kind.kind}`;
+    case 'workload':
+      return `ctx:${n.context}/ns:${n.namespace}/kind:${n.kind.kind}/${n.name}`;
+    case 'pod':
+      return `ctx:${n.context}/ns:${n.namespace}/kind:${n.owner.kind}/${n.owner.name}/pod:${n.name}`;
+    case 'container':
+      return n.owner
+        ? `ctx:${n.context}/ns:${n.namespace}/kind:${n.owner.kind}/${n.owner.name}/pod:${n.pod}/c:${n.name}`
+        : `ctx:${n.context}/ns:${n.namespace}/kind:Pod/${n.pod}/c:${n.name}`;
+  }
+}
+
+function messageFor(id: string, err: unknown): Node {
+  if (isKdevError(err)) {
+    const e = err as KdevError;
+    return { type: 'message', id, label: e.message, hint: e.hint, severity: 'error' };
+  }
+  return { type: 'message', id, label: err instanceof Error ? err.message : String(err), severity: 'error' };
+}
+
+/** "1/1" for replica counts, the phase for pods, the schedule for CronJobs. */
+export function describeWorkload(kind: string, obj: KubernetesObject): string {
+  const o = obj as { spec?: Record<string, unknown>; status?: Record<string, unknown> };
+  const spec = o.spec ?? {};
+  const status = o.status ?? {};
+  const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+  switch (kind) {
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'ReplicaSet':
+      return `${num(status.readyReplicas)}/${spec.replicas ?? 1} ready`;
+    case 'DaemonSet':
+      return `${num(status.numberReady)}/${num(status.desiredNumberScheduled)} ready`;
+    case 'Job':
+      return status.succeeded ? `${num(status.succeeded)} succeeded` : status.active ? `${num(status.active)} active` : status.failed ? `${num(status.failed)} failed` : '';
+    case 'CronJob':
+      return `${String(spec.schedule ?? '')}${spec.suspend ? ' (suspended)' : ''}`;
+    case 'Pod':
+      return describePod(obj as V1Pod);
+  }
+  return '';
+}
+
+export function describePod(pod: V1Pod): string {
+  const statuses = pod.status?.containerStatuses ?? [];
+  const waiting = statuses.find((s) => s.state?.waiting?.reason)?.state?.waiting?.reason;
+  if (pod.metadata?.deletionTimestamp) return 'Terminating';
+  if (waiting) return waiting;
+  const ready = statuses.filter((s) => s.ready).length;
+  return `${pod.status?.phase ?? 'Unknown'} ${ready}/${pod.spec?.containers.length ?? 0}`;
+}
+
+function containerState(s: V1ContainerStatus | undefined): string {
+  if (!s) return 'waiting';
+  if (s.state?.running) return s.ready ? 'running, ready' : 'running';
+  if (s.state?.waiting) return s.state.waiting.reason ?? 'waiting';
+  if (s.state?.terminated) return `terminated (${s.state.terminated.reason ?? s.state.terminated.exitCode})`;
+  return '';
+}
+
+export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private model: KubeModel | undefined;
+  private modelError: unknown;
+  private pending: NodeJS.Timeout | undefined;
+  /** One object per node id: VS Code keys its tree elements by identity. */
+  private readonly nodes = new Map<string, Node>();
+
+  constructor(private readonly kubeconfig: () => string | undefined) {}
+
+  /** Coalesces bursts of watch events (an initial list is one event per object). */
+  private scheduleRefresh = (): void => {
+    if (this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.changed.fire(undefined);
+    }, 100);
+  };
+
+  /** Drops every watch and reloads the kubeconfig. */
+  reset(): void {
+    this.nodes.clear();
+    this.model?.dispose();
+    this.model = undefined;
+    this.modelError = undefined;
+    this.changed.fire(undefined);
+  }
+
+  private getModel(): KubeModel | undefined {
+    if (!this.model && this.modelError === undefined) {
+      try {
+        this.model = new KubeModel(this.kubeconfig(), this.scheduleRefresh);
+      } catch (err) {
+        this.modelError = err;
+      }
+    }
+    return this.model;
+  }
+
+  /** The watched objects of a namespace (for commands acting on a node). */
+  namespaceModel(context: string, namespace: string): NamespaceModel | undefined {
+    return this.getModel()?.context(context).namespace(namespace);
+  }
+
+  getTreeItem(n: Node): vscode.TreeItem {
+    const C = vscode.TreeItemCollapsibleState;
+    let item: vscode.TreeItem;
+    switch (n.type) {
+      case 'message':
+        item = new vscode.TreeItem(n.label, C.None);
+        item.iconPath = new vscode.ThemeIcon(n.severity === 'error' ? 'error' : 'info');
+        if (n.hint) item.description = n.hint;
+        item.tooltip = n.hint ? `${n.label}\n\n${n.hint}` : n.label;
+        item.contextValue = 'kdev.message';
+        break;
+      case 'context':
+        item = new vscode.TreeItem(n.context, n.current ? C.Expanded : C.Collapsed);
+        item.iconPath = new vscode.ThemeIcon('cloud');
+        item.description = n.current ? 'current context' : undefined;
+        item.contextValue = 'kdev.context';
+        break;
+      case 'namespace':
+        item = new vscode.TreeItem(n.namespace, C.Collapsed);
+        item.iconPath = new vscode.ThemeIcon(n.environment ? 'beaker' : 'symbol-namespace');
+        item.description = n.environment ? 'kdev environment' : undefined;
+        item.contextValue = n.environment ? 'kdev.environment' : 'kdev.namespace';
+        break;
+      case 'kind': {
+        const count = this.namespaceModel(n.context, n.namespace)?.items(n.kind).length ?? 0;
+        item = new vscode.TreeItem(n.kind.label, count > 0 ? C.Collapsed : C.None);
+        item.description = String(count);
+        item.iconPath = new vscode.ThemeIcon('symbol-folder');
+        item.contextValue = 'kdev.kind';
+        break;
+      }
+      case 'workload': {
+        const ns = this.namespaceModel(n.context, n.namespace);
+        const obj = ns?.get(n.kind.kind, n.name);
+        item = new vscode.TreeItem(n.name, C.Collapsed);
+        item.description = obj ? describeWorkload(n.kind.kind, obj) : '';
+        item.iconPath = new vscode.ThemeIcon(n.kind.kind === 'Pod' ? 'circle-large-outline' : 'package');
+        item.tooltip = `${n.kind.kind} ${n.namespace}/${n.name}`;
+        item.contextValue = `kdev.workload.${n.kind.kind}`;
+        break;
+      }
+      case 'pod': {
+        const pod = this.namespaceModel(n.context, n.namespace)?.get<V1Pod>('Pod', n.name);
+        item = new vscode.TreeItem(n.name, C.Collapsed);
+        item.description = pod ? describePod(pod) : '';
+        const ok = pod?.status?.phase === 'Running' && pod.status.containerStatuses?.every((s) => s.ready);
+        item.iconPath = new vscode.ThemeIcon(ok ? 'pass' : 'circle-large-outline');
+        item.contextValue = 'kdev.pod';
+        break;
+      }
+      case 'container': {
+        const pod = this.namespaceModel(n.context, n.namespace)?.get<V1Pod>('Pod', n.pod);
+        const spec = pod?.spec?.containers.find((c) => c.name === n.name);
+        const status = pod?.status?.containerStatuses?.find((s) => s.name === n.name);
+        item = new vscode.TreeItem(n.name, C.None);
+        item.description = `${spec?.image ?? ''} · ${containerState(status)}`;
+        item.iconPath = new vscode.ThemeIcon('symbol-field');
+        item.contextValue = 'kdev.container';
+        break;
+      }
+    }
+    item.id = idOf(n);
+    return item;
+  }
+
+  async getChildren(n?: Node): Promise<Node[]> {
+    return (await this.children(n)).map((c) => this.intern(c));
+  }
+
+  private intern(n: Node): Node {
+    const id = idOf(n);
+    const known = this.nodes.get(id);
+    if (known) return Object.assign(known, n);
+    this.nodes.set(id, n);
+    return n;
+  }
+
+  private async children(n?: Node): Promise<Node[]> {
+    if (!n) return this.roots();
+    const model = this.getModel();
+    if (!model) return [];
+    switch (n.type) {
+      case 'message':
+      case 'container':
+        return [];
+      case 'context':
+        return this.namespacesOf(model, n.context);
+      case 'namespace': {
+        const ns = model.context(n.context).namespace(n.namespace);
+        const err = await ns.ready();
+        if (err) return [messageFor(`${idOf(n)}/error`, err)];
+        return TREE_KINDS.map((kind) => ({ type: 'kind', context: n.context, namespace: n.namespace, kind }));
+      }
+      case 'kind': {
+        const ns = model.context(n.context).namespace(n.namespace);
+        await ns.ready();
+        return ns
+          .items(n.kind)
+          .map((o) => o.metadata?.name ?? '')
+          .sort()
+          .map((name) => ({ type: 'workload', context: n.context, namespace: n.namespace, kind: n.kind, name }));
+      }
+      case 'workload': {
+        const ns = model.context(n.context).namespace(n.namespace);
+        if (n.kind.kind === 'Pod') return this.containersOf(ns, n.context, n.namespace, n.name, undefined);
+        const owner = { kind: n.kind.kind, name: n.name };
+        return ns
+          .podsOf(n.kind.kind, n.name)
+          .map((p) => p.metadata?.name ?? '')
+          .sort()
+          .map((name) => ({ type: 'pod', context: n.context, namespace: n.namespace, name, owner }));
+      }
+      case 'pod':
+        return this.containersOf(model.context(n.context).namespace(n.namespace), n.context, n.namespace, n.name, n.owner);
+    }
+  }
+
+  /** Needed by TreeView.reveal. */
+  getParent(n: Node): Node | undefined {
+    const parent = this.parentOf(n);
+    return parent ? this.intern(parent) : undefined;
+  }
+
+  private parentOf(n: Node): Node | undefined {
+    const model = this.getModel();
+    if (!model) return undefined;
+    const kindNode = (context: string, namespace: string, kind: string): Node | undefined => {
+      const k = TREE_KINDS.find((t) => t.kind === kind);
+      return k ? { type: 'kind', context, namespace, kind: k } : undefined;
+    };
+    switch (n.type) {
+      case 'message':
+      case 'context':
+        return undefined;
+      case 'namespace':
+        return { type: 'context', context: n.context, current: n.context === model.currentContext };
+      case 'kind': {
+        const labels = model.context(n.context).namespaces().get(n.namespace)?.metadata?.labels ?? {};
+        return { type: 'namespace', context: n.context, namespace: n.namespace, environment: labels[ENVIRONMENT_LABEL] !== undefined };
+      }
+      case 'workload':
+        return { type: 'kind', context: n.context, namespace: n.namespace, kind: n.kind };
+      case 'pod': {
+        const k = kindNode(n.context, n.namespace, n.owner.kind);
+        return k && k.type === 'kind' ? { type: 'workload', context: n.context, namespace: n.namespace, kind: k.kind, name: n.owner.name } : undefined;
+      }
+      case 'container':
+        if (n.owner) return { type: 'pod', context: n.context, namespace: n.namespace, name: n.pod, owner: n.owner };
+        return { type: 'workload', context: n.context, namespace: n.namespace, kind: TREE_KINDS.find((t) => t.kind === 'Pod')!, name: n.pod };
+    }
+  }
+
+  private roots(): Node[] {
+    const model = this.getModel();
+    if (!model) return [messageFor('no-kubeconfig', this.modelError)];
+    return model.contextNames().map((context) => ({ type: 'context', context, current: context === model.currentContext }));
+  }
+
+  private async namespacesOf(model: KubeModel, context: string): Promise<Node[]> {
+    const ctx = model.context(context);
+    const list = ctx.namespaces();
+    await list.ready;
+    if (list.error) {
+      const nodes: Node[] = [messageFor(`ctx:${context}/error`, list.error)];
+      // Listing namespaces may be forbidden while the context's own namespace is usable.
+      if (list.error.code === 'FORBIDDEN') nodes.push({ type: 'namespace', context, namespace: ctx.cluster.namespace, environment: false });
+      return nodes;
+    }
+    return list
+      .items()
+      .slice()
+      .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
+      .map((o) => ({ type: 'namespace', context, namespace: o.metadata?.name ?? '', environment: o.metadata?.labels?.[ENVIRONMENT_LABEL] !== undefined }));
+  }
+
+  private containersOf(ns: NamespaceModel, context: string, namespace: string, pod: string, owner: Owner | undefined): Node[] {
+    const obj = ns.get<V1Pod>('Pod', pod);
+    return (obj?.spec?.containers ?? []).map((c) => ({ type: 'container', context, namespace, pod, name: c.name, owner }));
+  }
+
+  dispose(): void {
+    if (this.pending) clearTimeout(this.pending);
+    this.model?.dispose();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,79 @@
+// What the suite inside the extension host may ask of the browser side of the harness:
+// things only the workbench page can do (screenshots, mouse and keyboard).
+import { mkdirSync } from 'node:fs';
+import { dirname, join, normalize, isAbsolute } from 'node:path';
+import type { Page } from 'playwright-core';
+
+export type HarnessRequest =
+  /** A picture of the workbench into docs/, with the side bar `sidebarWidth` px wide. */
+  | { id: number; action: 'screenshot'; file: string; sidebarWidth?: number }
+  /** Right-clicks the row of a tree item (by its label) and picks a context menu entry. */
+  | { id: number; action: 'contextMenu'; treeItem: string; menuItem: string }
+  /** Types into the focused quick input (a quick pick or the simple file dialog) and accepts. */
+  | { id: number; action: 'quickInput'; text: string }
+  | { id: number; action: 'press'; key: string };
+
+/** Only files under docs/ of the repository are written. */
+function docsPath(root: string, file: string): string {
+  const rel = normalize(file);
+  if (isAbsolute(rel) || !rel.startsWith('docs/') || rel.includes('..')) throw new Error(`screenshots go under docs/: ${file}`);
+  return join(root, rel);
+}
+
+/** Drags the sash on the side bar's right edge. */
+async function resizeSidebar(page: Page, width: number): Promise<void> {
+  const box = await page.locator('.part.sidebar').boundingBox();
+  if (!box) return;
+  const edge = box.x + box.width;
+  await page.mouse.move(edge, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + width, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+}
+
+export async function handleRequest(page: Page, req: HarnessRequest, root: string, tmp: string): Promise<unknown> {
+  try {
+    return await handle(page, req, root);
+  } catch (err) {
+    // A picture of the moment it failed helps more than the timeout's text.
+    await page.screenshot({ path: join(tmp, `request-${req.id}-failed.png`) }).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function handle(page: Page, req: HarnessRequest, root: string): Promise<unknown> {
+  switch (req.action) {
+    case 'screenshot': {
+      const path = docsPath(root, req.file);
+      mkdirSync(dirname(path), { recursive: true });
+      if (req.sidebarWidth) await resizeSidebar(page, req.sidebarWidth);
+      await page.mouse.move(1, 1); // no hover highlight in the picture
+      await page.waitForTimeout(500); // the sash's hover highlight fades out
+      await page.screenshot({ path });
+      return path;
+    }
+    case 'contextMenu': {
+      const row = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: req.treeItem }) }).first();
+      await row.click({ button: 'right', timeout: 20_000 });
+      const item = page.locator('.monaco-menu .action-item', { hasText: req.menuItem }).first();
+      await item.waitFor({ state: 'visible', timeout: 10_000 });
+      // A menu ignores the mouse for a moment after it opens (so the right-click's own release
+      // never picks an entry): hover first, let it settle, then click.
+      await item.hover();
+      await page.waitForTimeout(300);
+      await item.click();
+      await page.locator('.monaco-menu').first().waitFor({ state: 'hidden', timeout: 5_000 });
+      return true;
+    }
+    case 'quickInput': {
+      const input = page.locator('.quick-input-widget .quick-input-box input').first();
+      await input.waitFor({ state: 'visible', timeout: 20_000 });
+      await input.fill(req.text);
+      await input.press('Enter');
+      return true;
+    }
+    case 'press':
+      await page.keyboard.press(req.key);
+      return true;
+  }
+}
