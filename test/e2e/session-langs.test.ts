@@ -3,7 +3,10 @@
 // debugpy (DAP), delve (JSON-RPC) and the JVM (JDWP), each through the forwarded port.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ForwardManager,
   applyAll,
@@ -20,7 +23,7 @@ import {
   type SessionTarget,
 } from '@kdev/core';
 import { tempNamespace } from '../lib/cluster.js';
-import { deliver, untilBody } from '../lib/session.js';
+import { deliver, save, startSync, syncSidecar, untilBody } from '../lib/session.js';
 
 function deployment(ns: string, name: string): Record<string, unknown> {
   return {
@@ -117,7 +120,8 @@ describe('sessions (python, go, java)', { concurrency: true }, () => {
     const images: Record<string, string> = { py: 'kdev.local/dev-python:3.11', go: 'kdev.local/dev-go:1.19', java: 'kdev.local/dev-java:17' };
     await Promise.all(
       Object.entries(images).map(async ([name, image]) => {
-        await startDevMode(cluster, { workload: name, image, timeoutMs: 120_000 });
+        // python with the sync sidecar (its edits go through the real sync); go and java get files by exec
+        await startDevMode(cluster, { workload: name, image, timeoutMs: 120_000, sidecar: name === 'py' ? syncSidecar() : undefined });
         targets[name] = await resolveDevTarget(cluster, name);
       }),
     );
@@ -127,15 +131,17 @@ describe('sessions (python, go, java)', { concurrency: true }, () => {
     await ns?.remove();
   });
 
-  it('python: remote run answers with the new code after a sync batch; debugpy answers a DAP initialize', async () => {
+  it('python: remote run answers with the new code after a sync batch (real sync); debugpy answers a DAP initialize', async () => {
     const t = targets.py!;
-    await deliver(cluster, t, { 'app.py': PY('v1') }, { synced: false });
+    const local = mkdtempSync(join(tmpdir(), 'kdev-session-py-'));
+    const sync = await startSync(cluster, t, local);
+    await save(sync, local, 'app.py', PY('v1'));
     const manager = new ForwardManager(cluster);
     try {
       assert.equal((await startRun(cluster, t, { command: 'python3 app.py' })).state, 'running');
       const fwd = await manager.add({ podSelector: t.podSelector }, { localPort: 0, remotePort: 8080 });
       assert.equal((await untilBody(fwd.localPort, (b) => b.startsWith('py-'), 20_000)).body, 'py-v1');
-      await deliver(cluster, t, { 'app.py': PY('v2') });
+      await save(sync, local, 'app.py', PY('v2'));
       assert.equal((await untilBody(fwd.localPort, (b) => b === 'py-v2', 10_000)).body, 'py-v2');
 
       const session = await startDebug(cluster, t, {
@@ -163,6 +169,7 @@ describe('sessions (python, go, java)', { concurrency: true }, () => {
     } finally {
       await stopRun(cluster, t).catch(() => undefined);
       await manager.stopAll();
+      await sync.stop();
     }
   });
 

@@ -24,12 +24,13 @@ import {
   streamLogs,
   followRun,
   type Cluster,
+  type SyncSession,
   type SessionEvent,
   type SessionTarget,
 } from '@kdev/core';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';
 import { KDEV_MAIN, jsonOf, runKdev } from '../lib/cli.js';
-import { deliver, httpGet, untilBody } from '../lib/session.js';
+import { deliver, httpGet, save, startSync, syncSidecar, untilBody } from '../lib/session.js';
 
 const STATE_DIR = mkdtempSync(join(tmpdir(), 'kdev-session-state-'));
 const ENV = { KDEV_STATE_DIR: STATE_DIR };
@@ -130,13 +131,15 @@ describe('sessions (node)', () => {
   let cluster: Cluster;
   let target: SessionTarget;
   let project: string;
+  let sync: SyncSession | undefined;
 
   before(async () => {
     ns = await tempNamespace('kdev-session');
     cluster = ns.cluster;
     await applyAll(cluster, [deployment(ns.name, 'web', PLAIN), deployment(ns.name, 'plain', PLAIN)]);
     await waitPodReady(cluster, 'app=plain');
-    await startDevMode(cluster, { workload: 'web', image: 'kdev.local/dev-node:18' });
+    // Dev mode with the sync sidecar: edits reach the container through the real sync.
+    await startDevMode(cluster, { workload: 'web', image: 'kdev.local/dev-node:18', sidecar: syncSidecar() });
     target = await resolveDevTarget(cluster, 'web');
     project = mkdtempSync(join(tmpdir(), 'kdev-session-proj-'));
     writeFileSync(
@@ -155,6 +158,7 @@ describe('sessions (node)', () => {
   });
 
   after(async () => {
+    await sync?.stop();
     await ns?.remove();
   });
 
@@ -278,8 +282,9 @@ describe('sessions (node)', () => {
     assert.match(again.stderr, /no kdev port-forward on local port/);
   });
 
-  it('remote run: the HTTP service answers with the new code after each sync batch; output is followed; --no-restart', async () => {
-    await deliver(cluster, target, { 'server.js': server('v1') }, { synced: false });
+  it('remote run: the HTTP service answers with the new code after each sync batch (real sync); output is followed; --no-restart', async () => {
+    sync = await startSync(cluster, target, project);
+    await save(sync, project, 'server.js', server('v1'));
     const out = new PassThrough();
     let log = '';
     out.on('data', (d: Buffer) => (log += d.toString()));
@@ -292,17 +297,17 @@ describe('sessions (node)', () => {
       const fwd = await manager.add({ podSelector: target.podSelector }, { localPort: 0, remotePort: 8080 });
       assert.equal((await untilBody(fwd.localPort, (b) => b.startsWith('answer-'), 20_000)).body, 'answer-v1');
 
-      await deliver(cluster, target, { 'server.js': server('v2') });
+      await save(sync, project, 'server.js', server('v2'));
       const changed = await untilBody(fwd.localPort, (b) => b === 'answer-v2', 10_000);
       assert.ok(changed.ms < 5000, `took ${changed.ms} ms`);
-      await deliver(cluster, target, { 'server.js': server('v3') });
+      await save(sync, project, 'server.js', server('v3'));
       assert.equal((await untilBody(fwd.localPort, (b) => b === 'answer-v3', 10_000)).body, 'answer-v3');
 
       // --no-restart: the batch lands, the running process is left alone.
       await startRun(cluster, target, { command: 'node server.js', restartOnSync: false });
       assert.equal((await untilBody(fwd.localPort, (b) => b === 'answer-v3', 10_000)).body, 'answer-v3');
       const before = await runStatus(cluster, target);
-      await deliver(cluster, target, { 'server.js': server('v4') });
+      await save(sync, project, 'server.js', server('v4'));
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal((await httpGet(fwd.localPort)).body, 'answer-v3');
       assert.deepEqual(await runStatus(cluster, target), before, 'same process');
@@ -323,7 +328,9 @@ describe('sessions (node)', () => {
     }
   });
 
-  it('remote run via the CLI: streams the output, Ctrl-C stops the command', async () => {
+  it('remote run via the CLI: syncs the folder, streams the output, restarts on a save, Ctrl-C stops the command', async () => {
+    await sync?.stop(); // the CLI brings its own sync session
+    sync = undefined;
     const child = spawn(process.execPath, [KDEV_MAIN, '-n', ns.name, 'dev', 'run', 'web'], {
       env: { ...process.env, ...ENV, KUBECONFIG: process.env.KDEV_TEST_KUBECONFIG },
       cwd: project,
@@ -343,7 +350,8 @@ describe('sessions (node)', () => {
         }
       });
     });
-    await deliver(cluster, target, { 'server.js': server('v5') });
+    assert.match(err, /⇅ sync: \d+ files in step/);
+    writeFileSync(join(project, 'server.js'), server('v5'));
     await new Promise<void>((resolve) => {
       const check = () => out.includes('listening v5') && resolve();
       child.stdout.on('data', check);

@@ -1,11 +1,13 @@
 // Helpers of the session tests and the run benchmark: deliver a file into the dev container
 // exactly as the sync sidecar does (temp file + rename, then "synced" into the supervisor's
 // FIFO), and plain HTTP against a forwarded port.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { execCapture, type Cluster, type SessionTarget } from '@kdev/core';
+import { dirname, join } from 'node:path';
+import { SyncSession, ensureSidecarConfigMap, execCapture, syncSidecarParts, waitReadyPod, type Cluster, type SessionTarget, type SidecarInjection } from '@kdev/core';
 
-/** How files reach the dev container in these tests (see README "Sessions"). */
-export const DELIVERY = 'exec: temp file + rename in the container, then "synced" written to /kdev/ctl/cmd (what the sync sidecar does after a batch)';
+/** Delivery without a sync session: what the sidecar does after a batch, done through exec. */
+export const EXEC_DELIVERY = 'exec: temp file + rename in the container, then "synced" written to /kdev/ctl/cmd';
 
 export async function deliver(cluster: Cluster, target: SessionTarget, files: Record<string, string>, opts: { synced?: boolean } = {}): Promise<void> {
   const entries = Object.entries(files);
@@ -47,4 +49,52 @@ export async function untilBody(port: number, ok: (body: string) => boolean, tim
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`no expected answer on :${port}${path} within ${timeoutMs} ms; last: ${last}`);
+}
+
+/** What dev mode injects for sync: the sidecar (kdev-src and kdev-ctl are dev mode's own volumes). */
+export function syncSidecar(): SidecarInjection {
+  const parts = syncSidecarParts();
+  return {
+    containers: [parts.container],
+    volumes: parts.volumes.filter((v) => v.name !== 'kdev-src' && v.name !== 'kdev-ctl'),
+    prepare: async (cluster, namespace) => {
+      await ensureSidecarConfigMap(cluster, namespace);
+    },
+  };
+}
+
+/** A sync session from a local folder into the dev pod (found again by its selector). */
+export async function startSync(cluster: Cluster, target: SessionTarget, localRoot: string): Promise<SyncSession> {
+  const session = new SyncSession({
+    cluster,
+    namespace: target.namespace,
+    localRoot,
+    resolvePod: async () => (await waitReadyPod(cluster, target.podSelector, 60_000, 'the dev pod')).metadata!.name!,
+    backoff: { initialMs: 100, maxMs: 2000 },
+  });
+  session.on('error', (e) => process.stderr.write(`sync: ${e.message}\n`));
+  await session.start();
+  return session;
+}
+
+/** Saves a local file; resolves when the sync session has applied a batch that started after the save. */
+export async function save(sync: SyncSession, root: string, path: string, content: string, timeoutMs = 20_000): Promise<void> {
+  const savedAt = Date.now();
+  const applied = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sync.off('idle', onIdle);
+      reject(new Error(`${path} was not synced within ${timeoutMs} ms (state ${sync.state})`));
+    }, timeoutMs);
+    const onIdle = ({ lastSyncAt }: { lastSyncAt: Date }) => {
+      if (lastSyncAt.getTime() >= savedAt) {
+        clearTimeout(timer);
+        sync.off('idle', onIdle);
+        resolve();
+      }
+    };
+    sync.on('idle', onIdle);
+  });
+  mkdirSync(dirname(join(root, path)), { recursive: true });
+  writeFileSync(join(root, path), content);
+  await applied;
 }

@@ -1,6 +1,6 @@
 // kdev dev terminal | dev run | dev debug | logs | port-forward add|list|stop
 // Thin commands over core/session: they pick the workload, render events, and clean up.
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import {
   ForwardManager,
@@ -24,6 +24,9 @@ import {
   streamLogs,
   followRun,
   whoAmI,
+  SyncSession,
+  SIDECAR_CONTAINER,
+  waitReadyPod,
   type Cluster,
   type DevEntry,
   type ForwardInfo,
@@ -100,6 +103,32 @@ function untilInterrupted(also?: Promise<unknown>): Promise<void> {
 
 function forwardTargetOf(t: SessionTarget) {
   return { namespace: t.namespace, pod: t.pod, podSelector: t.podSelector || undefined, workload: t.workload };
+}
+
+/**
+ * When the dev pod carries the sync sidecar, a sync session from the config's local folder,
+ * so that each save lands and restarts the run command. Undefined without a sidecar.
+ */
+async function maybeSync(cluster: Cluster, target: SessionTarget, picked: Picked, quiet: boolean): Promise<SyncSession | undefined> {
+  const pod = await cluster.core.readNamespacedPod({ name: target.pod, namespace: target.namespace });
+  if (!pod.spec?.containers.some((c) => c.name === SIDECAR_CONTAINER)) {
+    if (!quiet) process.stderr.write(`  (pod/${target.pod} has no sync sidecar: files reach it only through another sync)\n`);
+    return undefined;
+  }
+  const cfg = picked.entry?.sync;
+  const session = new SyncSession({
+    cluster,
+    namespace: target.namespace,
+    localRoot: resolve(picked.root, cfg?.local ?? '.'),
+    config: { mode: cfg?.mode, ignore: cfg?.ignore, deleteLocal: cfg?.deleteLocal },
+    resolvePod: async () => (await waitReadyPod(cluster, target.podSelector, 120_000, `the dev pod of ${target.workload}`)).metadata!.name!,
+  });
+  if (!quiet) {
+    session.on('watching', (e) => process.stderr.write(`⇅ sync: ${e.files} files in step; watching ${resolve(picked.root, cfg?.local ?? '.')}\n`));
+    session.on('error', (e) => process.stderr.write(`! sync: ${e.message}${e.hint ? ` (${e.hint})` : ''}\n`));
+  }
+  await session.start();
+  return session;
 }
 
 /** Adds the config's forwards; a taken port is reported but does not stop the others. */
@@ -250,9 +279,10 @@ export function registerSession(program: Command): void {
     .option('--command <cmd>', 'run this instead of the config’s run command')
     .option('--no-restart', 'do not restart after each sync (for runtimes that reload themselves)')
     .option('--detach', 'start it and return (the container keeps running it; `kdev logs -f` follows)')
+    .option('--no-sync', 'do not sync the local folder (when the dev pod has the sync sidecar, it is synced by default)')
     .option('--config <file>', '.kdev.yaml to use')
     .description("run the config's command in the dev container, restarted after every sync; its output streams here; Ctrl-C stops it")
-    .action(async (workload: string | undefined, o: { command?: string; restart: boolean; detach?: boolean; config?: string }, cmd: Command) => {
+    .action(async (workload: string | undefined, o: { command?: string; restart: boolean; detach?: boolean; sync: boolean; config?: string }, cmd: Command) => {
       const cluster = clusterFor(cmd);
       const json = wantsJson(cmd);
       const picked = await pickWorkload(cluster, workload, o.config);
@@ -266,25 +296,31 @@ export function registerSession(program: Command): void {
         return;
       }
       const manager = new ForwardManager(cluster, { onEvent: renderEvent(json) });
-      await addConfigForwards(manager, target, picked.entry, json);
-      const control = manager.size > 0 ? await serveForwardControl(manager, `kdev dev run ${target.workload} -n ${cluster.namespace}`) : undefined;
       const abort = new AbortController();
-      const since = Date.now();
-      const following = followRun(cluster, target, process.stdout, { since, signal: abort.signal });
-      try {
-        await startRun(cluster, target, { command, restartOnSync, onEvent: renderEvent(json) });
-      } catch (err) {
+      let sync: SyncSession | undefined;
+      let control: Awaited<ReturnType<typeof serveForwardControl>> | undefined;
+      let following: Promise<void> | undefined;
+      const cleanup = async () => {
         abort.abort();
+        await sync?.stop();
         await manager.stopAll();
         await control?.close();
+      };
+      try {
+        // Sync first (the initial sync lands before the command starts), then forwards, then run.
+        if (o.sync) sync = await maybeSync(cluster, target, picked, json);
+        await addConfigForwards(manager, target, picked.entry, json);
+        if (manager.size > 0) control = await serveForwardControl(manager, `kdev dev run ${target.workload} -n ${cluster.namespace}`);
+        following = followRun(cluster, target, process.stdout, { since: Date.now(), signal: abort.signal });
+        await startRun(cluster, target, { command, restartOnSync, onEvent: renderEvent(json) });
+      } catch (err) {
+        await cleanup();
         throw err;
       }
       await untilInterrupted(following);
-      abort.abort();
       if (!json) process.stderr.write('\nstopping the run command…\n');
       await stopRun(cluster, target).catch(() => undefined);
-      await manager.stopAll();
-      await control?.close();
+      await cleanup();
       process.exit(0);
     });
 
