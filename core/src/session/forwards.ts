@@ -30,9 +30,9 @@ export function parsePortPair(spec: string | number): PortPair {
   return { localPort, remotePort };
 }
 
-/** The delay before retry `attempt` (1, 2, ...): doubling from 100 ms, at most 2 s. */
+/** The delay before retry `attempt` (1, 2, ...): doubling from 50 ms, at most 1 s. */
 export function backoffMs(attempt: number): number {
-  return Math.min(2000, 100 * 2 ** Math.max(0, attempt - 1));
+  return Math.min(1000, 50 * 2 ** Math.max(0, attempt - 1));
 }
 
 /** What a forward points at: a fixed pod, or the Ready pod matching a label selector. */
