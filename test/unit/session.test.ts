@@ -21,8 +21,8 @@ describe('parsePortPair', () => {
 });
 
 describe('backoffMs', () => {
-  it('doubles from 50 ms and stops at 1 s', () => {
-    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 20].map(backoffMs), [50, 100, 200, 400, 800, 1000, 1000, 1000]);
+  it('retries quickly ten times, then doubles up to 1 s', () => {
+    assert.deepEqual([1, 2, 10, 11, 12, 13, 14, 15, 40].map(backoffMs), [50, 50, 50, 100, 200, 400, 800, 1000, 1000]);
   });
 });
 

@@ -30,9 +30,13 @@ export function parsePortPair(spec: string | number): PortPair {
   return { localPort, remotePort };
 }
 
-/** The delay before retry `attempt` (1, 2, ...): doubling from 50 ms, at most 1 s. */
+/**
+ * The delay before retry `attempt` (1, 2, ...) of a connection: 50 ms for the first ten
+ * (an app restarting under `dev run` listens again within a few hundred ms, and a retry is
+ * one small stream), then doubling up to 1 s (a pod being replaced).
+ */
 export function backoffMs(attempt: number): number {
-  return Math.min(1000, 50 * 2 ** Math.max(0, attempt - 1));
+  return attempt <= 10 ? 50 : Math.min(1000, 50 * 2 ** (attempt - 10));
 }
 
 /** What a forward points at: a fixed pod, or the Ready pod matching a label selector. */
