@@ -360,6 +360,16 @@ describe('sessions (node)', () => {
     child.kill('SIGINT');
     assert.equal(await exited, 0, err);
     assert.equal((await runStatus(cluster, target)).state, 'stopped', 'Ctrl-C left nothing running');
+
+    // kdev logs: the dev container's log is the run command's output; any workload works.
+    const logs = await runKdev(['-n', ns.name, 'logs', 'web', '--tail', '300'], ENV);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /listening v5\n[\s\S]*kdev supervisor: stopping/);
+    const plainLogs = await runKdev(['-n', ns.name, 'logs', 'plain'], ENV);
+    assert.equal(plainLogs.code, 0, plainLogs.stderr);
+    const previous = await runKdev(['-n', ns.name, 'logs', 'plain', '--previous'], ENV);
+    assert.equal(previous.code, 1);
+    assert.match(previous.stderr, /has no previous instance/);
   });
 
   it('debug (node): a Chrome DevTools Protocol client over the forwarded port sets a breakpoint and hits it', async () => {
