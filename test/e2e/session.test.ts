@@ -437,6 +437,38 @@ describe('sessions (node)', () => {
       await manager.stopAll();
     }
     assert.equal((await runStatus(cluster, target)).state, 'stopped');
+
+    // The same through the CLI: the attach configuration as JSON; Ctrl-C stops everything.
+    const dbgProject = mkdtempSync(join(tmpdir(), 'kdev-session-dbg-'));
+    writeFileSync(join(dbgProject, '.kdev.yaml'), 'dev:\n  web:\n    debug: {command: "node --inspect=127.0.0.1:9229 server.js", port: 9229, type: node}\n');
+    const child = spawn(process.execPath, [KDEV_MAIN, '-n', ns.name, '-o', 'json', 'dev', 'debug'], {
+      env: { ...process.env, ...ENV, KUBECONFIG: process.env.KDEV_TEST_KUBECONFIG },
+      cwd: dbgProject,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no attach config: ${out}`)), 60_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/^}\s*$/m.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const printed = JSON.parse(out) as { localPort: number; attach: { type: string; port: number; localRoot: string; remoteRoot: string } };
+    assert.deepEqual(printed.attach.type, 'node');
+    assert.equal(printed.attach.port, printed.localPort);
+    assert.equal(printed.attach.localRoot, dbgProject);
+    assert.equal(printed.attach.remoteRoot, '/app');
+    const targets = JSON.parse((await httpGet(printed.localPort, '/json/list')).body) as { webSocketDebuggerUrl?: string }[];
+    assert.ok(targets.some((t) => typeof t.webSocketDebuggerUrl === 'string'), 'the printed port reaches the inspector');
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    assert.equal((await runStatus(cluster, target)).state, 'stopped');
+    await assert.rejects(httpGet(printed.localPort, '/json/list', 2000));
   });
 
   it('bad input: no run command, no debug command, a debug port that never answers, a workload not in dev mode — clear errors, nothing left running', async () => {
