@@ -175,9 +175,16 @@ describe('sessions (node)', () => {
     stdout.rows = 44;
     stdout.columns = 132;
     stdout.emit('resize');
-    stdin.write('stty size; exit 5\r');
+    // The resize travels on its own channel: ask again until the shell sees it (bounded).
+    const resized = stdout.until(/44 132/, 10_000);
+    const asking = setInterval(() => stdin.write('stty size\r'), 200);
+    try {
+      await resized;
+    } finally {
+      clearInterval(asking);
+    }
+    stdin.write('exit 5\r');
     assert.equal(await exit, 5);
-    assert.match(stdout.text, /44 132/, 'the remote TTY followed the resize');
   });
 
   it('terminal via the CLI: piped commands without a TTY, and a real local pseudo-TTY (script)', async () => {
@@ -489,6 +496,27 @@ describe('sessions (node)', () => {
     assert.match(silent.stderr, /hint: Check that `sleep 600` listens on port 9999/);
     assert.equal((await runStatus(cluster, target)).state, 'stopped', 'the debug command was stopped');
     assert.deepEqual(jsonOf<unknown[]>(await runKdev(['-o', 'json', 'port-forward', 'list'], ENV)), [], 'no forward left');
+
+    // A debug command that dies: reported at once with its last output, nothing left.
+    const manager = new ForwardManager(cluster);
+    const t0 = Date.now();
+    await assert.rejects(
+      startDebug(cluster, target, {
+        debug: { command: `node -e "console.log('boom before listening'); setTimeout(() => process.exit(4), 300)"`, port: 9229, type: 'node' },
+        forwards: manager,
+        localRoot: project,
+        timeoutMs: 60_000,
+      }),
+      (err: unknown) => {
+        assert.ok(isKdevError(err));
+        assert.equal(err.code, 'FAILED');
+        assert.match(err.message, /the debug command exited with code 4 before the node debugger answered on port 9229/);
+        assert.match(err.hint ?? '', /boom before listening/);
+        return true;
+      },
+    );
+    assert.ok(Date.now() - t0 < 15_000, 'not the full timeout');
+    assert.equal(manager.size, 0, 'its forward is closed');
 
     const notDev = await runKdev(['-n', ns.name, 'dev', 'terminal', 'plain'], ENV);
     assert.equal(notDev.code, 1);

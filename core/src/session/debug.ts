@@ -7,11 +7,13 @@
 //   java    JDWP: the "JDWP-Handshake" echoed back
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
 import type { SessionEventHandler } from './events.js';
 import type { ForwardManager } from './forwards.js';
-import { noCommand, startRun, stopRun } from './run.js';
+import { streamLogs } from './logs.js';
+import { noCommand, runStatus, startRun, stopRun } from './run.js';
 import type { SessionTarget } from './target.js';
 
 export type DebuggerType = 'node' | 'python' | 'go' | 'java';
@@ -151,16 +153,39 @@ export function probeDebugger(type: DebuggerType, port: number, timeoutMs = 2000
   }
 }
 
-/** Probes until the debugger answers (backoff 100 ms → 1 s); false after timeoutMs. */
-export async function waitForDebugger(type: DebuggerType, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+/**
+ * Probes until the debugger answers (backoff 100 ms → 1 s); false after timeoutMs.
+ * `gone`, asked every ~2 s, ends the wait early when it returns a reason (the command exited).
+ */
+export async function waitForDebugger(
+  type: DebuggerType,
+  port: number,
+  timeoutMs: number,
+  opts: { signal?: AbortSignal; gone?: () => Promise<string | undefined> } = {},
+): Promise<{ ok: true } | { ok: false; reason?: string }> {
   const deadline = Date.now() + timeoutMs;
   let delay = 100;
-  while (Date.now() < deadline && !signal?.aborted) {
-    if (await probeDebugger(type, port, Math.min(3000, Math.max(200, deadline - Date.now())))) return true;
+  let nextCheck = Date.now() + 1000;
+  while (Date.now() < deadline && !opts.signal?.aborted) {
+    if (await probeDebugger(type, port, Math.min(3000, Math.max(200, deadline - Date.now())))) return { ok: true };
+    if (opts.gone && Date.now() >= nextCheck) {
+      nextCheck = Date.now() + 2000;
+      const reason = await opts.gone().catch(() => undefined);
+      if (reason) return { ok: false, reason };
+    }
     await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
     delay = Math.min(1000, delay * 2);
   }
-  return false;
+  return { ok: false };
+}
+
+/** The last lines of the dev container's log, for an error message. */
+async function lastLines(cluster: Cluster, target: SessionTarget, lines: number): Promise<string> {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  await streamLogs(cluster, target.pod, target.container, out, { namespace: target.namespace, tailLines: lines }).catch(() => undefined);
+  return text.trimEnd();
 }
 
 export interface DebugOptions {
@@ -203,11 +228,21 @@ export async function startDebug(cluster: Cluster, target: SessionTarget, opts: 
     }
     emit({ type: 'debug', state: 'forwarding', message: `127.0.0.1:${forward.localPort} → ${target.pod}:${spec.port}` });
     emit({ type: 'debug', state: 'probing', message: `waiting for the ${spec.type} debugger on port ${spec.port}` });
-    if (!(await waitForDebugger(spec.type, forward.localPort, timeoutMs))) {
+    const gone = async () => {
+      const now = await runStatus(cluster, target);
+      return now.state === 'exited' ? `the debug command exited with code ${now.code}` : now.state === 'running' ? undefined : `the debug command is ${now.state}`;
+    };
+    const answer = await waitForDebugger(spec.type, forward.localPort, timeoutMs, { gone });
+    if (!answer.ok) {
+      const tail = await lastLines(cluster, target, 8);
+      const output = tail ? `\nIts last output:\n${tail.replace(/^/gm, '    ')}` : '';
+      if (answer.reason) {
+        throw new KdevError('FAILED', `${answer.reason} before the ${spec.type} debugger answered on port ${spec.port}`, `Fix \`${spec.command}\` (debug.command in .kdev.yaml).${output}`);
+      }
       throw new KdevError(
         'TIMEOUT',
         `the ${spec.type} debugger did not answer on port ${spec.port} within ${Math.round(timeoutMs / 1000)} s`,
-        `Check that \`${spec.command}\` listens on port ${spec.port} (debug.port in .kdev.yaml) and speaks the ${spec.type} debugger's protocol; its output: kdev logs ${target.workload}`,
+        `Check that \`${spec.command}\` listens on port ${spec.port} (debug.port in .kdev.yaml) and speaks the ${spec.type} debugger's protocol.${output}`,
       );
     }
   } catch (err) {
