@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ForwardManager, applyAll, endDevMode, resolveDevTarget, startDevMode, startRun, stopRun } from '@kdev/core';
 import { tempNamespace } from '@kdev/test/lib/cluster.js';
-import { save, startSync, syncSidecar, untilBody } from '@kdev/test/lib/session.js';
+import { save, startSync, untilBody } from '@kdev/test/lib/session.js';
 import { up } from '@kdev/test/cluster/cluster.js';
 import { percentile, writeResult } from './lib/stats.js';
 
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
         },
       };
     await applyAll(cluster, [web]);
-    await startDevMode(cluster, { workload: 'web', image: 'kdev.local/dev-node:18', sidecar: syncSidecar() });
+    await startDevMode(cluster, { workload: 'web', image: 'kdev.local/dev-node:18' }); // with the sync sidecar (the default)
     const target = await resolveDevTarget(cluster, 'web');
     const local = mkdtempSync(join(tmpdir(), 'kdev-bench-run-'));
     const sync = await startSync(cluster, target, local);

@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { registerConfig } from './commands/config.js';
 import { registerDev } from './commands/dev.js';
+import { registerSync } from './commands/sync.js';
 import { registerEnv } from './commands/env.js';
 import { registerSession } from './commands/session.js';
 import { reportError } from './context.js';
@@ -18,6 +19,7 @@ const program = new Command('kdev')
 
 registerConfig(program);
 registerDev(program);
+registerSync(program);
 registerEnv(program);
 registerSession(program);
 

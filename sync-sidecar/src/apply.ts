@@ -10,6 +10,8 @@ import * as tar from 'tar-stream';
 import { MAX_TAR_EXT_HEADER, ProtocolError, STAGING_DIR, checkLinkTarget, checkRelPath, type Entry } from './protocol.js';
 
 const SMALL_ENTRY = 4 * 1024 * 1024;
+/** The process umask: chmod after a write only when it would have stripped a wanted bit. */
+const UMASK = process.umask();
 const WRITE_CONCURRENCY = 16;
 
 /**
@@ -179,7 +181,7 @@ export class BatchReceiver {
       item.hash = hash.digest('hex');
       if (this.aborted) return;
       const w = writeFile(tmp, Buffer.concat(chunks), { mode })
-        .then(() => chmod(tmp, mode))
+        .then(() => ((mode & UMASK) !== 0 ? chmod(tmp, mode) : undefined))
         .finally(() => (this.aborted ? rm(tmp, { force: true }) : undefined));
       this.track(w);
       if (this.writes.size >= WRITE_CONCURRENCY) await Promise.race(this.writes);
@@ -276,27 +278,41 @@ export class BatchReceiver {
     // later entries for the same path win
     const last = new Map<string, Pending>();
     for (const p of this.pending) last.set(p.rel, p);
-    const ordered = [...last.values()].sort((a, b) => (a.type === 'd' ? 0 : 1) - (b.type === 'd' ? 0 : 1) || depth(a.rel) - depth(b.rel));
-    for (const p of ordered) {
-      const target = join(this.root, p.rel);
-      await ensureDirInside(this.root, posix.dirname(p.rel), ok);
-      if (p.type === 'd') {
-        await ensureDirInside(this.root, p.rel, ok);
-        await chmod(target, p.mode | 0o700);
-        items.push({ p: p.rel, t: 'd' });
-        continue;
-      }
-      const existing = await lstat(target).catch(() => undefined);
-      if (existing?.isDirectory()) await rm(target, { recursive: true, force: true });
-      let from = p.tmp;
-      if (p.type === 'l') {
-        from = this.tempPath();
-        await symlink(p.target!, from);
-      }
-      await rename(from!, target);
-      const st = await lstat(target);
-      items.push({ p: p.rel, t: p.type, h: p.hash, stat: st });
+    const all = [...last.values()];
+    // folders first, shallow to deep, one by one; then files and links, many at a time
+    const dirs = all.filter((p) => p.type === 'd').sort((a, b) => depth(a.rel) - depth(b.rel));
+    for (const p of dirs) {
+      await ensureDirInside(this.root, p.rel, ok);
+      await chmod(join(this.root, p.rel), p.mode | 0o700);
+      items.push({ p: p.rel, t: 'd' });
     }
+    const others = all.filter((p) => p.type !== 'd');
+    for (const p of others) await ensureDirInside(this.root, posix.dirname(p.rel), ok);
+    const placed: AppliedItem[] = new Array(others.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < others.length) {
+        const i = next++;
+        const p = others[i]!;
+        const target = join(this.root, p.rel);
+        let from = p.tmp;
+        if (p.type === 'l') {
+          from = this.tempPath();
+          await symlink(p.target!, from);
+        }
+        try {
+          await rename(from!, target);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
+          await rm(target, { recursive: true, force: true }); // a folder where a file goes
+          await rename(from!, target);
+        }
+        placed[i] = { p: p.rel, t: p.type, h: p.hash, stat: await lstat(target) };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, others.length) }, worker));
+    items.push(...placed);
     for (const p of this.pending) if (p.tmp && last.get(p.rel) !== p) await rm(p.tmp, { force: true });
     return { items, deletes, bytes: this.bytes };
   }

@@ -23,7 +23,7 @@ import {
   type SessionTarget,
 } from '@kdev/core';
 import { tempNamespace } from '../lib/cluster.js';
-import { deliver, save, startSync, syncSidecar, untilBody } from '../lib/session.js';
+import { deliver, save, startSync, untilBody } from '../lib/session.js';
 
 function deployment(ns: string, name: string): Record<string, unknown> {
   return {
@@ -118,13 +118,16 @@ describe('sessions (python, go, java)', { concurrency: true }, () => {
     cluster = ns.cluster;
     await applyAll(cluster, ['py', 'go', 'java'].map((n) => deployment(ns.name, n)));
     const images: Record<string, string> = { py: 'kdev.local/dev-python:3.11', go: 'kdev.local/dev-go:1.19', java: 'kdev.local/dev-java:17' };
-    await Promise.all(
-      Object.entries(images).map(async ([name, image]) => {
-        // python with the sync sidecar (its edits go through the real sync); go and java get files by exec
-        await startDevMode(cluster, { workload: name, image, timeoutMs: 120_000, sidecar: name === 'py' ? syncSidecar() : undefined });
-        targets[name] = await resolveDevTarget(cluster, name);
-      }),
-    );
+    const start = async ([name, image]: [string, string]) => {
+      // python's edits go through the real sync; go and java get their files by exec
+      await startDevMode(cluster, { workload: name, image, timeoutMs: 120_000 });
+      targets[name] = await resolveDevTarget(cluster, name);
+    };
+    // The first start creates the namespace's sidecar ConfigMap (concurrent first starts
+    // race on creating it: a 409 from ensureSidecarConfigMap); the others then in parallel.
+    const [first, ...rest] = Object.entries(images);
+    await start(first!);
+    await Promise.all(rest.map(start));
   });
 
   after(async () => {

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,10 +30,11 @@ import {
 } from '@kdev/core';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';
 import { KDEV_MAIN, jsonOf, runKdev } from '../lib/cli.js';
-import { deliver, httpGet, save, startSync, syncSidecar, untilBody } from '../lib/session.js';
+import { deliver, httpGet, save, startSync, untilBody } from '../lib/session.js';
 
 const STATE_DIR = mkdtempSync(join(tmpdir(), 'kdev-session-state-'));
-const ENV = { KDEV_STATE_DIR: STATE_DIR };
+// Control sockets and sync state files of the CLI processes go to a temp folder.
+const ENV = { KDEV_STATE_DIR: STATE_DIR, XDG_CONFIG_HOME: STATE_DIR };
 
 function deployment(ns: string, name: string, code: string): Record<string, unknown> {
   return {
@@ -138,8 +139,8 @@ describe('sessions (node)', () => {
     cluster = ns.cluster;
     await applyAll(cluster, [deployment(ns.name, 'web', PLAIN), deployment(ns.name, 'plain', PLAIN)]);
     await waitPodReady(cluster, 'app=plain');
-    // Dev mode with the sync sidecar: edits reach the container through the real sync.
-    await startDevMode(cluster, { workload: 'web', image: 'kdev.local/dev-node:18', sidecar: syncSidecar() });
+    // Dev mode injects the sync sidecar: edits reach the container through the real sync.
+    await startDevMode(cluster, { workload: 'web', image: 'kdev.local/dev-node:18' });
     target = await resolveDevTarget(cluster, 'web');
     project = mkdtempSync(join(tmpdir(), 'kdev-session-proj-'));
     writeFileSync(
@@ -377,6 +378,51 @@ describe('sessions (node)', () => {
     const previous = await runKdev(['-n', ns.name, 'logs', 'plain', '--previous'], ENV);
     assert.equal(previous.code, 1);
     assert.match(previous.stderr, /has no previous instance/);
+  });
+
+  it('remote run next to an attached `kdev dev start`: its sync restarts the command, no second sync', async () => {
+    const env = { ...process.env, ...ENV, KUBECONFIG: process.env.KDEV_TEST_KUBECONFIG };
+    const start = spawn(process.execPath, [KDEV_MAIN, '-n', ns.name, 'dev', 'start', 'web'], { env, cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+    const startExited = new Promise<number | null>((resolve) => start.on('close', resolve));
+    const stateFile = join(STATE_DIR, 'kdev', 'sync', `${ns.name}.deployment.web.json`);
+    try {
+      // The attached dev start publishes its sync state once it is in step.
+      const t0 = Date.now();
+      while (!(existsSync(stateFile) && /"state": "(idle|watching)"/.test(readFileSync(stateFile, 'utf8')))) {
+        if (Date.now() - t0 > 60_000) throw new Error('dev start did not report a sync in step');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const run = spawn(process.execPath, [KDEV_MAIN, '-n', ns.name, 'dev', 'run', 'web'], { env, cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+      const runExited = new Promise<number | null>((resolve) => run.on('close', resolve));
+      let out = '';
+      let err = '';
+      run.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const seen = (text: string) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no "${text}" in: ${out}\n${err}`)), 30_000);
+          const check = () => {
+            if (out.includes(text)) {
+              clearTimeout(timer);
+              resolve();
+            }
+          };
+          run.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            check();
+          });
+          check();
+        });
+      await seen('listening v5');
+      assert.match(err, new RegExp(`sync: already running in pid ${start.pid}`));
+      writeFileSync(join(project, 'server.js'), server('v6'));
+      await seen('listening v6');
+      run.kill('SIGINT');
+      assert.equal(await runExited, 0, err);
+    } finally {
+      start.kill('SIGINT');
+      await startExited;
+    }
+    assert.equal((await runStatus(cluster, target)).state, 'stopped');
   });
 
   it('debug (node): a Chrome DevTools Protocol client over the forwarded port sets a breakpoint and hits it', async () => {

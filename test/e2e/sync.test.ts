@@ -37,7 +37,7 @@ function skipLocal(rel: string): boolean {
   return rel === '.git' || rel.startsWith('.git/') || rel === 'node_modules' || rel.startsWith('node_modules/') || rel.endsWith('.log');
 }
 
-describe('file sync on the local cluster', () => {
+describe('file sync on the local cluster', { timeout: 180_000 }, () => {
   let ns: Awaited<ReturnType<typeof tempNamespace>>;
   let cluster: Cluster;
   let local: string;
@@ -225,6 +225,7 @@ describe('file sync on the local cluster', () => {
     await session!.stop();
     let asked = 0;
     const s = await start({ config: { mode: 'two-way', ignore: [] }, confirmMassDelete: async () => (asked++, false) });
+    s.on('received', (r) => console.log(`received ${JSON.stringify(r)}`));
     const pod = await currentPod();
     await execCapture(cluster, pod, 'dev', ['sh', '-c', 'mkdir -p /app/gen && echo generated > /app/gen/out.txt']);
     await new Promise<void>((resolve) => {

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
-import { SyncSession, ensureSidecarConfigMap, execCapture, syncSidecarParts, waitReadyPod, type Cluster, type SessionTarget, type SidecarInjection } from '@kdev/core';
+import { SyncSession, execCapture, waitReadyPod, type Cluster, type SessionTarget } from '@kdev/core';
 
 /** Delivery without a sync session: what the sidecar does after a batch, done through exec. */
 export const EXEC_DELIVERY = 'exec: temp file + rename in the container, then "synced" written to /kdev/ctl/cmd';
@@ -49,18 +49,6 @@ export async function untilBody(port: number, ok: (body: string) => boolean, tim
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`no expected answer on :${port}${path} within ${timeoutMs} ms; last: ${last}`);
-}
-
-/** What dev mode injects for sync: the sidecar (kdev-src and kdev-ctl are dev mode's own volumes). */
-export function syncSidecar(): SidecarInjection {
-  const parts = syncSidecarParts();
-  return {
-    containers: [parts.container],
-    volumes: parts.volumes.filter((v) => v.name !== 'kdev-src' && v.name !== 'kdev-ctl'),
-    prepare: async (cluster, namespace) => {
-      await ensureSidecarConfigMap(cluster, namespace);
-    },
-  };
 }
 
 /** A sync session from a local folder into the dev pod (found again by its selector). */

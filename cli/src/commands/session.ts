@@ -34,6 +34,7 @@ import {
   type SessionTarget,
 } from '@kdev/core';
 import { clusterFor, printJson, wantsJson } from '../context.js';
+import { readSyncStates, removeSyncState, writeSyncState } from '../sync-state.js';
 
 interface Picked {
   workload: string;
@@ -115,6 +116,13 @@ async function maybeSync(cluster: Cluster, target: SessionTarget, picked: Picked
     if (!quiet) process.stderr.write(`  (pod/${target.pod} has no sync sidecar: files reach it only through another sync)\n`);
     return undefined;
   }
+  // An attached `kdev dev start` (or another `dev run`) already syncs this workload: its
+  // batches restart the command just the same; a second session would duplicate them.
+  const other = readSyncStates().find((st) => st.namespace === target.namespace && st.workload === target.workload && st.pid !== process.pid);
+  if (other) {
+    if (!quiet) process.stderr.write(`⇅ sync: already running in pid ${other.pid} (${other.status.localRoot}); its batches restart the command\n`);
+    return undefined;
+  }
   const cfg = picked.entry?.sync;
   const session = new SyncSession({
     cluster,
@@ -127,6 +135,8 @@ async function maybeSync(cluster: Cluster, target: SessionTarget, picked: Picked
     session.on('watching', (e) => process.stderr.write(`⇅ sync: ${e.files} files in step; watching ${resolve(picked.root, cfg?.local ?? '.')}\n`));
     session.on('error', (e) => process.stderr.write(`! sync: ${e.message}${e.hint ? ` (${e.hint})` : ''}\n`));
   }
+  const save = () => writeSyncState(target.namespace, target.workload, session.status());
+  for (const ev of ['connecting', 'initial-sync', 'watching', 'syncing', 'idle', 'error'] as const) session.on(ev, save);
   await session.start();
   return session;
 }
@@ -303,6 +313,7 @@ export function registerSession(program: Command): void {
       const cleanup = async () => {
         abort.abort();
         await sync?.stop();
+        if (sync) removeSyncState(target.namespace, target.workload);
         await manager.stopAll();
         await control?.close();
       };

@@ -98,7 +98,7 @@ export interface SyncStatus {
 }
 
 const LARGE_FILE = 4 * 1024 * 1024;
-const RECHECK_MS = 75;
+const RECHECK_MS = 60;
 
 /** A port-forward to the sidecar, and TCP connections through it. */
 export function portForwardTransport(cluster: Cluster, namespace: string | undefined, remotePort: number): TransportFactory {
@@ -136,10 +136,11 @@ export class SyncSession extends EventEmitter<SyncEvents> {
   /** What the sidecar holds, as far as we know: path → entry. */
   private synced = new Map<string, Entry>();
   private readonly pending = new Set<string>();
-  private readonly recheck = new Map<string, string>();
+  private readonly recheck = new Map<string, number>();
   private recheckTimer: NodeJS.Timeout | undefined;
   private rulesDirty = false;
   private watcher: FSWatcher | undefined;
+  private watcherReady: Promise<void> | undefined;
   private conn: SyncConnection | undefined;
   private transport: SyncTransport | undefined;
   private loop: Promise<void> | undefined;
@@ -198,7 +199,9 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     const st = await stat(this.root).catch(() => undefined);
     if (!st?.isDirectory()) throw new KdevError('INVALID', `the local sync folder ${this.root} does not exist`, 'Check sync.local in .kdev.yaml.');
     this.stopping = false;
-    await this.startWatcher();
+    // the watcher's own start (a walk of the tree) runs alongside the first handshake; a
+    // change made before it was ready is caught by a re-scan against what was synced
+    this.watcherReady = this.startWatcher();
     let first!: { resolve: () => void; reject: (e: Error) => void };
     const firstSync = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
     this.loop = this.run(first);
@@ -211,6 +214,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     this.wake?.();
     this.conn?.close();
     if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    await this.watcherReady?.catch(() => undefined);
     await this.watcher?.close();
     this.watcher = undefined;
     await this.loop?.catch(() => undefined);
@@ -241,9 +245,10 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         return this.rules.ignores(rel, false) && this.rules.ignores(rel, true);
       },
     });
-    watcher.on('all', (_event, path) => {
+    watcher.on('all', (event, path) => {
       const rel = this.relOf(path);
       if (rel === undefined) return;
+      if (event === 'change' || event === 'add') this.recheckLater(rel);
       if (rel === '.git/info/exclude' || rel === '.gitignore' || rel.endsWith('/.gitignore')) this.rulesDirty = true;
       if (rel === '.git' || rel.startsWith('.git/')) {
         if (this.rulesDirty) this.scheduleFlush(true);
@@ -252,10 +257,21 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       this.pending.add(rel);
       this.scheduleFlush();
     });
+    // chokidar reports no 'change' for a chmod alone (exec bit): its raw fs.watch events do
+    watcher.on('raw', (_event, evPath, details) => {
+      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (!watched || !evPath) return;
+      const watchedRel = this.relOf(watched);
+      const abs = watchedRel !== undefined && this.synced.get(watchedRel)?.t === 'f' ? watched : join(watched, evPath);
+      const rel = this.relOf(abs);
+      if (rel === undefined || rel === '.git' || rel.startsWith('.git/') || this.rules.ignores(rel, false)) return;
+      this.pending.add(rel);
+      this.scheduleFlush();
+    });
     watcher.on('error', (e) => this.report(`file watcher: ${errorText(e)}`));
+    this.watcher = watcher;
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     watcher.add(join(this.root, '.git', 'info', 'exclude'));
-    this.watcher = watcher;
   }
 
   private async run(first: { resolve: () => void; reject: (e: Error) => void }): Promise<void> {
@@ -282,6 +298,8 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         await this.handshake(conn);
         failures = 0;
         if (!firstDone) {
+          await this.watcherReady;
+          this.rulesDirty = true; // one reconcile pass: changes made while the watcher was starting
           firstDone = true;
           first.resolve();
         }
@@ -481,28 +499,35 @@ export class SyncSession extends EventEmitter<SyncEvents> {
           if (content.length === st.size) this.cache.set(rel, st, h);
           sent.set(rel, { p: rel, t: 'f', m, s: content.length, h });
         }
-        this.watchAgain(rel, st);
       }
     }
   }
 
-  /** chokidar swallows a second change within 50 ms: look at the file once more, later. */
-  private watchAgain(rel: string, st: import('node:fs').Stats): void {
-    this.recheck.set(rel, HashCache.keyOf(st));
+  /**
+   * chokidar drops a second 'change' of a file within 50 ms of the first (a throttle with no
+   * trailing event). So each change event also books one more look at that path once the
+   * window has closed; the look is a stat (the hash cache avoids a read when nothing changed).
+   */
+  private recheckLater(rel: string): void {
+    this.recheck.set(rel, Date.now() + RECHECK_MS);
     if (this.recheckTimer) return;
-    this.recheckTimer = setTimeout(() => {
+    const fire = (): void => {
       this.recheckTimer = undefined;
-      const items = [...this.recheck];
-      this.recheck.clear();
-      void Promise.all(
-        items.map(async ([rel, key]) => {
-          const now = await lstat(join(this.root, rel)).catch(() => undefined);
-          if (now && now.isFile() && HashCache.keyOf(now) !== key) this.pending.add(rel);
-        }),
-      ).then(() => {
-        if (this.pending.size > 0) this.scheduleFlush();
-      });
-    }, RECHECK_MS);
+      const now = Date.now();
+      let next = Infinity;
+      for (const [p, due] of this.recheck) {
+        if (due <= now) {
+          this.recheck.delete(p);
+          this.pending.add(p);
+        } else next = Math.min(next, due);
+      }
+      if (this.pending.size > 0) this.scheduleFlush();
+      if (next !== Infinity) {
+        this.recheckTimer = setTimeout(fire, next - now);
+        this.recheckTimer.unref();
+      }
+    };
+    this.recheckTimer = setTimeout(fire, RECHECK_MS);
     this.recheckTimer.unref();
   }
 

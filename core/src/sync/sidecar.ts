@@ -67,7 +67,7 @@ export function syncSidecarParts(opts: SidecarOptions = {}): SidecarParts {
     image: opts.image ?? SIDECAR_IMAGE,
     imagePullPolicy: 'IfNotPresent',
     // a small young generation keeps the resident size down; the heap cap bounds a burst
-    command: ['node', '--max-semi-space-size=2', '--max-old-space-size=96', '/kdev/sidecar/server.js'],
+    command: ['node', '--expose-gc', '--max-semi-space-size=1', '--max-old-space-size=64', '/kdev/sidecar/server.js'],
     env: [
       { name: 'KDEV_SYNC_ROOT', value: SIDECAR_SRC },
       { name: 'KDEV_SYNC_PORT', value: String(port) },
