@@ -5,6 +5,7 @@ import { registerConfig } from './commands/config.js';
 import { registerDev } from './commands/dev.js';
 import { registerSync } from './commands/sync.js';
 import { registerEnv } from './commands/env.js';
+import { registerSession } from './commands/session.js';
 import { reportError } from './context.js';
 
 const program = new Command('kdev')
@@ -20,6 +21,7 @@ registerConfig(program);
 registerDev(program);
 registerSync(program);
 registerEnv(program);
+registerSession(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportError(err, program.opts<{ output?: string }>().output === 'json');

@@ -13,3 +13,14 @@ export * from './devmode/index.js';
 export { raw, objectPath, type RawObject, type ObjectPath } from './kube/raw.js';
 export * from './env/index.js';
 export * from './sync/index.js';
+export {
+  resolveDevTarget, resolveWorkloadTarget, devSelector, waitReadyPod, isPodReady, notInDevMode, type SessionTarget,
+  openTerminal, DEFAULT_SHELL, PLAIN_SHELL, type TerminalOptions,
+  streamLogs, sinceFilter, type LogOptions,
+  ForwardManager, PodTracker, parsePortPair, backoffMs, type PortPair, type ForwardTarget, type ForwardInfo, type ForwardManagerOptions, type AddForwardOptions,
+  portHolder, listeningInodes, type PortHolder,
+  serveForwardControl, listForwardProcesses, stopForwards, stateDir, type ForwardProcess, type ControlServer,
+  startRun, stopRun, runStatus, followRun, parseRunStatus, noCommand, type RunOptions, type RunStatus,
+  startDebug, probeDebugger, waitForDebugger, attachConfig, dapMessage, dapMessages, type DebuggerType, type DebugSpec, type AttachConfig, type DebugOptions, type DebugSession,
+  type SessionEvent, type SessionEventHandler, type ForwardState,
+} from './session/index.js';
