@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execCapture, watchUntil, type Cluster } from '@kdev/core';
+import { endDevMode, execCapture, startDevMode, watchUntil, type Cluster } from '@kdev/core';
 import type { V1Pod } from '@kubernetes/client-node';
 import { tempNamespace, testKubeconfig } from '../lib/cluster.js';
 
@@ -97,5 +97,34 @@ describe('kdev dev start: dev mode with sync, from the CLI', () => {
     const d = await ns.cluster.apps.readNamespacedDeployment({ name: 'app', namespace: ns.name });
     assert.equal(d.spec?.template.spec?.containers.length, 1, 'the sidecar is gone');
     assert.equal(d.spec?.template.spec?.containers[0]?.image, 'kdev.local/node:18');
+  });
+});
+
+describe('dev mode in a fresh namespace', () => {
+  let ns: Awaited<ReturnType<typeof tempNamespace>>;
+  before(async () => {
+    ns = await tempNamespace('kdev-devrace');
+  });
+  after(async () => {
+    await ns?.remove();
+  });
+
+  it('two workloads started at the same moment both come up (their shared ConfigMaps are created once)', async () => {
+    for (const name of ['a', 'b']) {
+      await ns.cluster.apps.createNamespacedDeployment({
+        namespace: ns.name,
+        body: {
+          metadata: { name },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: name } },
+            template: { metadata: { labels: { app: name } }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name, image: 'kdev.local/node:18', command: ['node', '-e', 'setInterval(() => {}, 1e9)'] }] } },
+          },
+        },
+      });
+    }
+    const sessions = await Promise.all(['a', 'b'].map((name) => startDevMode(ns.cluster, { workload: `deployment/${name}`, image: 'kdev.local/dev-node:18' })));
+    assert.deepEqual(sessions.map((s) => s.workload), ['deployment/a', 'deployment/b']);
+    await Promise.all(['a', 'b'].map((name) => endDevMode(ns.cluster, { workload: `deployment/${name}` })));
   });
 });
