@@ -68,7 +68,8 @@ export async function listWorkloads(cluster: Cluster, kindName?: string): Promis
         ready: readyOf(kind, obj),
         images: imagesOf(kind, obj),
         dev: lease,
-        managedByKdev: kind.kind === 'Deployment' && (labels[DEV_LABEL] !== undefined || labels[DUPLICATE_LABEL] !== undefined) && kind.strategy !== 'replace-pod' && labels['app.kubernetes.io/managed-by'] === 'kdev',
+        // Generated copies and duplicates are Deployments that kdev itself created.
+        managedByKdev: kind.kind === 'Deployment' && labels['app.kubernetes.io/managed-by'] === 'kdev' && (labels[DEV_LABEL] !== undefined || labels[DUPLICATE_LABEL] !== undefined),
       });
     }
   }
