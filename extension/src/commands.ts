@@ -5,12 +5,16 @@ import { KdevError } from '@kdev/core';
 import type { KdevTreeProvider, Node } from './tree.js';
 import type { Log } from './output.js';
 import type { PortForwards } from './portforward.js';
+import type { DevMode } from './devmode.js';
+import type { Environments } from './environments.js';
 
 export interface Services {
   tree: KdevTreeProvider;
   view: vscode.TreeView<Node>;
   log: Log;
   forwards: PortForwards;
+  dev: DevMode;
+  envs: Environments;
 }
 
 /** The node a command acts on: the one right-clicked, else the tree's selection. */
@@ -26,7 +30,7 @@ async function guarded<T>(s: Services, doing: string, fn: () => Promise<T>): Pro
     return await fn();
   } catch (err) {
     const text = s.log.error(doing, err);
-    void vscode.window.showErrorMessage(`kdev: ${text}`, 'Show Log').then((choice) => {
+    void vscode.window.showErrorMessage(`kdev: ${doing}: ${text}`, 'Show Log').then((choice) => {
       if (choice) s.log.channel.show(true);
     });
     return undefined;
@@ -42,5 +46,17 @@ export function registerCommands(context: vscode.ExtensionContext, s: Services):
   register('kdev.showLog', () => s.log.channel.show(true));
   register('kdev.portForward', (node?: Node) => guarded(s, 'port forward', () => s.forwards.add(target(s, node))));
   register('kdev.portForwards', () => guarded(s, 'port forwards', () => s.forwards.manage()));
+  register('kdev.startDevMode', (node?: Node) => guarded(s, 'start dev mode', () => s.dev.start(target(s, node))));
+  register('kdev.endDevMode', (node?: Node) => guarded(s, 'end dev mode', () => s.dev.end(target(s, node))));
+  register('kdev.createEnvironment', (node?: Node) => guarded(s, 'create environment', () => s.envs.create(node ?? s.view.selection[0] ?? currentContextNode(s))));
+  register('kdev.sleepEnvironment', (node?: Node) => guarded(s, 'sleep environment', () => s.envs.sleep(target(s, node))));
+  register('kdev.wakeEnvironment', (node?: Node) => guarded(s, 'wake environment', () => s.envs.wake(target(s, node))));
+  register('kdev.deleteEnvironment', (node?: Node) => guarded(s, 'delete environment', () => s.envs.delete(target(s, node))));
   register('kdev.stopPortForward', (localPort: number) => guarded(s, 'stop port forward', () => s.forwards.stop(localPort)));
+}
+
+/** From the view's title bar: the kubeconfig's current context. */
+function currentContextNode(s: Services): Node | undefined {
+  const name = s.tree.currentContext();
+  return name ? { type: 'context', context: name, current: true } : undefined;
 }

@@ -11,7 +11,16 @@ export type HarnessRequest =
   | { id: number; action: 'contextMenu'; treeItem: string; menuItem: string }
   /** Types into the focused quick input (a quick pick or the simple file dialog) and accepts. */
   | { id: number; action: 'quickInput'; text: string }
-  | { id: number; action: 'press'; key: string };
+  | { id: number; action: 'press'; key: string }
+  /**
+   * Picks a folder in VS Code's simple file dialog (what showOpenDialog is in a remote
+   * window): types the path, lets the dialog navigate there, accepts.
+   */
+  | { id: number; action: 'folderDialog'; path: string };
+
+function exactly(text: string): RegExp {
+  return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+}
 
 /** Only files under docs/ of the repository are written. */
 function docsPath(root: string, file: string): string {
@@ -53,7 +62,8 @@ async function handle(page: Page, req: HarnessRequest, root: string): Promise<un
       return path;
     }
     case 'contextMenu': {
-      const row = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: req.treeItem }) }).first();
+      // The row whose label is exactly the item's ("web" must not match "web-5d8f...").
+      const row = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: exactly(req.treeItem) }) }).first();
       await row.click({ button: 'right', timeout: 20_000 });
       const item = page.locator('.monaco-menu .action-item', { hasText: req.menuItem }).first();
       await item.waitFor({ state: 'visible', timeout: 10_000 });
@@ -75,5 +85,17 @@ async function handle(page: Page, req: HarnessRequest, root: string): Promise<un
     case 'press':
       await page.keyboard.press(req.key);
       return true;
+    case 'folderDialog': {
+      const widget = page.locator('.quick-input-widget');
+      const input = widget.locator('.quick-input-box input').first();
+      await input.waitFor({ state: 'visible', timeout: 20_000 });
+      await input.fill(req.path.endsWith('/') ? req.path : `${req.path}/`);
+      // The dialog lists the typed folder asynchronously; accepting before that would accept
+      // the folder it was showing before.
+      await page.waitForTimeout(1000);
+      await input.press('Enter');
+      await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+      return true;
+    }
   }
 }
