@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'extension/out/**', '**/.vscode-test/**', 'templates/**/static/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.demo/**', 'extension/out/**', '**/.vscode-test/**', 'templates/**/static/**', 'templates/*/services/**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

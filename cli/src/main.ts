@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { registerConfig } from './commands/config.js';
 import { registerDev } from './commands/dev.js';
+import { registerSync } from './commands/sync.js';
 import { registerEnv } from './commands/env.js';
 import { reportError } from './context.js';
 
@@ -17,6 +18,7 @@ const program = new Command('kdev')
 
 registerConfig(program);
 registerDev(program);
+registerSync(program);
 registerEnv(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

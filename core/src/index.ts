@@ -12,3 +12,4 @@ export * from './config/index.js';
 export * from './devmode/index.js';
 export { raw, objectPath, type RawObject, type ObjectPath } from './kube/raw.js';
 export * from './env/index.js';
+export * from './sync/index.js';

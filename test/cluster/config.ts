@@ -69,6 +69,9 @@ export const APT_PACKAGES = [
   'mmdebstrap',
   'busybox-static',
   'iproute2',
+  // the meeting template's search engine image: OpenSearch from Maven Central
+  'maven',
+  'unzip',
 ];
 
 /** Local images: one prefix, imported into containerd, pulled never. */

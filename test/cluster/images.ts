@@ -2,16 +2,20 @@
 // single layer of files (a static binary), written as OCI image layouts and imported into
 // containerd. No registry is involved anywhere; pods use imagePullPolicy IfNotPresent.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { COREDNS_BIN, COREDNS_VERSION, IMAGE_CACHE_DIR, IMAGE_PREFIX, NODE_IMAGE, PAUSE_IMAGE } from './config.js';
+import { CACHE_DIR, COREDNS_BIN, COREDNS_VERSION, IMAGE_CACHE_DIR, IMAGE_PREFIX, NODE_IMAGE, PAUSE_IMAGE } from './config.js';
 import { run } from './steps.js';
 
 interface DebianSource {
   kind: 'debian';
   packages: string[];
+  /** Zip archives from Maven Central (fetched with mvn into the cache), unpacked into the image. */
+  maven?: Array<{ artifact: string; to: string }>;
+  /** mmdebstrap customize hooks run after the packages (e.g. chown for a non-root service). */
+  hooks?: string[];
 }
 interface FilesSource {
   kind: 'files';
@@ -29,6 +33,7 @@ export interface ImageRecipe {
   config: { Entrypoint?: string[]; Cmd?: string[]; Env: string[]; WorkingDir?: string };
 }
 
+export const OPENSEARCH_VERSION = '2.19.1';
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEV_TOOLS = ['bash', 'git', 'procps', 'curl', 'ca-certificates', 'less', 'tar'];
 
@@ -82,6 +87,28 @@ export const IMAGES: readonly ImageRecipe[] = [
     description: 'dev image: OpenJDK 17 (javac, jdb, JDWP), git, bash',
     source: { kind: 'debian', packages: ['openjdk-17-jdk-headless', ...DEV_TOOLS] },
     config: { Cmd: ['bash'], Env: [PATH_ENV], WorkingDir: '/' },
+  },
+  {
+    ref: `${IMAGE_PREFIX}/redis:7`,
+    description: "Redis 7 (Debian's redis-server): the meeting template's shared store and queues",
+    source: { kind: 'debian', packages: ['redis-server'] },
+    config: { Entrypoint: ['redis-server'], Cmd: ['--protected-mode', 'no', '--save', '', '--appendonly', 'no'], Env: [PATH_ENV], WorkingDir: '/' },
+  },
+  {
+    ref: `${IMAGE_PREFIX}/opensearch:${OPENSEARCH_VERSION}`,
+    description: "OpenSearch (integ-test-zip from Maven Central) on Debian's OpenJDK 17: the meeting template's search engine",
+    source: {
+      kind: 'debian',
+      packages: ['openjdk-17-jre-headless'],
+      maven: [{ artifact: `org.opensearch.distribution.integ-test-zip:opensearch:${OPENSEARCH_VERSION}:zip`, to: '/opt/opensearch' }],
+      // OpenSearch refuses to run as root: the pod runs it as uid 1000, which must own its home
+      hooks: ['chown -R 1000:1000 "$1"/opt/opensearch'],
+    },
+    config: {
+      Entrypoint: ['/opt/opensearch/bin/opensearch'],
+      Env: [PATH_ENV, 'JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64', 'OPENSEARCH_JAVA_OPTS=-Xms512m -Xmx512m'],
+      WorkingDir: '/opt/opensearch',
+    },
   },
 ];
 
@@ -139,12 +166,44 @@ async function debianRootfs(source: DebianSource, out: string, log: string): Pro
       '--dpkgopt=path-exclude=/usr/share/doc/*',
       // Maintainer scripts (the JDK's update-alternatives) expect the man folders to exist.
       '--setup-hook=mkdir -p "$1"/usr/share/man/man1',
+      ...(await mavenCopyIns(source, log)),
+      ...(source.hooks ?? []).map((h) => `--customize-hook=${h}`),
       '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin',
       'bookworm',
       out,
     ],
     { log, timeoutMs: 30 * 60_000 },
   );
+}
+
+/**
+ * Fetches each Maven artifact (a zip) with mvn into ~/.cache/kdev/m2, unpacks it once into
+ * the image cache, and returns the mmdebstrap hooks that copy it to its place in the image.
+ */
+async function mavenCopyIns(source: DebianSource, log: string): Promise<string[]> {
+  const hooks: string[] = [];
+  for (const m of source.maven ?? []) {
+    const [group, artifact, version, packaging = 'zip'] = m.artifact.split(':');
+    if (!group || !artifact || !version) throw new Error(`maven artifact "${m.artifact}" is not group:artifact:version[:packaging]`);
+    const repo = join(CACHE_DIR, 'm2');
+    const file = join(repo, ...group.split('.'), artifact, version, `${artifact}-${version}.${packaging}`);
+    if (!existsSync(file)) {
+      await run('mvn', ['-q', '-B', `-Dmaven.repo.local=${repo}`, 'dependency:get', `-Dartifact=${group}:${artifact}:${version}:${packaging}`, '-Dtransitive=false'], { log, timeoutMs: 15 * 60_000 });
+    }
+    const unpacked = join(IMAGE_CACHE_DIR, 'unpacked', `${artifact}-${version}`);
+    if (!existsSync(join(unpacked, '.done'))) {
+      rmSync(unpacked, { recursive: true, force: true });
+      mkdirSync(unpacked, { recursive: true });
+      await run('unzip', ['-q', file, '-d', unpacked], { log });
+      writeFileSync(join(unpacked, '.done'), '');
+    }
+    // the zip holds one top folder (e.g. opensearch-2.19.1/): it becomes `to`
+    const top = readdirSync(unpacked).filter((n) => n !== '.done');
+    if (top.length !== 1) throw new Error(`${file}: expected one top folder, found ${top.join(', ')}`);
+    const parent = m.to.slice(0, m.to.lastIndexOf('/')) || '/';
+    hooks.push(`--customize-hook=mkdir -p "$1"${parent}`, `--customize-hook=copy-in ${join(unpacked, top[0]!)} ${parent}`, `--customize-hook=mv "$1"${parent}/${top[0]} "$1"${m.to}`);
+  }
+  return hooks;
 }
 
 async function filesLayer(source: FilesSource, out: string): Promise<void> {

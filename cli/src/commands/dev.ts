@@ -1,6 +1,26 @@
 // kdev ls | dev start | dev end | dev status
 import { Command, Option } from 'commander';
-import { devStatus, endDevMode, listWorkloads, loadConfig, devEntryFor, parseWorkloadRef, startDevMode, type WorkloadInfo } from '@kdev/core';
+import { createInterface } from 'node:readline/promises';
+import { resolve } from 'node:path';
+import {
+  devStatus,
+  endDevMode,
+  environmentDevConfig,
+  keepLease,
+  listWorkloads,
+  loadConfig,
+  devEntryFor,
+  parseWorkloadRef,
+  startDevMode,
+  syncSessionFor,
+  type Cluster,
+  type DevEntry,
+  type DevSession,
+  type MassDeleteInfo,
+  type WorkloadInfo,
+} from '@kdev/core';
+import { removeSyncState, writeSyncState } from '../sync-state.js';
+import { renderSync } from '../ui/sync-view.js';
 import { clusterFor, printJson, wantsJson } from '../context.js';
 import { withProgress } from '../ui/progress.js';
 
@@ -46,12 +66,22 @@ export function registerDev(program: Command): void {
     .option('--force', 'take over a workload someone else has in dev mode')
     .option('--timeout <seconds>', 'how long to wait for the dev pod', '180')
     .option('--config <file>', '.kdev.yaml to use (default: found from the current folder up)')
-    .description('start dev mode on a workload and wait until its dev container is ready')
-    .action(async (workload: string, o: { container?: string; image?: string; workdir?: string; mode: 'replace' | 'duplicate'; force?: boolean; timeout: string; config?: string }, cmd: Command) => {
+    .option('--local <dir>', 'local folder to sync (default: sync.local of the config, else the current folder)')
+    .option('--no-sync', 'return once the dev container is ready, without syncing')
+    .option('-y, --yes', 'allow a sync batch that deletes more than half of the synced files without asking')
+    .description('start dev mode on a workload, wait until its dev container is ready, then sync the local folder into it (Ctrl-C detaches)')
+    .action(async (workload: string, o: { container?: string; image?: string; workdir?: string; mode: 'replace' | 'duplicate'; force?: boolean; timeout: string; config?: string; local?: string; sync: boolean; yes?: boolean }, cmd: Command) => {
       const cluster = clusterFor(cmd);
       const ref = parseWorkloadRef(workload);
-      const { config } = loadConfig(o.config ?? process.cwd());
-      const entry = devEntryFor(config, ref.kind.kind, ref.name);
+      const loaded = loadConfig(o.config ?? process.cwd());
+      let entry = devEntryFor(loaded.config, ref.kind.kind, ref.name);
+      let root = loaded.root;
+      if (!entry) {
+        // No entry in .kdev.yaml: an environment's template may have one for this service.
+        const fromEnv = await environmentDevConfig(cluster);
+        entry = fromEnv ? devEntryFor(fromEnv.config, ref.kind.kind, ref.name) : undefined;
+        if (entry && fromEnv) root = fromEnv.root;
+      }
       const run = (onEvent?: Parameters<typeof startDevMode>[1]['onEvent']) =>
         startDevMode(cluster, {
           workload,
@@ -69,9 +99,12 @@ export function registerDev(program: Command): void {
       const session = await withProgress(`kdev dev start ${workload} (namespace ${cluster.namespace})`, run);
       process.stdout.write(
         `\nDev container ready: pod/${session.pod}, container ${session.container}, image ${session.image}, source at ${session.workDir}\n` +
-          `  shell:  kubectl exec -it -n ${session.namespace} ${session.pod} -c ${session.container} -- sh\n` +
+          `  shell:  kdev dev terminal ${session.workload} -n ${session.namespace}\n` +
           `  end:    kdev dev end ${session.workload} -n ${session.namespace}\n`,
       );
+      if (!o.sync) return;
+      const localRoot = o.local ? resolve(o.local) : resolve(root, entry?.sync.local ?? '.');
+      await attachSync(cluster, session, localRoot, entry, o.yes ?? false);
     });
 
   dev
@@ -100,4 +133,51 @@ export function registerDev(program: Command): void {
       for (const w of items) rows.push([`${w.kind.toLowerCase()}/${w.name}`, w.dev!.owner, w.dev!.startedAt, w.dev!.container, w.dev!.image, w.dev!.mode]);
       process.stdout.write(table(rows));
     });
+}
+
+/** Syncs the local folder into the dev container until Ctrl-C; keeps the lease fresh meanwhile. */
+async function attachSync(cluster: Cluster, session: DevSession, localRoot: string, entry: DevEntry | undefined, yes: boolean): Promise<void> {
+  const sync = syncSessionFor(cluster, session, {
+    localRoot,
+    sync: { mode: entry?.sync.mode ?? 'send-only', ignore: entry?.sync.ignore ?? [], deleteLocal: entry?.sync.deleteLocal ?? false },
+    confirmMassDelete: (info: MassDeleteInfo) => confirmMassDelete(info, yes),
+  });
+  const save = () => writeSyncState(session.namespace, session.workload, sync.status());
+  for (const ev of ['connecting', 'initial-sync', 'watching', 'syncing', 'idle', 'error'] as const) sync.on(ev, save);
+  const view = renderSync(sync, `Syncing ${localRoot} → ${session.workload}:${session.workDir} (${session.mode === 'duplicate' ? 'copy, ' : ''}${entry?.sync.mode ?? 'send-only'}). Ctrl-C detaches; dev mode stays on.`);
+  let done!: () => void;
+  const detached = new Promise<void>((r) => (done = r));
+  const stopLease = keepLease(cluster, session, () => {
+    process.stderr.write(`\n✗ the dev lease on ${session.workload} is no longer yours (taken over, or dev mode ended): stopping the sync\n`);
+    process.exitCode = 1;
+    done();
+  });
+  process.once('SIGINT', () => done());
+  process.once('SIGTERM', () => done());
+  try {
+    await Promise.race([sync.start(), detached]);
+    save();
+    await detached;
+  } finally {
+    stopLease();
+    await sync.stop();
+    removeSyncState(session.namespace, session.workload);
+    view.unmount();
+    process.stderr.write(`\nDetached. ${session.workload} stays in dev mode: \`kdev dev end ${session.workload} -n ${session.namespace}\` restores it.\n`);
+  }
+}
+
+async function confirmMassDelete(info: MassDeleteInfo, yes: boolean): Promise<boolean> {
+  if (yes) return true;
+  const what = `${info.deletes} of ${info.total} synced files would be deleted ${info.side === 'remote' ? 'in the container' : 'locally'} (${info.sample.slice(0, 3).join(', ')}${info.deletes > 3 ? ', …' : ''})`;
+  if (!process.stdin.isTTY) {
+    process.stderr.write(`\n✗ ${what}: held back. Run with --yes to allow it.\n`);
+    return false;
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`\n${what}. Go ahead? [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
 }

@@ -26,6 +26,7 @@ import {
   type SavedOriginal,
 } from './state.js';
 import { ensureSupervisorConfigMap } from './supervisor.js';
+import { syncSidecarInjection } from './sidecar.js';
 import { waitDevPod, waitNoPods } from './wait.js';
 
 export const DUPLICATE_LABEL = 'kdev.dev/duplicate-of';
@@ -34,6 +35,8 @@ export const DUPLICATE_LABEL = 'kdev.dev/duplicate-of';
 export interface SidecarInjection {
   containers: V1Container[];
   volumes: V1Volume[];
+  /** Pod annotations (a content hash, so that a new sidecar version rolls the pod). */
+  annotations?: Record<string, string>;
   /** Creates what the sidecar needs in the namespace (its ConfigMap). */
   prepare?: (cluster: Cluster, namespace: string) => Promise<void>;
 }
@@ -51,7 +54,8 @@ export interface StartOptions {
   /** Take over a lease held by someone else. */
   force?: boolean;
   timeoutMs?: number;
-  sidecar?: SidecarInjection;
+  /** What is injected besides the dev container; default: the sync sidecar. Null: nothing. */
+  sidecar?: SidecarInjection | null;
   onEvent?: DevEventHandler;
   signal?: AbortSignal;
 }
@@ -180,7 +184,8 @@ export async function startDevMode(cluster: Cluster, opts: StartOptions): Promis
   const workDir = opts.workDir ?? '/app';
 
   await ensureSupervisorConfigMap(cluster, namespace);
-  await opts.sidecar?.prepare?.(cluster, namespace);
+  const sidecar = opts.sidecar === undefined ? syncSidecarInjection() : (opts.sidecar ?? undefined);
+  await sidecar?.prepare?.(cluster, namespace);
 
   const patchOpts = (devOf: string): DevPatchOptions => ({
     container,
@@ -188,8 +193,9 @@ export async function startDevMode(cluster: Cluster, opts: StartOptions): Promis
     workDir,
     env: opts.env,
     resources: opts.resources,
-    sidecars: opts.sidecar?.containers,
-    sidecarVolumes: opts.sidecar?.volumes,
+    sidecars: sidecar?.containers,
+    sidecarVolumes: sidecar?.volumes,
+    podAnnotations: sidecar?.annotations,
     devOf,
   });
 
@@ -215,7 +221,6 @@ export async function startDevMode(cluster: Cluster, opts: StartOptions): Promis
 
   const podSelector = `${DEV_LABEL}=${devOf}`;
   const pod = await waitDevPod(cluster, { namespace, labelSelector: podSelector, container, image, timeoutMs, onEvent: emit, signal: opts.signal });
-  emit({ type: 'phase', phase: 'ready', message: `pod/${pod.metadata!.name} is ready` });
   obj = await readObject(cluster, ref.kind, namespace, ref.name);
   return {
     workload: what,
@@ -425,7 +430,7 @@ async function startPod(
   const spec = devPodSpec(original.spec as unknown as V1PodSpec, patch);
   delete spec.nodeName;
   const leaseValue = newLease(owner, patch.container, patch.image, patch.workDir, 'replace', lease);
-  const body = podForCreate(ref.name, namespace, { ...original.labels, [DEV_LABEL]: patch.devOf }, { ...original.annotations, ...record, [LEASE_ANNOTATION]: JSON.stringify(leaseValue), 'kdev.dev/dev-container': patch.container }, spec);
+  const body = podForCreate(ref.name, namespace, { ...original.labels, [DEV_LABEL]: patch.devOf }, { ...original.annotations, ...(patch.podAnnotations ?? {}), ...record, [LEASE_ANNOTATION]: JSON.stringify(leaseValue), 'kdev.dev/dev-container': patch.container }, spec);
   if (current && isDevPod && sameJson(current.spec?.containers, (body.spec as { containers: unknown }).containers)) {
     emit({ type: 'phase', phase: 'patching', message: `${what} is already in dev mode: renewing the lease` });
     await raw.patch(cluster, pathOf(ref.kind, namespace, ref.name), { metadata: { annotations: { [LEASE_ANNOTATION]: JSON.stringify(leaseValue) } } });

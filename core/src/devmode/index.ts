@@ -31,3 +31,5 @@ export {
 } from './engine.js';
 export { listWorkloads, devStatus, type WorkloadInfo } from './list.js';
 export { podPhase } from './wait.js';
+export { syncSidecarInjection } from './sidecar.js';
+export { currentDevPod, syncSessionFor, keepLease, type AttachSyncOptions } from './attach.js';

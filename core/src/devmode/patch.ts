@@ -29,6 +29,8 @@ export interface DevPatchOptions {
   /** Extra containers (the sync sidecar) and volumes they need. */
   sidecars?: readonly V1Container[];
   sidecarVolumes?: readonly V1Volume[];
+  /** Extra pod annotations (the sidecar's content hash). */
+  podAnnotations?: Readonly<Record<string, string>>;
   /** Label value for DEV_LABEL. */
   devOf: string;
 }
@@ -78,13 +80,15 @@ export function devPodSpec(original: V1PodSpec, opts: DevPatchOptions): V1PodSpe
     { name: BIN_VOLUME, mountPath: BIN_DIR, readOnly: true },
   ];
 
-  const sidecarVolumeNames = new Set((opts.sidecarVolumes ?? []).map((v) => v.name));
+  // The sidecar shares the source and control volumes, which are ours already.
+  const sidecarVolumes = (opts.sidecarVolumes ?? []).filter((v) => !ours.has(v.name));
+  const sidecarVolumeNames = new Set(sidecarVolumes.map((v) => v.name));
   spec.volumes = [
     ...(spec.volumes ?? []).filter((v) => !ours.has(v.name) && !sidecarVolumeNames.has(v.name)),
     { name: SOURCE_VOLUME, emptyDir: {} },
     { name: CONTROL_VOLUME, emptyDir: {} },
     { name: BIN_VOLUME, configMap: { name: SUPERVISOR_CONFIGMAP, defaultMode: 0o755 } },
-    ...(opts.sidecarVolumes ?? []),
+    ...sidecarVolumes,
   ];
   const sidecarNames = new Set((opts.sidecars ?? []).map((c) => c.name));
   spec.containers = [...spec.containers.filter((c) => !sidecarNames.has(c.name)), ...(opts.sidecars ?? [])];
@@ -104,7 +108,7 @@ export function devTemplate(original: V1PodTemplateSpec, opts: DevPatchOptions, 
   template.metadata = {
     ...template.metadata,
     labels,
-    annotations: { ...(template.metadata?.annotations ?? {}), [DEV_CONTAINER_ANNOTATION]: opts.container },
+    annotations: { ...(template.metadata?.annotations ?? {}), ...(opts.podAnnotations ?? {}), [DEV_CONTAINER_ANNOTATION]: opts.container },
   };
   template.spec = devPodSpec(original.spec!, opts);
   return template;

@@ -4,3 +4,4 @@ export * from './types.js';
 export * from './ready.js';
 export * from './access.js';
 export * from './environment.js';
+export * from './devconfig.js';

@@ -1,0 +1,251 @@
+// npm run bench:sync — file sync on the local cluster, against `tar c | exec -i tar x` (what
+// `kubectl cp` does), run alternately in the same pod. Writes bench/results/sync.json.
+//   latency      200 single-file edits, save → seen by a watcher inside the dev container
+//   firstsync    10,000 files / 100 MB into an empty folder
+//   resync       the same tree after 1 % of its files changed (a new client: full handshake)
+//   sidecar_rss_mb  peak (VmHWM during the first sync, fresh sidecar) and idle (VmRSS after)
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Exec, type V1Pod } from '@kubernetes/client-node';
+import { SyncSession, connect, ensureSidecarConfigMap, execCapture, syncSidecarParts, watchUntil, type Cluster } from '@kdev/core';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const APP = 'sync-bench';
+const FILES = 10_000;
+const DIRS = 100;
+const FILE_BYTES = 10 * 1024; // 10,000 × 10 KiB ≈ 100 MB
+const ROUNDS = 2;
+const EDITS = 200;
+
+function kubeconfig(): string {
+  const path = process.env.KDEV_TEST_KUBECONFIG ?? join(REPO, 'test/cluster/.state/kubeconfig');
+  if (!existsSync(path)) throw new Error(`no kubeconfig at ${path}: run npm run cluster:up first`);
+  return path;
+}
+
+function waitReady(cluster: Cluster, exclude?: string): Promise<string> {
+  return watchUntil<V1Pod, string>(cluster, {
+    resource: { apiVersion: 'v1', plural: 'pods', namespace: cluster.namespace },
+    labelSelector: `app=${APP}`,
+    timeoutMs: 180_000,
+    what: 'the bench pod to be Ready',
+    onEvent: (type, pod) => {
+      const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      const name = pod.metadata!.name!;
+      return type !== 'DELETED' && ready && !pod.metadata?.deletionTimestamp && name !== exclude ? { done: true, value: name } : { done: false };
+    },
+  });
+}
+
+function generateTree(root: string): void {
+  for (let d = 0; d < DIRS; d++) {
+    mkdirSync(join(root, `pkg${d}`), { recursive: true });
+    for (let f = 0; f < FILES / DIRS; f++) {
+      // source-like text: printable, not trivially compressible
+      writeFileSync(join(root, `pkg${d}`, `mod${f}.ts`), randomBytes((FILE_BYTES * 3) / 4).toString('base64'));
+    }
+  }
+}
+
+function changeOnePercent(root: string, round: number): void {
+  for (let i = 0; i < FILES / 100; i++) {
+    const d = (i * 7 + round) % DIRS;
+    const f = (i * 13 + round * 3) % (FILES / DIRS);
+    writeFileSync(join(root, `pkg${d}`, `mod${f}.ts`), randomBytes((FILE_BYTES * 3) / 4).toString('base64'));
+  }
+}
+
+/** The baseline: `tar c -C root . | kubectl exec -i pod -- tar x -C dir`, through the API. */
+async function tarPipe(cluster: Cluster, pod: string, root: string, dir: string): Promise<number> {
+  const start = performance.now();
+  const tar = spawn('tar', ['c', '-C', root, '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  await new Promise<void>((resolve, reject) => {
+    new Exec(cluster.kc)
+      .exec(cluster.namespace, pod, 'dev', ['sh', '-c', `mkdir -p ${dir} && tar x -C ${dir}`], sink, sink, tar.stdout, false, (status) => {
+        if (status.status !== 'Success') reject(new Error(`tar x failed: ${JSON.stringify(status)}`));
+      })
+      .then((ws) => ws.on('close', () => resolve()), reject);
+  });
+  return performance.now() - start;
+}
+
+async function sidecarMemory(cluster: Cluster, pod: string): Promise<{ rss: number; hwm: number }> {
+  const r = await execCapture(cluster, pod, 'kdev-sync', ['cat', '/proc/1/status']);
+  const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(r.stdout)?.[1] ?? NaN);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+async function kdevSync(cluster: Cluster, pod: string, root: string): Promise<number> {
+  const start = performance.now();
+  const session = new SyncSession({ cluster, localRoot: root, resolvePod: async () => pod, confirmMassDelete: async () => true });
+  await session.start();
+  const ms = performance.now() - start;
+  await session.stop();
+  return ms;
+}
+
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+async function latency(cluster: Cluster, pod: string, root: string): Promise<number[]> {
+  mkdirSync(join(root, 'lat'), { recursive: true });
+  for (let i = 0; i < 10; i++) writeFileSync(join(root, 'lat', `f${i}.txt`), 'start');
+  const session = new SyncSession({ cluster, localRoot: root, resolvePod: async () => pod, confirmMassDelete: async () => true });
+  await session.start();
+  // the watcher in the dev container: prints "<content>" whenever a file in /app/lat changes
+  const watcher = `const fs=require('fs');const seen=new Map();fs.watch('/app/lat',(e,n)=>{if(!n)return;try{const c=fs.readFileSync('/app/lat/'+n,'utf8');if(seen.get(n)!==c){seen.set(n,c);process.stdout.write(c+'\\n');}}catch{}});console.log('ready');`;
+  const waiters = new Map<string, () => void>();
+  let buf = '';
+  let onReady!: () => void;
+  const ready = new Promise<void>((r) => (onReady = r));
+  const out = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      buf += chunk.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line === 'ready') onReady();
+        waiters.get(line)?.();
+      }
+      cb();
+    },
+  });
+  const ws = await new Exec(cluster.kc).exec(cluster.namespace, pod, 'dev', ['node', '-e', watcher], out, out, null, false);
+  await ready;
+  const samples: number[] = [];
+  for (let i = 0; i < EDITS; i++) {
+    const content = `edit-${i}-${Date.now()}`;
+    const seen = new Promise<void>((r) => waiters.set(content, r));
+    const t0 = performance.now();
+    await writeFile(join(root, 'lat', `f${i % 10}.txt`), content);
+    let timer: NodeJS.Timeout | undefined;
+    const lost = await Promise.race([seen.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), 10_000)))]);
+    clearTimeout(timer);
+    if (lost) throw new Error(`edit ${i} was not seen in the container within 10 s`);
+    samples.push(performance.now() - t0);
+    waiters.delete(content);
+  }
+  ws.close();
+  await session.stop();
+  return samples;
+}
+
+async function main(): Promise<void> {
+  const admin = connect({ kubeconfig: kubeconfig() });
+  const nsName = `kdev-bench-sync-${randomBytes(3).toString('hex')}`;
+  await admin.core.createNamespace({ body: { metadata: { name: nsName, labels: { 'kdev.dev/test': 'true' } } } });
+  const cluster = admin.inNamespace(nsName);
+  const work = mkdtempSync(join(tmpdir(), 'kdev-bench-sync-'));
+  try {
+    await ensureSidecarConfigMap(cluster, nsName);
+    const parts = syncSidecarParts();
+    await cluster.apps.createNamespacedDeployment({
+      namespace: nsName,
+      body: {
+        metadata: { name: APP },
+        spec: {
+          replicas: 1,
+          strategy: { type: 'Recreate' },
+          selector: { matchLabels: { app: APP } },
+          template: {
+            metadata: { labels: { app: APP } },
+            spec: {
+              terminationGracePeriodSeconds: 1,
+              volumes: parts.volumes,
+              containers: [
+                {
+                  name: 'dev',
+                  image: 'kdev.local/node:18',
+                  imagePullPolicy: 'IfNotPresent',
+                  command: ['node', '-e', 'setInterval(() => {}, 1 << 30)'],
+                  volumeMounts: [
+                    { name: 'kdev-src', mountPath: '/app' },
+                    { name: 'kdev-ctl', mountPath: '/kdev/ctl' },
+                  ],
+                },
+                parts.container,
+              ],
+            },
+          },
+        },
+      },
+    });
+    let pod = await waitReady(cluster);
+    const tree = join(work, 'tree');
+    console.log(`generating ${FILES} files (${(FILES * FILE_BYTES) / 1e6} MB)…`);
+    generateTree(tree);
+
+    const first = { kdev: [] as number[], baseline: [] as number[] };
+    const resync = { kdev: [] as number[], baseline: [] as number[] };
+    const peaks: number[] = [];
+    const idles: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      // a fresh pod: empty source volume, fresh sidecar process (its VmHWM is this sync's peak)
+      if (r > 0) {
+        await cluster.core.deleteNamespacedPod({ name: pod, namespace: nsName, gracePeriodSeconds: 0 });
+        pod = await waitReady(cluster, pod);
+      }
+      const k = await kdevSync(cluster, pod, tree);
+      first.kdev.push(k);
+      const mem = await sidecarMemory(cluster, pod);
+      peaks.push(mem.hwm);
+      const b = await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
+      first.baseline.push(b);
+      console.log(`firstsync round ${r + 1}: kdev ${k.toFixed(0)} ms, baseline ${b.toFixed(0)} ms, sidecar peak ${mem.hwm.toFixed(1)} MB`);
+      await new Promise((res) => setTimeout(res, 5000));
+      idles.push((await sidecarMemory(cluster, pod)).rss);
+    }
+    for (let r = 0; r < ROUNDS; r++) {
+      changeOnePercent(tree, r);
+      const k = await kdevSync(cluster, pod, tree);
+      resync.kdev.push(k);
+      const b = await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
+      resync.baseline.push(b);
+      console.log(`resync round ${r + 1}: kdev ${k.toFixed(0)} ms, baseline ${b.toFixed(0)} ms`);
+    }
+    await execCapture(cluster, pod, 'dev', ['sh', '-c', 'rm -rf /tmp/base-*']);
+    console.log(`latency: ${EDITS} edits…`);
+    const lat = await latency(cluster, pod, tree);
+    const result = {
+      latency: { p50_ms: round1(percentile(lat, 50)), p95_ms: round1(percentile(lat, 95)), max_ms: round1(Math.max(...lat)) },
+      firstsync: { kdev_ms: Math.round(mean(first.kdev)), baseline_ms: Math.round(mean(first.baseline)), ratio: Math.round((mean(first.baseline) / mean(first.kdev)) * 100) / 100 },
+      resync: { kdev_ms: Math.round(mean(resync.kdev)), baseline_ms: Math.round(mean(resync.baseline)), ratio: Math.round((mean(resync.baseline) / mean(resync.kdev)) * 100) / 100 },
+      sidecar_rss_mb: { peak: round1(Math.max(...peaks)), idle: round1(Math.max(...idles)) },
+      detail: {
+        files: FILES,
+        bytes: FILES * FILE_BYTES,
+        rounds: ROUNDS,
+        firstsync_runs: first,
+        resync_runs: resync,
+        latency_samples: lat.length,
+        note: 'kdev_ms includes port-forward setup, local scan+hash, handshake and transfer; baseline is tar c | exec -i tar x into the dev container; runs alternate.',
+      },
+    };
+    mkdirSync(join(REPO, 'bench/results'), { recursive: true });
+    writeFileSync(join(REPO, 'bench/results/sync.json'), JSON.stringify(result, null, 2) + '\n');
+    console.log(JSON.stringify(result, null, 2));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    await admin.core.deleteNamespace({ name: nsName }).catch(() => undefined);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,55 @@
+// Scanning the local tree: every synced entry, with content hashes from a cache keyed by
+// inode/size/mtime so that a re-scan after a reconnect only re-reads changed files.
+import type { Dirent } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HashCache, entryOf, pool, type Entry } from '@kdev/sync-sidecar';
+import type { IgnoreRules } from './ignore.js';
+
+/** Entries under `base` ('' = the whole root), folders included, the root itself excluded. */
+export async function scanTree(root: string, rules: IgnoreRules, cache: HashCache, base = ''): Promise<Map<string, Entry>> {
+  const out = new Map<string, Entry>();
+  const files: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let dirents: Dirent[];
+    try {
+      dirents = await readdir(join(root, dir), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    const subdirs: string[] = [];
+    for (const d of dirents) {
+      const rel = dir ? `${dir}/${d.name}` : d.name;
+      const isDir = d.isDirectory();
+      if (rules.ignores(rel, isDir)) continue;
+      if (isDir) subdirs.push(rel);
+      else if (d.isFile() || d.isSymbolicLink()) files.push(rel);
+    }
+    await Promise.all(
+      subdirs.map(async (rel) => {
+        const st = await lstat(join(root, rel)).catch(() => undefined);
+        if (!st?.isDirectory()) return;
+        out.set(rel, { p: rel, t: 'd', m: st.mode & 0o777 });
+        await walk(rel);
+      }),
+    );
+  };
+  if (base) {
+    const st = await lstat(join(root, base)).catch(() => undefined);
+    if (!st) return out;
+    if (!st.isDirectory()) {
+      const e = await entryOf(root, base, st, cache);
+      if (e) out.set(base, e);
+      return out;
+    }
+    out.set(base, { p: base, t: 'd', m: st.mode & 0o777 });
+  }
+  await walk(base);
+  await pool(files, 16, async (rel) => {
+    const st = await lstat(join(root, rel)).catch(() => undefined);
+    if (!st) return;
+    const e = await entryOf(root, rel, st, cache).catch(() => undefined);
+    if (e) out.set(rel, e);
+  });
+  return out;
+}

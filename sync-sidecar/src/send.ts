@@ -1,0 +1,89 @@
+// Sending one batch: entries go into a tar stream (tar-stream) that is cut into DATA frames,
+// with back-pressure from the socket; an END frame closes the stream.
+import { createReadStream } from 'node:fs';
+import * as tar from 'tar-stream';
+import { FRAME_DATA, FRAME_END, MAX_DATA_BYTES, encodeFrame } from './protocol.js';
+
+/** Writes a frame and resolves when the transport can take more. */
+export type FrameSink = (frame: Buffer) => Promise<void>;
+
+const HIGH_WATER = 8 * 1024 * 1024;
+
+export class TarSender {
+  private readonly pack = tar.pack();
+  private added = 0;
+  private sent = 0;
+  private waiter: (() => void) | undefined;
+  private readonly pump: Promise<void>;
+  files = 0;
+  bytes = 0;
+
+  constructor(private readonly sink: FrameSink) {
+    this.pump = (async () => {
+      for await (const chunk of this.pack as AsyncIterable<Buffer>) {
+        for (let off = 0; off < chunk.length; off += MAX_DATA_BYTES) {
+          const part = chunk.subarray(off, off + MAX_DATA_BYTES);
+          await this.sink(encodeFrame(FRAME_DATA, part));
+          this.sent += part.length;
+        }
+        if (this.waiter && this.added - this.sent < HIGH_WATER) {
+          const w = this.waiter;
+          this.waiter = undefined;
+          w();
+        }
+      }
+    })();
+    this.pump.catch(() => undefined);
+  }
+
+  // `added` never overestimates what the pack emits for an entry (header + padded data), so
+  // once everything has been sent, sent >= added and a waiter cannot be left hanging.
+  private async room(n: number): Promise<void> {
+    this.added += 512 + Math.ceil(n / 512) * 512;
+    if (this.added - this.sent < HIGH_WATER) return;
+    await new Promise<void>((resolve) => (this.waiter = resolve));
+  }
+
+  async file(rel: string, mode: number, content: Buffer): Promise<void> {
+    this.files++;
+    this.bytes += content.length;
+    await new Promise<void>((resolve, reject) => this.pack.entry({ name: rel, type: 'file', mode, size: content.length }, content, (e) => (e ? reject(e) : resolve())));
+    await this.room(content.length);
+  }
+
+  /** A large file, streamed; `size` must be its exact length. */
+  async fileStream(rel: string, mode: number, path: string, size: number): Promise<void> {
+    this.files++;
+    this.bytes += size;
+    await new Promise<void>((resolve, reject) => {
+      const entry = this.pack.entry({ name: rel, type: 'file', mode, size }, (e) => (e ? reject(e) : resolve()));
+      const input = size === 0 ? createReadStream(path, { start: 0, end: -1 }) : createReadStream(path, { start: 0, end: size - 1 });
+      input.on('error', reject);
+      input.pipe(entry as unknown as NodeJS.WritableStream);
+    });
+    await this.room(0);
+  }
+
+  async dir(rel: string, mode: number): Promise<void> {
+    this.files++;
+    this.pack.entry({ name: rel, type: 'directory', mode });
+    await this.room(0);
+  }
+
+  async link(rel: string, target: string): Promise<void> {
+    this.files++;
+    this.pack.entry({ name: rel, type: 'symlink', linkname: target, mode: 0o777 });
+    await this.room(0);
+  }
+
+  /** Closes the tar stream and sends the END frame. */
+  async end(): Promise<void> {
+    this.pack.finalize();
+    await this.pump;
+    await this.sink(encodeFrame(FRAME_END, Buffer.alloc(0)));
+  }
+
+  destroy(): void {
+    this.pack.destroy();
+  }
+}

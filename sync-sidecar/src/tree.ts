@@ -1,0 +1,102 @@
+// Reading a tree: one entry per path, with a content-hash cache keyed by the file's identity
+// (inode, size, mtime) so that a re-scan only re-hashes files that changed.
+import { createHash } from 'node:crypto';
+import { createReadStream, type Stats } from 'node:fs';
+import { lstat, readFile, readlink, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Entry } from './protocol.js';
+
+interface CacheSlot {
+  key: string;
+  hash: string;
+}
+
+export class HashCache {
+  private slots = new Map<string, CacheSlot>();
+
+  static keyOf(st: Stats): string {
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  }
+
+  get(rel: string, st: Stats): string | undefined {
+    const slot = this.slots.get(rel);
+    return slot && slot.key === HashCache.keyOf(st) ? slot.hash : undefined;
+  }
+
+  set(rel: string, st: Stats, hash: string): void {
+    this.slots.set(rel, { key: HashCache.keyOf(st), hash });
+  }
+
+  delete(rel: string): void {
+    this.slots.delete(rel);
+  }
+
+  deletePrefix(rel: string): void {
+    const prefix = rel + '/';
+    this.slots.delete(rel);
+    for (const k of this.slots.keys()) if (k.startsWith(prefix)) this.slots.delete(k);
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+}
+
+export function sha256(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+const SMALL_FILE = 4 * 1024 * 1024;
+
+export async function hashFile(path: string, size: number): Promise<string> {
+  if (size <= SMALL_FILE) return sha256(await readFile(path));
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** The entry of one path from an lstat, or undefined for kinds that are not synced. */
+export async function entryOf(root: string, rel: string, st: Stats, cache?: HashCache): Promise<Entry | undefined> {
+  const m = st.mode & 0o777;
+  if (st.isDirectory()) return { p: rel, t: 'd', m };
+  if (st.isSymbolicLink()) return { p: rel, t: 'l', m, l: await readlink(join(root, rel)) };
+  if (!st.isFile()) return undefined;
+  let h = cache?.get(rel, st);
+  if (!h) {
+    h = await hashFile(join(root, rel), st.size);
+    cache?.set(rel, st, h);
+  }
+  return { p: rel, t: 'f', m, s: st.size, h };
+}
+
+export async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+export async function readdirOrEmpty(path: string): Promise<string[]> {
+  try {
+    return await readdir(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw e;
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` running at once. */
+export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+}

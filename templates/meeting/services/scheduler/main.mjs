@@ -1,0 +1,1047 @@
+// GENERATED from templates/meeting/src/scheduler by `npm run -w templates bundle`; edit the TypeScript source.
+
+// templates/meeting/src/scheduler/main.ts
+import { hostname } from "node:os";
+
+// templates/meeting/src/lib/http.ts
+import { randomUUID } from "node:crypto";
+import { Agent, createServer, request as httpRequest } from "node:http";
+var REQUEST_ID = "x-request-id";
+var HttpError = class extends Error {
+  constructor(status, message, details) {
+    super(message);
+    this.status = status;
+    this.details = details;
+  }
+};
+function matchPath(pattern, path) {
+  const parts = path.split("/").filter((p) => p !== "");
+  const wildcard = pattern[pattern.length - 1] === "*";
+  if (wildcard ? parts.length < pattern.length - 1 : parts.length !== pattern.length) return void 0;
+  const params = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i];
+    if (p === "*") {
+      params["*"] = parts.slice(i).join("/");
+      return params;
+    }
+    const v = parts[i];
+    if (p.startsWith(":")) {
+      try {
+        params[p.slice(1)] = decodeURIComponent(v);
+      } catch {
+        return void 0;
+      }
+    } else if (p !== v) return void 0;
+  }
+  return params;
+}
+var Router = class {
+  routes = [];
+  add(method, pattern, handler2) {
+    this.routes.push({ method, parts: pattern.split("/").filter((p) => p !== ""), handler: handler2 });
+    return this;
+  }
+  get(p, h) {
+    return this.add("GET", p, h);
+  }
+  post(p, h) {
+    return this.add("POST", p, h);
+  }
+  delete(p, h) {
+    return this.add("DELETE", p, h);
+  }
+  find(method, path) {
+    let pathMatched = false;
+    for (const r of this.routes) {
+      const params = matchPath(r.parts, path);
+      if (!params) continue;
+      if (r.method === method || method === "HEAD" && r.method === "GET") return { handler: r.handler, params };
+      pathMatched = true;
+    }
+    return pathMatched ? "method" : void 0;
+  }
+};
+var agent = new Agent({ keepAlive: true, maxSockets: 64 });
+function exchange(baseUrl, method, path, body, requestId, timeoutMs = 1e4) {
+  const url = new URL(path, baseUrl);
+  const payload = body === void 0 ? void 0 : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      {
+        method,
+        agent,
+        timeout: timeoutMs,
+        headers: {
+          accept: "application/json",
+          [REQUEST_ID]: requestId,
+          ...payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {}
+        }
+      },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let parsed = text;
+          try {
+            parsed = text === "" ? void 0 : JSON.parse(text);
+          } catch {
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
+        });
+      }
+    );
+    req.on("timeout", () => req.destroy(new HttpError(504, `${url.host}${url.pathname}: no answer in ${timeoutMs} ms`)));
+    req.on("error", (e) => reject(e instanceof HttpError ? e : new HttpError(502, `${url.host}: ${e.message}`)));
+    req.end(payload);
+  });
+}
+async function callJson(baseUrl, method, path, body, requestId, timeoutMs = 1e4) {
+  const a = await exchange(baseUrl, method, path, body, requestId, timeoutMs);
+  if (a.status >= 200 && a.status < 300) return a.body;
+  const p = a.body;
+  const msg = typeof p === "object" && p !== null && "error" in p ? String(p.error) : String(p ?? "").slice(0, 200);
+  throw new HttpError(a.status >= 400 && a.status < 500 || a.status === 503 ? a.status : 502, `${new URL(baseUrl).host}: ${msg}`, p);
+}
+function readBody(req, limit = 1 << 20) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on("data", (c) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new HttpError(413, `body larger than ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+function isReply(v) {
+  return typeof v === "object" && v !== null && ("status" in v || "text" in v || "body" in v) && Object.keys(v).every((k) => ["status", "body", "text", "contentType", "headers"].includes(k));
+}
+function send(res, requestId, reply) {
+  const status = reply.status ?? 200;
+  const headers = { [REQUEST_ID]: requestId, ...reply.headers };
+  let data;
+  if (reply.text !== void 0) {
+    data = reply.text;
+    headers["content-type"] = reply.contentType ?? "text/plain; charset=utf-8";
+  } else {
+    data = reply.body === void 0 ? "" : JSON.stringify(reply.body);
+    if (reply.body !== void 0) headers["content-type"] = "application/json";
+  }
+  res.writeHead(status, headers);
+  res.end(data);
+}
+function jsonLog(line) {
+  process.stdout.write(JSON.stringify({ t: (/* @__PURE__ */ new Date()).toISOString(), ...line }) + "\n");
+}
+function handler(opts) {
+  const log = opts.log ?? jsonLog;
+  const quiet = /* @__PURE__ */ new Set(["/healthz", "/readyz", ...opts.quietPaths ?? []]);
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const incoming = req.headers[REQUEST_ID];
+    const requestId = typeof incoming === "string" && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    const url = new URL(req.url ?? "/", "http://local");
+    const method = req.method ?? "GET";
+    const done = (status, error) => {
+      if (quiet.has(url.pathname) && !error) return;
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log({ svc: opts.name, rid: requestId, method, path: url.pathname, status, ms: Math.round(ms * 10) / 10, ...error ? { error } : {} });
+    };
+    void (async () => {
+      try {
+        if (url.pathname === "/healthz") return send(res, requestId, { body: { ok: true, service: opts.name } });
+        if (url.pathname === "/readyz") {
+          let ok2 = false;
+          try {
+            ok2 = opts.ready ? await opts.ready() : true;
+          } catch {
+          }
+          return send(res, requestId, { status: ok2 ? 200 : 503, body: { ready: ok2, service: opts.name } });
+        }
+        const found = opts.router.find(method, url.pathname);
+        if (found === void 0) throw new HttpError(404, `no route ${method} ${url.pathname}`);
+        if (found === "method") throw new HttpError(405, `${method} is not allowed on ${url.pathname}`);
+        const raw = method === "GET" || method === "HEAD" ? Buffer.alloc(0) : await readBody(req, opts.bodyLimit);
+        let body;
+        if (raw.length > 0) {
+          try {
+            body = JSON.parse(raw.toString("utf8"));
+          } catch {
+            throw new HttpError(400, "the body is not valid JSON");
+          }
+        }
+        const ctx = {
+          method,
+          path: url.pathname,
+          params: found.params,
+          query: url.searchParams,
+          headers: req.headers,
+          requestId,
+          body,
+          call: (base, m, p, b) => callJson(base, m, p, b, requestId),
+          forward: async (base, m, p, b) => {
+            const a = await exchange(base, m, p, b, requestId);
+            const retry = a.headers["retry-after"];
+            return { status: a.status, body: a.body, ...typeof retry === "string" ? { headers: { "retry-after": retry } } : {} };
+          }
+        };
+        const out = await found.handler(ctx);
+        const reply = isReply(out) ? out : { body: out };
+        send(res, requestId, reply);
+        done(reply.status ?? 200);
+      } catch (err) {
+        const status = err instanceof HttpError ? err.status : 500;
+        const message = err instanceof Error ? err.message : String(err);
+        if (!res.headersSent) send(res, requestId, { status, body: { error: message, requestId } });
+        else res.end();
+        done(status, message);
+      }
+    })();
+  };
+}
+function serve(opts) {
+  const server2 = createServer(handler(opts));
+  server2.keepAliveTimeout = 65e3;
+  return new Promise((resolve) => {
+    server2.listen(opts.port, () => {
+      (opts.log ?? jsonLog)({ svc: opts.name, msg: `listening on ${opts.port}` });
+      resolve(server2);
+    });
+  });
+}
+function onShutdown(server2, extra) {
+  const stop = () => {
+    server2.close();
+    Promise.resolve(extra?.()).catch(() => void 0).finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2e3).unref();
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+function obj(v, what = "body") {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new HttpError(400, `${what} must be a JSON object`);
+  return v;
+}
+function str(o, key, opts = {}) {
+  const v = o[key];
+  if (v === void 0 || v === null || v === "") {
+    if (opts.optional) return "";
+    throw new HttpError(400, `${key} is required`);
+  }
+  if (typeof v !== "string") throw new HttpError(400, `${key} must be a string`);
+  if (v.length > (opts.max ?? 200)) throw new HttpError(400, `${key} is longer than ${opts.max ?? 200} characters`);
+  if (opts.pattern && !opts.pattern.test(v)) throw new HttpError(400, `${key} has an invalid format`);
+  return v;
+}
+function num(o, key, opts = {}) {
+  const v = o[key];
+  if (v === void 0 || v === null) {
+    if (opts.fallback !== void 0) return opts.fallback;
+    if (opts.optional) return NaN;
+    throw new HttpError(400, `${key} is required`);
+  }
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new HttpError(400, `${key} must be a number`);
+  if (opts.min !== void 0 && v < opts.min) throw new HttpError(400, `${key} must be ≥ ${opts.min}`);
+  if (opts.max !== void 0 && v > opts.max) throw new HttpError(400, `${key} must be ≤ ${opts.max}`);
+  return v;
+}
+function envUrl(name, fallback) {
+  return process.env[name] ?? fallback;
+}
+
+// templates/meeting/src/lib/redis.ts
+import { createHash } from "node:crypto";
+import { connect } from "node:net";
+var RedisReplyError = class extends Error {
+};
+function encodeCommand(args) {
+  const parts = [Buffer.from(`*${args.length}\r
+`)];
+  for (const a of args) {
+    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
+    parts.push(Buffer.from(`$${b.length}\r
+`), b, Buffer.from("\r\n"));
+  }
+  return Buffer.concat(parts);
+}
+var RespParser = class {
+  buf = Buffer.alloc(0);
+  pos = 0;
+  feed(chunk) {
+    this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
+    this.pos = 0;
+    const out = [];
+    for (; ; ) {
+      const start = this.pos;
+      const v = this.parse();
+      if (v === void 0) {
+        this.pos = start;
+        break;
+      }
+      out.push(v.value);
+    }
+    return out;
+  }
+  line() {
+    const end = this.buf.indexOf("\r\n", this.pos);
+    if (end < 0) return void 0;
+    const s = this.buf.toString("utf8", this.pos, end);
+    this.pos = end + 2;
+    return s;
+  }
+  parse() {
+    if (this.pos >= this.buf.length) return void 0;
+    const type = String.fromCharCode(this.buf[this.pos]);
+    this.pos++;
+    const l = this.line();
+    if (l === void 0) return void 0;
+    switch (type) {
+      case "+":
+        return { value: l };
+      case "-":
+        return { value: new RedisReplyError(l) };
+      case ":":
+        return { value: Number(l) };
+      case "$": {
+        const n = Number(l);
+        if (n < 0) return { value: null };
+        if (this.pos + n + 2 > this.buf.length) return void 0;
+        const s = this.buf.toString("utf8", this.pos, this.pos + n);
+        this.pos += n + 2;
+        return { value: s };
+      }
+      case "*": {
+        const n = Number(l);
+        if (n < 0) return { value: null };
+        const items = [];
+        for (let i = 0; i < n; i++) {
+          const v = this.parse();
+          if (v === void 0) return void 0;
+          items.push(v.value);
+        }
+        return { value: items };
+      }
+      default:
+        throw new Error(`RESP: unexpected type byte ${JSON.stringify(type)}`);
+    }
+  }
+};
+function parseRedisUrl(url) {
+  const u = new URL(url);
+  if (u.protocol !== "redis:") throw new Error(`not a redis:// URL: ${url}`);
+  return { host: u.hostname, port: Number(u.port || 6379) };
+}
+var Redis = class {
+  constructor(opts) {
+    this.opts = opts;
+  }
+  socket;
+  connecting;
+  pending = [];
+  parser = new RespParser();
+  scripts = /* @__PURE__ */ new Map();
+  closed = false;
+  connect() {
+    if (this.socket) return Promise.resolve(this.socket);
+    if (this.connecting) return this.connecting;
+    this.connecting = new Promise((resolve, reject) => {
+      const s = connect({ host: this.opts.host, port: this.opts.port });
+      s.setNoDelay(true);
+      const timer = setTimeout(() => s.destroy(new Error(`redis ${this.opts.host}:${this.opts.port}: connect timeout`)), this.opts.connectTimeoutMs ?? 5e3);
+      s.once("connect", () => {
+        clearTimeout(timer);
+        this.socket = s;
+        this.connecting = void 0;
+        this.parser = new RespParser();
+        resolve(s);
+      });
+      s.on("data", (chunk) => {
+        for (const v of this.parser.feed(chunk)) {
+          const p = this.pending.shift();
+          p?.resolve(v);
+        }
+      });
+      s.on("error", (e) => {
+        clearTimeout(timer);
+        this.fail(e);
+        if (this.connecting) {
+          this.connecting = void 0;
+          reject(e);
+        }
+      });
+      s.on("close", () => this.fail(new Error(`redis ${this.opts.host}:${this.opts.port}: connection closed`)));
+    });
+    return this.connecting;
+  }
+  fail(e) {
+    this.socket = void 0;
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) p.reject(e);
+  }
+  /** Sends one command. */
+  async call(...args) {
+    const [v] = await this.pipeline([args]);
+    return ok(v);
+  }
+  /** Sends commands in one write; resolves with every reply (errors as values). */
+  async pipeline(commands) {
+    if (this.closed) throw new Error("redis client is closed");
+    const s = await this.connect();
+    const replies = commands.map(() => new Promise((resolve, reject) => this.pending.push({ resolve, reject })));
+    s.write(Buffer.concat(commands.map(encodeCommand)));
+    return Promise.all(replies);
+  }
+  /** Runs a Lua script by SHA, loading it on NOSCRIPT. */
+  async eval(script, keys, args) {
+    let sha2 = this.scripts.get(script);
+    if (!sha2) {
+      sha2 = createHash("sha1").update(script).digest("hex");
+      this.scripts.set(script, sha2);
+    }
+    const r = await this.pipeline([["EVALSHA", sha2, keys.length, ...keys, ...args]]);
+    const v = r[0];
+    if (v instanceof RedisReplyError && v.message.startsWith("NOSCRIPT")) {
+      const [again] = await this.pipeline([["EVAL", script, keys.length, ...keys, ...args]]);
+      if (again instanceof RedisReplyError) throw again;
+      return again;
+    }
+    if (v instanceof RedisReplyError) throw v;
+    return v;
+  }
+  close() {
+    this.closed = true;
+    this.socket?.end();
+    this.socket = void 0;
+  }
+};
+function ok(v) {
+  if (v instanceof RedisReplyError) throw v;
+  return v ?? null;
+}
+
+// templates/meeting/src/scheduler/placement.ts
+function feasible(h, r) {
+  const s = h.spec;
+  const u = h.use;
+  if (u.cpu + r.cpu > s.cpu || u.mem + r.mem > s.mem || u.gpu + r.gpu > s.gpu) return false;
+  if (r.zone !== "" && s.zone !== r.zone) return false;
+  for (const f of r.features) if (!s.features.includes(f)) return false;
+  return true;
+}
+var DEFAULT_WEIGHTS = { balance: 1, image: 0.3, antiAffinity: 0.5 };
+function score(h, r, w = DEFAULT_WEIGHTS) {
+  const s = h.spec;
+  const ucpu = (h.use.cpu + r.cpu) / s.cpu;
+  const umem = (h.use.mem + r.mem) / s.mem;
+  const balance = 1 - Math.max(ucpu, umem) - 0.5 * Math.abs(ucpu - umem);
+  const image = s.images.includes(r.image) ? 1 : 0;
+  const same = h.use.ten[r.tenant] ?? 0;
+  return w.balance * balance + w.image * image - w.antiAffinity * Math.min(same, 4);
+}
+function seededRng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = a + 1831565813 >>> 0;
+    let t = a;
+    t = Math.imul(t ^ t >>> 15, t | 1);
+    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+    return ((t ^ t >>> 14) >>> 0) / 4294967296;
+  };
+}
+function shuffle(items, rng) {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
+var DEFAULT_PICK = { sample: 48, topK: 5 };
+function candidates(pool, r, rng, opts = DEFAULT_PICK) {
+  const n = pool.length;
+  if (n === 0) return [];
+  const found = [];
+  const start = Math.floor(rng() * n);
+  for (let i = 0; i < n && found.length < opts.sample; i++) {
+    const h = pool[(start + i) % n];
+    if (opts.exclude?.has(h.spec.id)) continue;
+    if (feasible(h, r)) found.push({ h, s: score(h, r, opts.weights) });
+  }
+  found.sort((a, b) => b.s - a.s);
+  const ranked = found.map((f) => f.h);
+  const k = Math.min(opts.topK, ranked.length);
+  const top = shuffle(ranked.slice(0, k), rng);
+  return [...top, ...ranked.slice(k)];
+}
+function applyUsage(u, r, sign = 1) {
+  const ten = { ...u.ten };
+  const n = (ten[r.tenant] ?? 0) + sign;
+  if (n > 0) ten[r.tenant] = n;
+  else delete ten[r.tenant];
+  return { v: u.v, cpu: u.cpu + sign * r.cpu, mem: u.mem + sign * r.mem, gpu: u.gpu + sign * r.gpu, ten };
+}
+
+// templates/meeting/src/scheduler/fleet.ts
+var ZONES = ["zone-a", "zone-b", "zone-c", "zone-d"];
+var FEATURES = ["h264-hw", "av1", "simulcast", "e2ee", "recording"];
+var IMAGES = Array.from({ length: 8 }, (_, i) => `media-server:1.${i}`);
+function makeFleet(n, seed = 1) {
+  const rng = seededRng(seed);
+  const pick = (xs) => xs[Math.floor(rng() * xs.length)];
+  return Array.from({ length: n }, (_, i) => {
+    const big = rng() < 0.3;
+    const gpu = rng() < 0.15 ? 1 + Math.floor(rng() * 4) : 0;
+    return {
+      id: `host-${String(i).padStart(5, "0")}`,
+      zone: ZONES[i % ZONES.length],
+      cpu: big ? 64e3 : 32e3,
+      mem: big ? 262144 : 131072,
+      gpu,
+      features: FEATURES.filter(() => rng() < 0.5),
+      images: [pick(IMAGES), pick(IMAGES), pick(IMAGES)]
+    };
+  });
+}
+
+// templates/meeting/src/scheduler/redis-store.ts
+import { createHash as createHash2 } from "node:crypto";
+
+// templates/meeting/src/scheduler/store.ts
+var KEYS = {
+  version: "sched:ver",
+  spec: "sched:spec",
+  use: "sched:use",
+  changed: "sched:changed",
+  placements: "sched:placements",
+  queue: "sched:queue",
+  results: "sched:results"
+};
+
+// templates/meeting/src/scheduler/redis-store.ts
+var COMMIT_LUA = `
+local items = cjson.decode(ARGV[1])
+local out = {}
+for i, it in ipairs(items) do
+  local pid, host, expect, cpu, mem, gpu, tenant = it[1], it[2], it[3], it[4], it[5], it[6], it[7]
+  local raw = redis.call('HGET', '${KEYS.use}', host)
+  if not raw then
+    out[i] = {0, 'unknown-host'}
+  else
+    local u = cjson.decode(raw)
+    if u.v ~= expect then
+      out[i] = {0, 'conflict', raw}
+    else
+      local s = cjson.decode(redis.call('HGET', '${KEYS.spec}', host))
+      if u.cpu + cpu > s.cpu or u.mem + mem > s.mem or u.gpu + gpu > s.gpu then
+        out[i] = {0, 'capacity', raw}
+      else
+        u.cpu = u.cpu + cpu
+        u.mem = u.mem + mem
+        u.gpu = u.gpu + gpu
+        u.ten[tenant] = (u.ten[tenant] or 0) + 1
+        local v = redis.call('INCR', '${KEYS.version}')
+        u.v = v
+        redis.call('HSET', '${KEYS.use}', host, cjson.encode(u))
+        redis.call('ZADD', '${KEYS.changed}', v, host)
+        redis.call('HSET', '${KEYS.placements}', pid, cjson.encode({host, cpu, mem, gpu, tenant}))
+        out[i] = {1, v}
+      end
+    end
+  end
+end
+return cjson.encode(out)
+`;
+var RELEASE_LUA = `
+local raw = redis.call('HGET', '${KEYS.placements}', ARGV[1])
+if not raw then return 0 end
+local p = cjson.decode(raw)
+local host, cpu, mem, gpu, tenant = p[1], p[2], p[3], p[4], p[5]
+local u = cjson.decode(redis.call('HGET', '${KEYS.use}', host))
+u.cpu = u.cpu - cpu
+u.mem = u.mem - mem
+u.gpu = u.gpu - gpu
+local n = (u.ten[tenant] or 1) - 1
+if n > 0 then u.ten[tenant] = n else u.ten[tenant] = nil end
+local v = redis.call('INCR', '${KEYS.version}')
+u.v = v
+redis.call('HSET', '${KEYS.use}', host, cjson.encode(u))
+redis.call('ZADD', '${KEYS.changed}', v, host)
+redis.call('HDEL', '${KEYS.placements}', ARGV[1])
+return 1
+`;
+var CHANGES_LUA = `
+local ver = tonumber(redis.call('GET', '${KEYS.version}') or '0')
+local ids = redis.call('ZRANGEBYSCORE', '${KEYS.changed}', '(' .. ARGV[1], '+inf')
+local out = {ver}
+if #ids == 0 then return out end
+for first = 1, #ids, 1000 do
+  local last = math.min(first + 999, #ids)
+  local uses = redis.call('HMGET', '${KEYS.use}', unpack(ids, first, last))
+  for i = first, last do
+    out[#out + 1] = ids[i]
+    out[#out + 1] = uses[i - first + 1]
+  end
+end
+return out
+`;
+function parseUse(raw) {
+  const u = JSON.parse(raw);
+  if (Array.isArray(u.ten)) u.ten = {};
+  return u;
+}
+var RedisStore = class {
+  constructor(redis2, blocking) {
+    this.redis = redis2;
+    this.blocking = blocking;
+  }
+  async snapshot() {
+    const [ver, specs, uses] = await this.redis.pipeline([["GET", KEYS.version], ["HGETALL", KEYS.spec], ["HGETALL", KEYS.use]]);
+    const specList = ok(specs);
+    const useList = ok(uses);
+    const useById = /* @__PURE__ */ new Map();
+    for (let i = 0; i < useList.length; i += 2) useById.set(useList[i], useList[i + 1]);
+    const hosts = [];
+    for (let i = 0; i < specList.length; i += 2) {
+      const raw = useById.get(specList[i]);
+      if (raw) hosts.push({ spec: JSON.parse(specList[i + 1]), use: parseUse(raw) });
+    }
+    return { version: Number(ok(ver) ?? 0), hosts };
+  }
+  async sync(since, pop, results) {
+    const cmds = [];
+    if (results.length > 0) cmds.push(["RPUSH", KEYS.results, ...results]);
+    cmds.push(["EVALSHA", sha(CHANGES_LUA), 0, since]);
+    if (pop > 0) cmds.push(["LPOP", KEYS.queue, pop]);
+    const replies = await this.redis.pipeline(cmds);
+    let idx = results.length > 0 ? 1 : 0;
+    if (results.length > 0) ok(replies[0]);
+    let changesReply = replies[idx];
+    if (changesReply instanceof Error && changesReply.message.startsWith("NOSCRIPT")) changesReply = await this.redis.eval(CHANGES_LUA, [], [since]);
+    const arr = ok(changesReply);
+    const changes = [];
+    for (let i = 1; i < arr.length; i += 2) {
+      const raw = arr[i + 1];
+      if (typeof raw === "string") changes.push({ id: String(arr[i]), use: parseUse(raw) });
+    }
+    idx++;
+    const popped = pop > 0 ? ok(replies[idx]) : null;
+    return { version: Number(arr[0]), changes, requests: Array.isArray(popped) ? popped : [] };
+  }
+  async commit(items) {
+    if (items.length === 0) return [];
+    const arg = JSON.stringify(items.map((i) => [i.placement, i.host, i.expect, i.cpu, i.mem, i.gpu, i.tenant]));
+    const raw = await this.redis.eval(COMMIT_LUA, [], [arg]);
+    const out = JSON.parse(raw);
+    return out.map((o) => o[0] === 1 ? { ok: true, v: o[1] } : { ok: false, reason: o[1], ...o[2] ? { use: parseUse(o[2]) } : {} });
+  }
+  async release(placement) {
+    return await this.redis.eval(RELEASE_LUA, [], [placement]) === 1;
+  }
+  async waitRequest(timeoutMs) {
+    const conn = this.blocking ?? this.redis;
+    const r = await conn.call("BLPOP", KEYS.queue, Math.max(0.01, timeoutMs / 1e3));
+    return Array.isArray(r) ? String(r[1]) : void 0;
+  }
+  close() {
+    this.redis.close();
+    this.blocking?.close();
+  }
+};
+var shas = /* @__PURE__ */ new Map();
+function sha(script) {
+  let s = shas.get(script);
+  if (!s) shas.set(script, s = createHash2("sha1").update(script).digest("hex"));
+  return s;
+}
+async function registerHosts(redis2, specs, chunk = 1e3) {
+  for (let i = 0; i < specs.length; i += chunk) {
+    const part = specs.slice(i, i + chunk);
+    const [first] = await redis2.pipeline([["INCRBY", KEYS.version, part.length]]);
+    const top = Number(ok(first));
+    const base = top - part.length;
+    const specArgs = [];
+    const useArgs = [];
+    const zargs = [];
+    part.forEach((s, j) => {
+      const v = base + j + 1;
+      specArgs.push(s.id, JSON.stringify(s));
+      useArgs.push(s.id, JSON.stringify({ v, cpu: 0, mem: 0, gpu: 0, ten: {} }));
+      zargs.push(v, s.id);
+    });
+    for (const r of await redis2.pipeline([["HSET", KEYS.spec, ...specArgs], ["HSET", KEYS.use, ...useArgs], ["ZADD", KEYS.changed, ...zargs]])) ok(r);
+  }
+}
+
+// templates/meeting/src/scheduler/request.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
+var NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+function parsePlacementRequest(body) {
+  const o = obj(body);
+  const features = o.features ?? [];
+  if (!Array.isArray(features) || !features.every((f) => typeof f === "string" && NAME.test(f))) throw new HttpError(400, "features must be a list of names");
+  return {
+    id: str(o, "id", { optional: true, max: 100, pattern: NAME }) || randomUUID2(),
+    tenant: str(o, "tenant", { max: 100, pattern: NAME }),
+    cpu: num(o, "cpu", { min: 1, max: 1e6 }),
+    mem: num(o, "mem", { min: 1, max: 1e7 }),
+    gpu: num(o, "gpu", { min: 0, max: 16, fallback: 0 }),
+    zone: str(o, "zone", { optional: true, max: 60, pattern: NAME }),
+    features,
+    image: str(o, "image", { max: 200, pattern: NAME })
+  };
+}
+
+// templates/meeting/src/scheduler/cache.ts
+var HostCache = class {
+  hosts = /* @__PURE__ */ new Map();
+  zones = /* @__PURE__ */ new Map();
+  all = [];
+  /** The highest store version this cache has seen. */
+  version = 0;
+  stats = { full: 0, incremental: 0, changesApplied: 0 };
+  load(version, hosts) {
+    this.hosts.clear();
+    this.zones.clear();
+    this.all = [];
+    for (const h of hosts) {
+      const host = { spec: h.spec, use: h.use };
+      this.hosts.set(h.spec.id, host);
+      this.all.push(host);
+      let z = this.zones.get(h.spec.zone);
+      if (!z) this.zones.set(h.spec.zone, z = []);
+      z.push(host);
+    }
+    this.version = version;
+    this.stats.full++;
+  }
+  /** Applies changed usages; returns how many were newer than the cache's copy. */
+  apply(version, changes) {
+    let n = 0;
+    for (const c of changes) if (this.set(c.id, c.use)) n++;
+    if (version > this.version) this.version = version;
+    this.stats.incremental++;
+    this.stats.changesApplied += n;
+    return n;
+  }
+  /** Replaces one host's usage if the new one is newer. */
+  set(id, use) {
+    const h = this.hosts.get(id);
+    if (!h || use.v <= h.use.v) return false;
+    h.use = use;
+    return true;
+  }
+  /** The hosts a request may land on: its zone's, or all. */
+  pool(zone) {
+    return zone === "" ? this.all : this.zones.get(zone) ?? [];
+  }
+  get size() {
+    return this.all.length;
+  }
+};
+
+// templates/meeting/src/scheduler/queue.ts
+var QueueFullError = class extends Error {
+  constructor(retryAfterS) {
+    super("the scheduler is overloaded: the request waited too long for a place in the queue");
+    this.retryAfterS = retryAfterS;
+  }
+};
+var FlowQueue = class {
+  constructor(capacity) {
+    this.capacity = capacity;
+  }
+  items = [];
+  spaceWaiters = [];
+  itemWaiters = [];
+  waiting;
+  stats = { accepted: 0, waited: 0, rejected: 0, maxDepth: 0 };
+  get length() {
+    return this.items.length;
+  }
+  /** Adds an item; when full, waits up to `waitMs` for room, then throws QueueFullError. */
+  async push(item, waitMs = 3e4) {
+    if (this.items.length >= this.capacity) {
+      this.stats.waited++;
+      const deadline = Date.now() + waitMs;
+      while (this.items.length >= this.capacity) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          this.stats.rejected++;
+          throw new QueueFullError(Math.max(1, Math.ceil(this.items.length / this.capacity)));
+        }
+        await new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            this.spaceWaiters = this.spaceWaiters.filter((w2) => w2 !== wake);
+            resolve();
+          }, left);
+          const wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          this.spaceWaiters.push(wake);
+        });
+      }
+    }
+    this.items.push(item);
+    this.stats.accepted++;
+    if (this.items.length > this.stats.maxDepth) this.stats.maxDepth = this.items.length;
+    const w = this.itemWaiters.shift();
+    w?.();
+  }
+  /** Takes up to n items (oldest first) and lets waiting producers in. */
+  take(n) {
+    const out = this.items.splice(0, n);
+    for (let i = 0; i < out.length && this.spaceWaiters.length > 0; i++) this.spaceWaiters.shift()();
+    return out;
+  }
+  /** Resolves when an item is there (at once if one is). */
+  nonEmpty() {
+    if (this.items.length > 0) return Promise.resolve();
+    if (!this.waiting) {
+      this.waiting = new Promise(
+        (resolve) => this.itemWaiters.push(() => {
+          this.waiting = void 0;
+          resolve();
+        })
+      );
+    }
+    return this.waiting;
+  }
+};
+
+// templates/meeting/src/scheduler/scheduler.ts
+var DEFAULT_OPTIONS = { replica: "r0", batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, shared: true, queueCapacity: 1e3 };
+var Scheduler = class {
+  constructor(store2, opts = {}) {
+    this.store = store2;
+    this.opts = { ...DEFAULT_OPTIONS, ...opts };
+    this.local = new FlowQueue(this.opts.queueCapacity);
+    this.rng = seededRng(this.opts.seed ?? Math.floor(Math.random() * 2 ** 31));
+  }
+  cache = new HostCache();
+  local;
+  opts;
+  rng;
+  running = false;
+  pendingResults = [];
+  sharedBuffer = [];
+  blockingPop;
+  loopDone;
+  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0 };
+  async init() {
+    const snap = await this.store.snapshot();
+    this.cache.load(snap.version, snap.hosts);
+  }
+  /** Schedules one request through the local queue (waits for room when it is full). */
+  async schedule(req, waitMs) {
+    let resolve;
+    const result = new Promise((r) => resolve = r);
+    await this.local.push({ req, resolve }, waitMs);
+    return result;
+  }
+  /** Plans and commits one batch; returns the placements. Exposed for tests. */
+  async placeBatch(jobs) {
+    this.stats.batches++;
+    const claimed = /* @__PURE__ */ new Set();
+    const plans = jobs.map((job) => ({ job, cands: [], next: 0, attempts: 0, conflicts: 0 }));
+    for (const p of plans) {
+      p.cands = candidates(this.cache.pool(p.job.req.zone), p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
+      this.choose(p, claimed);
+    }
+    for (; ; ) {
+      const round = plans.filter((p) => !p.done && p.host);
+      for (const p of plans) if (!p.done && !p.host) p.done = this.fail(p, p.attempts === 0 ? "unschedulable: no host satisfies the hard constraints" : "unschedulable after conflicts");
+      if (round.length === 0) break;
+      const items = round.map((p) => ({
+        placement: p.job.req.id,
+        host: p.host.spec.id,
+        expect: p.host.use.v,
+        cpu: p.job.req.cpu,
+        mem: p.job.req.mem,
+        gpu: p.job.req.gpu,
+        tenant: p.job.req.tenant
+      }));
+      const outcomes = await this.store.commit(items);
+      this.stats.commits++;
+      claimed.clear();
+      const retry = [];
+      round.forEach((p, i) => {
+        const o = outcomes[i];
+        p.attempts++;
+        this.stats.attempts++;
+        const h = p.host;
+        if (o.ok) {
+          const use = applyUsage(h.use, p.job.req);
+          use.v = o.v;
+          this.cache.set(h.spec.id, use);
+          p.done = { id: p.job.req.id, ok: true, host: h.spec.id, zone: h.spec.zone, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
+          this.stats.placed++;
+        } else {
+          if (o.use) this.cache.set(h.spec.id, o.use);
+          p.conflicts++;
+          this.stats.conflicts++;
+          p.host = void 0;
+          if (p.attempts >= this.opts.maxAttempts) p.done = this.fail(p, `gave up after ${p.attempts} conflicting attempts`);
+          else retry.push(p);
+        }
+      });
+      for (const p of retry) {
+        if (!this.choose(p, claimed)) {
+          p.cands = candidates(this.cache.pool(p.job.req.zone), p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
+          p.next = 0;
+          this.choose(p, claimed);
+        }
+      }
+    }
+    return plans.map((p) => p.done);
+  }
+  choose(p, claimed) {
+    while (p.next < p.cands.length) {
+      const h = p.cands[p.next++];
+      if (claimed.has(h.spec.id) || !feasible(h, p.job.req)) continue;
+      p.host = h;
+      claimed.add(h.spec.id);
+      return true;
+    }
+    return false;
+  }
+  fail(p, error) {
+    this.stats.failed++;
+    return { id: p.job.req.id, ok: false, error, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
+  }
+  /** One iteration: sync with the store (results out, changes and queued requests in), place, commit. */
+  async step() {
+    const jobs = this.local.take(this.opts.batch);
+    for (const raw of this.sharedBuffer.splice(0, this.opts.batch - jobs.length)) jobs.push({ req: JSON.parse(raw) });
+    const want = this.opts.shared ? this.opts.batch - jobs.length : 0;
+    const results = this.pendingResults.splice(0);
+    let placements;
+    try {
+      const sync = await this.store.sync(this.cache.version, want, results);
+      this.cache.apply(sync.version, sync.changes);
+      for (const raw of sync.requests) {
+        try {
+          jobs.push({ req: JSON.parse(raw) });
+        } catch {
+        }
+      }
+      if (jobs.length === 0) return 0;
+      placements = await this.placeBatch(jobs);
+    } catch (err) {
+      const error = `store unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      for (const j of jobs) j.resolve?.({ id: j.req.id, ok: false, error, attempts: 0, conflicts: 0, replica: this.opts.replica });
+      throw err;
+    }
+    placements.forEach((p, i) => {
+      const job = jobs[i];
+      if (job.resolve) job.resolve(p);
+      else this.pendingResults.push(JSON.stringify(p));
+    });
+    return jobs.length;
+  }
+  /** Runs until stop(): batches back to back while there is work, blocks when idle. */
+  start() {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = (async () => {
+      while (this.running) {
+        let n = 0;
+        try {
+          n = await this.step();
+        } catch {
+          await new Promise((r) => setTimeout(r, 200));
+          continue;
+        }
+        if (n === 0 && this.pendingResults.length === 0) await this.idle();
+      }
+    })();
+  }
+  idle() {
+    const waits = [this.local.nonEmpty()];
+    if (this.opts.shared) {
+      if (!this.blockingPop) {
+        this.blockingPop = this.store.waitRequest(1e3).then((r) => {
+          if (r !== void 0) this.sharedBuffer.push(r);
+        }).catch(() => new Promise((r) => setTimeout(r, 200))).finally(() => this.blockingPop = void 0);
+      }
+      waits.push(this.blockingPop);
+    } else waits.push(new Promise((r) => setTimeout(r, 1e3)));
+    return Promise.race(waits);
+  }
+  async stop() {
+    this.running = false;
+    await this.loopDone;
+  }
+};
+
+// templates/meeting/src/scheduler/main.ts
+var redisOpts = parseRedisUrl(envUrl("REDIS_URL", "redis://redis:6379"));
+var redis = new Redis(redisOpts);
+var store = new RedisStore(redis, new Redis(redisOpts));
+var intEnv = (name, fallback) => {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+};
+var sched = new Scheduler(store, {
+  replica: process.env.HOSTNAME ?? hostname(),
+  batch: intEnv("SCHED_BATCH", 64),
+  pick: { sample: intEnv("SCHED_SAMPLE", 48), topK: intEnv("SCHED_TOPK", 5) },
+  queueCapacity: intEnv("SCHED_QUEUE", 1e3),
+  shared: process.env.SCHED_SHARED_QUEUE !== "0"
+});
+var ready = false;
+async function init() {
+  for (; ; ) {
+    try {
+      const seed = intEnv("SEED_HOSTS", 0);
+      if (seed > 0 && await redis.call("SET", "sched:seeded", "1", "NX") === "OK") await registerHosts(redis, makeFleet(seed));
+      await sched.init();
+      sched.start();
+      ready = true;
+      jsonLog({ svc: "scheduler", msg: `cache loaded: ${sched.cache.size} hosts at version ${sched.cache.version}` });
+      return;
+    } catch (err) {
+      jsonLog({ svc: "scheduler", msg: `waiting for redis: ${err instanceof Error ? err.message : String(err)}` });
+      await new Promise((r) => setTimeout(r, 1e3));
+    }
+  }
+}
+var router = new Router().post("/schedule", async (ctx) => {
+  const req = parsePlacementRequest(ctx.body);
+  try {
+    const p = await sched.schedule(req, 2e4);
+    if (!p.ok) throw new HttpError(409, p.error ?? "not placed", p);
+    return p;
+  } catch (err) {
+    if (err instanceof QueueFullError) return { status: 503, headers: { "retry-after": String(err.retryAfterS) }, body: { error: err.message } };
+    throw err;
+  }
+}).post("/release/:id", async (ctx) => ({ released: await store.release(ctx.params.id) })).get("/hosts/:id", async (ctx) => {
+  const h = sched.cache.hosts.get(ctx.params.id);
+  if (!h) throw new HttpError(404, `no host ${ctx.params.id}`);
+  return h;
+}).get("/stats", async () => ({
+  replica: sched.opts.replica,
+  hosts: sched.cache.size,
+  version: sched.cache.version,
+  cache: sched.cache.stats,
+  queue: { depth: sched.local.length, capacity: sched.local.capacity, ...sched.local.stats },
+  ...sched.stats,
+  sharedQueue: await redis.call("LLEN", KEYS.queue)
+}));
+var server = await serve({ name: "scheduler", port: intEnv("PORT", 8080), router, ready: () => ready });
+onShutdown(server, async () => {
+  await sched.stop();
+  store.close();
+});
+void init();

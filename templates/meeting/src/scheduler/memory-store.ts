@@ -1,0 +1,64 @@
+// The Store's semantics in memory (unit tests, local experiments): per-host versions,
+// compare-and-set commits, a change log by version, a request queue.
+import type { HostSpec, HostUsage } from './placement.js';
+import { applyUsage } from './placement.js';
+import type { CommitItem, CommitOutcome, Store, SyncResult } from './store.js';
+
+export class MemoryStore implements Store {
+  version = 0;
+  readonly specs = new Map<string, HostSpec>();
+  readonly uses = new Map<string, HostUsage>();
+  readonly placements = new Map<string, CommitItem>();
+  readonly queue: string[] = [];
+  readonly results: string[] = [];
+  commits = 0;
+
+  addHosts(specs: readonly HostSpec[]): void {
+    for (const s of specs) {
+      this.specs.set(s.id, s);
+      this.uses.set(s.id, { v: ++this.version, cpu: 0, mem: 0, gpu: 0, ten: {} });
+    }
+  }
+
+  async snapshot() {
+    return { version: this.version, hosts: [...this.specs.values()].map((spec) => ({ spec, use: structuredClone(this.uses.get(spec.id)!) })) };
+  }
+
+  async sync(since: number, pop: number, results: readonly string[]): Promise<SyncResult> {
+    this.results.push(...results);
+    const changes = [...this.uses.entries()].filter(([, u]) => u.v > since).map(([id, use]) => ({ id, use: structuredClone(use) }));
+    return { version: this.version, changes, requests: this.queue.splice(0, pop) };
+  }
+
+  async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
+    this.commits++;
+    return items.map((it) => {
+      const use = this.uses.get(it.host);
+      const spec = this.specs.get(it.host);
+      if (!use || !spec) return { ok: false, reason: 'unknown-host' };
+      if (use.v !== it.expect) return { ok: false, reason: 'conflict', use: structuredClone(use) };
+      if (use.cpu + it.cpu > spec.cpu || use.mem + it.mem > spec.mem || use.gpu + it.gpu > spec.gpu) return { ok: false, reason: 'capacity', use: structuredClone(use) };
+      const next = applyUsage(use, it);
+      next.v = ++this.version;
+      this.uses.set(it.host, next);
+      this.placements.set(it.placement, it);
+      return { ok: true, v: next.v };
+    });
+  }
+
+  async release(placement: string): Promise<boolean> {
+    const it = this.placements.get(placement);
+    if (!it) return false;
+    this.placements.delete(placement);
+    const next = applyUsage(this.uses.get(it.host)!, it, -1);
+    next.v = ++this.version;
+    this.uses.set(it.host, next);
+    return true;
+  }
+
+  async waitRequest(): Promise<string | undefined> {
+    return this.queue.shift();
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,229 @@
+// One scheduler replica: takes requests in batches (its own HTTP queue first, then the
+// shared queue in the store), plans each against its private cache, commits the batch in
+// one round trip, and on a conflict moves that request to its next candidate.
+import { HostCache } from './cache.js';
+import { applyUsage, candidates, DEFAULT_PICK, feasible, seededRng, type Host, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
+import type { CommitItem, Store } from './store.js';
+import { FlowQueue } from './queue.js';
+
+export interface Placement {
+  id: string;
+  ok: boolean;
+  host?: string;
+  zone?: string;
+  error?: string;
+  attempts: number;
+  conflicts: number;
+  replica: string;
+}
+
+export interface SchedulerOptions {
+  replica: string;
+  batch: number;
+  pick: PickOptions;
+  /** Attempts (commits) per request before giving up. */
+  maxAttempts: number;
+  /** Take requests from the store's shared queue too. */
+  shared: boolean;
+  queueCapacity: number;
+  seed?: number;
+}
+
+export const DEFAULT_OPTIONS: SchedulerOptions = { replica: 'r0', batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, shared: true, queueCapacity: 1000 };
+
+interface Job {
+  req: PlacementRequest;
+  /** Set for requests from the local queue (HTTP). */
+  resolve?: (p: Placement) => void;
+}
+
+interface Plan {
+  job: Job;
+  cands: Host[];
+  next: number;
+  host?: Host;
+  attempts: number;
+  conflicts: number;
+  done?: Placement;
+}
+
+export class Scheduler {
+  readonly cache = new HostCache();
+  readonly local: FlowQueue<Job>;
+  readonly opts: SchedulerOptions;
+  private readonly rng: Rng;
+  private running = false;
+  private pendingResults: string[] = [];
+  private sharedBuffer: string[] = [];
+  private blockingPop: Promise<void> | undefined;
+  private loopDone: Promise<void> | undefined;
+  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0 };
+
+  constructor(
+    readonly store: Store,
+    opts: Partial<SchedulerOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_OPTIONS, ...opts };
+    this.local = new FlowQueue<Job>(this.opts.queueCapacity);
+    this.rng = seededRng(this.opts.seed ?? Math.floor(Math.random() * 2 ** 31));
+  }
+
+  async init(): Promise<void> {
+    const snap = await this.store.snapshot();
+    this.cache.load(snap.version, snap.hosts);
+  }
+
+  /** Schedules one request through the local queue (waits for room when it is full). */
+  async schedule(req: PlacementRequest, waitMs?: number): Promise<Placement> {
+    let resolve!: (p: Placement) => void;
+    const result = new Promise<Placement>((r) => (resolve = r));
+    await this.local.push({ req, resolve }, waitMs);
+    return result;
+  }
+
+  /** Plans and commits one batch; returns the placements. Exposed for tests. */
+  async placeBatch(jobs: Job[]): Promise<Placement[]> {
+    this.stats.batches++;
+    const claimed = new Set<string>();
+    const plans: Plan[] = jobs.map((job) => ({ job, cands: [], next: 0, attempts: 0, conflicts: 0 }));
+    for (const p of plans) {
+      p.cands = candidates(this.cache.pool(p.job.req.zone), p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
+      this.choose(p, claimed);
+    }
+    for (;;) {
+      const round = plans.filter((p) => !p.done && p.host);
+      for (const p of plans) if (!p.done && !p.host) p.done = this.fail(p, p.attempts === 0 ? 'unschedulable: no host satisfies the hard constraints' : 'unschedulable after conflicts');
+      if (round.length === 0) break;
+      const items: CommitItem[] = round.map((p) => ({
+        placement: p.job.req.id,
+        host: p.host!.spec.id,
+        expect: p.host!.use.v,
+        cpu: p.job.req.cpu,
+        mem: p.job.req.mem,
+        gpu: p.job.req.gpu,
+        tenant: p.job.req.tenant,
+      }));
+      const outcomes = await this.store.commit(items);
+      this.stats.commits++;
+      claimed.clear();
+      const retry: Plan[] = [];
+      round.forEach((p, i) => {
+        const o = outcomes[i]!;
+        p.attempts++;
+        this.stats.attempts++;
+        const h = p.host!;
+        if (o.ok) {
+          const use = applyUsage(h.use, p.job.req);
+          use.v = o.v;
+          this.cache.set(h.spec.id, use);
+          p.done = { id: p.job.req.id, ok: true, host: h.spec.id, zone: h.spec.zone, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
+          this.stats.placed++;
+        } else {
+          if (o.use) this.cache.set(h.spec.id, o.use);
+          p.conflicts++;
+          this.stats.conflicts++;
+          p.host = undefined;
+          if (p.attempts >= this.opts.maxAttempts) p.done = this.fail(p, `gave up after ${p.attempts} conflicting attempts`);
+          else retry.push(p);
+        }
+      });
+      for (const p of retry) {
+        // the next candidate, not a full reschedule; only when the list runs out, rescan
+        if (!this.choose(p, claimed)) {
+          p.cands = candidates(this.cache.pool(p.job.req.zone), p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
+          p.next = 0;
+          this.choose(p, claimed);
+        }
+      }
+    }
+    return plans.map((p) => p.done!);
+  }
+
+  private choose(p: Plan, claimed: Set<string>): boolean {
+    while (p.next < p.cands.length) {
+      const h = p.cands[p.next++]!;
+      if (claimed.has(h.spec.id) || !feasible(h, p.job.req)) continue;
+      p.host = h;
+      claimed.add(h.spec.id);
+      return true;
+    }
+    return false;
+  }
+
+  private fail(p: Plan, error: string): Placement {
+    this.stats.failed++;
+    return { id: p.job.req.id, ok: false, error, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
+  }
+
+  /** One iteration: sync with the store (results out, changes and queued requests in), place, commit. */
+  async step(): Promise<number> {
+    const jobs: Job[] = this.local.take(this.opts.batch);
+    for (const raw of this.sharedBuffer.splice(0, this.opts.batch - jobs.length)) jobs.push({ req: JSON.parse(raw) as PlacementRequest });
+    const want = this.opts.shared ? this.opts.batch - jobs.length : 0;
+    const results = this.pendingResults.splice(0);
+    let placements: Placement[];
+    try {
+      const sync = await this.store.sync(this.cache.version, want, results);
+      this.cache.apply(sync.version, sync.changes);
+      for (const raw of sync.requests) {
+        try {
+          jobs.push({ req: JSON.parse(raw) as PlacementRequest });
+        } catch {
+          // a malformed request in the shared queue is dropped, not retried forever
+        }
+      }
+      if (jobs.length === 0) return 0;
+      placements = await this.placeBatch(jobs);
+    } catch (err) {
+      const error = `store unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      for (const j of jobs) j.resolve?.({ id: j.req.id, ok: false, error, attempts: 0, conflicts: 0, replica: this.opts.replica });
+      throw err;
+    }
+    placements.forEach((p, i) => {
+      const job = jobs[i]!;
+      if (job.resolve) job.resolve(p);
+      else this.pendingResults.push(JSON.stringify(p));
+    });
+    return jobs.length;
+  }
+
+  /** Runs until stop(): batches back to back while there is work, blocks when idle. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = (async () => {
+      while (this.running) {
+        let n = 0;
+        try {
+          n = await this.step();
+        } catch {
+          await new Promise((r) => setTimeout(r, 200)); // the store is away: back off, keep the queue
+          continue;
+        }
+        if (n === 0 && this.pendingResults.length === 0) await this.idle();
+      }
+    })();
+  }
+
+  private idle(): Promise<void> {
+    const waits: Array<Promise<void>> = [this.local.nonEmpty()];
+    if (this.opts.shared) {
+      if (!this.blockingPop) {
+        this.blockingPop = this.store
+          .waitRequest(1000)
+          .then((r) => {
+            if (r !== undefined) this.sharedBuffer.push(r);
+          })
+          .catch(() => new Promise<void>((r) => setTimeout(r, 200)))
+          .finally(() => (this.blockingPop = undefined));
+      }
+      waits.push(this.blockingPop);
+    } else waits.push(new Promise((r) => setTimeout(r, 1000)));
+    return Promise.race(waits);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loopDone;
+  }
+}

@@ -1,0 +1,55 @@
+// Helpers shared by the sync tests: in-memory socket pairs, temp trees, tree hashes.
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duplex } from 'node:stream';
+
+/** Two connected in-memory duplex streams. */
+export function duplexPair(): [Duplex, Duplex] {
+  const ends: Duplex[] = [];
+  const make = (other: () => Duplex): Duplex =>
+    new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        other().push(chunk);
+        cb();
+      },
+      final(cb) {
+        other().push(null);
+        cb();
+      },
+    });
+  ends.push(make(() => ends[1]!), make(() => ends[0]!));
+  return [ends[0]!, ends[1]!];
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `kdev-${prefix}-`));
+}
+
+/** path → "f <x-bit> <sha256>" | "d" | "l <target>" for every entry under root, skipping `skip`. */
+export async function treeListing(root: string, skip: (rel: string) => boolean = () => false): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (dir: string): Promise<void> => {
+    for (const name of (await readdir(join(root, dir))).sort()) {
+      const rel = dir ? `${dir}/${name}` : name;
+      if (skip(rel)) continue;
+      const st = await lstat(join(root, rel));
+      if (st.isDirectory()) {
+        out.set(rel, 'd');
+        await walk(rel);
+      } else if (st.isSymbolicLink()) out.set(rel, `l ${await readlink(join(root, rel))}`);
+      else out.set(rel, `f ${st.mode & 0o100 ? 'x' : '-'} ${createHash('sha256').update(await readFile(join(root, rel))).digest('hex')}`);
+    }
+  };
+  await walk('');
+  return out;
+}
+
+export function listingHash(listing: Map<string, string>): string {
+  const h = createHash('sha256');
+  for (const [k, v] of [...listing].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) h.update(`${k}\0${v}\n`);
+  return h.digest('hex');
+}

@@ -1,0 +1,150 @@
+// The meeting template's scheduler: constraints, ranking, shuffling, flow control, and
+// two replicas sharing one store (in memory here; Redis in the e2e test and the benchmark).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { makeFleet, makeRequests } from '@kdev/templates/meeting/src/scheduler/fleet.js';
+import { MemoryStore } from '@kdev/templates/meeting/src/scheduler/memory-store.js';
+import { candidates, emptyUsage, feasible, score, seededRng, violation, type Host, type HostSpec, type PlacementRequest } from '@kdev/templates/meeting/src/scheduler/placement.js';
+import { FlowQueue, QueueFullError } from '@kdev/templates/meeting/src/scheduler/queue.js';
+import { Scheduler } from '@kdev/templates/meeting/src/scheduler/scheduler.js';
+
+const spec = (id: string, over: Partial<HostSpec> = {}): HostSpec => ({ id, zone: 'zone-a', cpu: 8000, mem: 16384, gpu: 0, features: ['h264-hw'], images: [], ...over });
+const host = (s: HostSpec, use = emptyUsage()): Host => ({ spec: s, use });
+const req = (over: Partial<PlacementRequest> = {}): PlacementRequest => ({ id: 'r', tenant: 't1', cpu: 1000, mem: 1024, gpu: 0, zone: '', features: [], image: 'img', ...over });
+
+describe('hard constraints', () => {
+  it('filters on cpu, memory, GPU, zone and features', () => {
+    const h = host(spec('h', { gpu: 1 }), { v: 1, cpu: 7000, mem: 0, gpu: 0, ten: {} });
+    assert.equal(feasible(h, req()), true);
+    assert.equal(violation(h.spec, h.use, req({ cpu: 1001 })), 'cpu');
+    assert.equal(violation(h.spec, h.use, req({ mem: 16385 })), 'memory');
+    assert.equal(violation(h.spec, h.use, req({ gpu: 2 })), 'gpu');
+    assert.equal(violation(h.spec, h.use, req({ zone: 'zone-b' })), 'zone');
+    assert.equal(violation(h.spec, h.use, req({ features: ['av1'] })), 'feature av1');
+    assert.equal(feasible(h, req({ zone: 'zone-a', features: ['h264-hw'], gpu: 1 })), true);
+  });
+});
+
+describe('soft constraints', () => {
+  it('prefer a cached image, fewer instances of the tenant, and balanced utilisation', () => {
+    const base = score(host(spec('a')), req());
+    assert.ok(score(host(spec('b', { images: ['img'] })), req()) > base, 'cached image ranks higher');
+    assert.ok(score(host(spec('c'), { v: 1, cpu: 0, mem: 0, gpu: 0, ten: { t1: 2 } }), req()) < base, 'same tenant ranks lower');
+    const busy = host(spec('d'), { v: 1, cpu: 6000, mem: 2000, gpu: 0, ten: {} });
+    assert.ok(score(busy, req()) < base, 'a fuller host ranks lower');
+  });
+
+  it('shuffles only the top k, and different seeds pick different first hosts', () => {
+    const pool = Array.from({ length: 50 }, (_, i) => host(spec(`h${i}`, { images: i < 10 ? ['img'] : [] })));
+    const firsts = new Set<string>();
+    for (let s = 1; s <= 30; s++) {
+      const c = candidates(pool, req(), seededRng(s), { sample: 50, topK: 5 });
+      assert.equal(c.length, 50);
+      assert.ok(c.slice(0, 5).every((h) => h.spec.images.includes('img')), 'the top 5 are the best-ranked ones');
+      firsts.add(c[0]!.spec.id);
+    }
+    assert.ok(firsts.size >= 3, `top-k shuffle spreads first choices (${firsts.size})`);
+  });
+
+  it('stops after `sample` feasible hosts and skips excluded ones', () => {
+    const pool = Array.from({ length: 1000 }, (_, i) => host(spec(`h${i}`)));
+    const c = candidates(pool, req(), seededRng(1), { sample: 20, topK: 5, exclude: new Set(['h1', 'h2']) });
+    assert.equal(c.length, 20);
+    assert.ok(!c.some((h) => h.spec.id === 'h1' || h.spec.id === 'h2'));
+  });
+});
+
+describe('flow control', () => {
+  it('a full queue makes producers wait, then admits them as consumers take', async () => {
+    const q = new FlowQueue<number>(2);
+    await q.push(1);
+    await q.push(2);
+    let third = false;
+    const p = q.push(3, 5000).then(() => (third = true));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(third, false, 'the third push waits');
+    assert.deepEqual(q.take(1), [1]);
+    await p;
+    assert.equal(third, true);
+    assert.deepEqual(q.take(5), [2, 3]);
+    assert.equal(q.stats.waited, 1);
+  });
+
+  it('rejects after the deadline with a retry hint', async () => {
+    const q = new FlowQueue<number>(1);
+    await q.push(1);
+    await assert.rejects(q.push(2, 30), (e: unknown) => e instanceof QueueFullError && e.retryAfterS >= 1);
+  });
+});
+
+describe('replicas sharing a store', () => {
+  it('two replicas place 3000 requests on a small fleet without over-committing, resolving conflicts', async () => {
+    const store = new MemoryStore();
+    const fleet = makeFleet(200, 7);
+    store.addHosts(fleet);
+    const requests = makeRequests(3000, 8);
+    store.queue.push(...requests.map((r) => JSON.stringify(r)));
+    const a = new Scheduler(store, { replica: 'a', batch: 32, seed: 1, pick: { sample: 16, topK: 3 } });
+    const b = new Scheduler(store, { replica: 'b', batch: 32, seed: 2, pick: { sample: 16, topK: 3 } });
+    await a.init();
+    await b.init();
+    // interleave the two replicas' steps so that each plans against a stale cache
+    for (let i = 0; i < 200 && store.queue.length + a['pendingResults'].length + b['pendingResults'].length > 0; i++) {
+      await Promise.all([a.step(), b.step()]);
+    }
+    await a.step();
+    await b.step();
+    const results = store.results.map((r) => JSON.parse(r) as { id: string; ok: boolean; host?: string; conflicts: number; replica: string });
+    assert.equal(results.length, 3000);
+    const byId = new Map(requests.map((r) => [r.id, r]));
+    const used = new Map<string, { cpu: number; mem: number; gpu: number }>();
+    const specs = new Map(fleet.map((h) => [h.id, h]));
+    for (const r of results.filter((x) => x.ok)) {
+      const q = byId.get(r.id)!;
+      const s = specs.get(r.host!)!;
+      const u = used.get(s.id) ?? { cpu: 0, mem: 0, gpu: 0 };
+      assert.equal(violation(s, { cpu: 0, mem: 0, gpu: 0 }, q), undefined, `${r.id} on ${s.id} breaks a hard constraint`);
+      u.cpu += q.cpu;
+      u.mem += q.mem;
+      u.gpu += q.gpu;
+      used.set(s.id, u);
+    }
+    for (const [id, u] of used) {
+      const s = specs.get(id)!;
+      assert.ok(u.cpu <= s.cpu && u.mem <= s.mem && u.gpu <= s.gpu, `host ${id} is over-committed`);
+    }
+    const placed = results.filter((r) => r.ok).length;
+    assert.ok(placed > 2000, `most requests fit (${placed})`);
+    assert.ok(a.stats.conflicts + b.stats.conflicts > 0, 'stale caches did conflict');
+    assert.ok(results.some((r) => r.ok && r.conflicts > 0), 'a conflicting request was placed on a later candidate');
+    assert.ok(new Set(results.map((r) => r.replica)).size === 2);
+    // every failure says why
+    for (const r of results.filter((x) => !x.ok)) assert.match((r as { error?: string }).error ?? '', /unschedulable|gave up/);
+  });
+
+  it('refreshes the cache incrementally by version', async () => {
+    const store = new MemoryStore();
+    store.addHosts([spec('h1'), spec('h2')]);
+    const a = new Scheduler(store, { replica: 'a', seed: 1 });
+    await a.init();
+    const before = a.cache.version;
+    await store.commit([{ placement: 'p', host: 'h1', expect: store.uses.get('h1')!.v, cpu: 500, mem: 100, gpu: 0, tenant: 't' }]);
+    await a.step();
+    assert.equal(a.cache.stats.full, 1, 'no full reload');
+    assert.equal(a.cache.hosts.get('h1')!.use.cpu, 500);
+    assert.ok(a.cache.version > before);
+    assert.equal(a.cache.stats.changesApplied, 1);
+  });
+
+  it('answers an unschedulable request with the reason', async () => {
+    const store = new MemoryStore();
+    store.addHosts([spec('h1')]);
+    const a = new Scheduler(store, { replica: 'a', seed: 1, shared: false });
+    await a.init();
+    a.start();
+    const p = await a.schedule(req({ gpu: 1 }));
+    await a.stop();
+    assert.equal(p.ok, false);
+    assert.match(p.error!, /no host satisfies the hard constraints/);
+  });
+});

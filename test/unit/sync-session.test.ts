@@ -1,0 +1,203 @@
+// The sync client against an in-process sidecar over loopback TCP: the whole protocol and
+// the session logic (watcher, batches, ignore rules, two-way, guard, reconnect) without a
+// cluster. The same behaviours run on the real cluster in test/e2e/sync.test.ts.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { chmod, mkdir, readFile, rename, rm, symlink, writeFile, lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { SidecarState, serveConnection, STAGING_DIR } from '@kdev/sync-sidecar';
+import { SyncSession, type SyncSessionOptions, type SyncTransport } from '@kdev/core';
+import { listingHash, tempDir, treeListing } from '../lib/sync.js';
+
+interface LocalSidecar {
+  root: string;
+  server: Server;
+  sockets: Set<Socket>;
+  kill(): void;
+  close(): Promise<void>;
+}
+
+async function localSidecar(root: string): Promise<LocalSidecar> {
+  const state = new SidecarState({ root });
+  await state.cleanStaging();
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    void serveConnection(s, state);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    root,
+    server,
+    sockets,
+    kill: () => {
+      for (const s of sockets) s.destroy();
+    },
+    close: () => new Promise((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    }),
+  };
+}
+
+function transportTo(side: LocalSidecar): SyncSessionOptions['transport'] {
+  return async (): Promise<SyncTransport> => ({
+    connect: () =>
+      new Promise<Duplex>((resolve, reject) => {
+        const port = (side.server.address() as { port: number }).port;
+        const s = netConnect(port, '127.0.0.1', () => resolve(s));
+        s.once('error', reject);
+      }),
+    close: async () => undefined,
+  });
+}
+
+const skipLocal = (rel: string): boolean => rel === '.git' || rel.startsWith('.git/') || rel === STAGING_DIR || rel.startsWith(STAGING_DIR + '/');
+
+/** Resolves once `check` holds, re-evaluated after each idle/received event (no polling). */
+function until(session: SyncSession, check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    const finish = (err?: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      session.off('idle', test);
+      session.off('received', test);
+      if (err) reject(err);
+      else resolve();
+    };
+    const test = (): void => {
+      check().then((ok) => ok && finish(), (e: unknown) => finish(e as Error));
+    };
+    session.on('idle', test);
+    session.on('received', test);
+    test();
+  });
+}
+
+async function same(local: string, remote: string, skip: (rel: string) => boolean = skipLocal): Promise<boolean> {
+  const a = await treeListing(local, skip);
+  const b = await treeListing(remote, (rel) => rel === STAGING_DIR || rel.startsWith(STAGING_DIR + '/') || skip(rel));
+  return listingHash(a) === listingHash(b);
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of cleanups) await c();
+});
+
+async function setup(files: Record<string, string>, extra: Partial<SyncSessionOptions> = {}): Promise<{ local: string; remote: string; side: LocalSidecar; session: SyncSession }> {
+  const local = tempDir('local');
+  const remote = tempDir('remote');
+  for (const [p, c] of Object.entries(files)) {
+    await mkdir(join(local, p, '..'), { recursive: true });
+    await writeFile(join(local, p), c);
+  }
+  const side = await localSidecar(remote);
+  const session = new SyncSession({ resolvePod: async () => 'local', localRoot: local, transport: transportTo(side), backoff: { initialMs: 20, maxMs: 200 }, ...extra });
+  cleanups.push(async () => {
+    await session.stop();
+    await side.close();
+  });
+  return { local, remote, side, session };
+}
+
+describe('sync session (in-process sidecar)', () => {
+  it('initial sync, then edits, creates, deletes, renames, exec bits and symlinks', async () => {
+    const { local, remote, session } = await setup({ 'a.txt': 'A', 'src/main.js': 'main', 'src/lib/util.js': 'util', 'node_modules/x/i.js': 'nm', '.gitignore': 'node_modules/\n*.log\n' });
+    const progress: number[] = [];
+    session.on('initial-sync', (p) => progress.push(p.files));
+    await session.start();
+    assert.ok(await same(local, remote, (r) => skipLocal(r) || r.startsWith('node_modules')));
+    assert.equal(await lstat(join(remote, 'node_modules')).catch(() => 'absent'), 'absent', 'ignored folder not synced');
+    assert.equal(progress[0], 0);
+    assert.equal(progress.at(-1), 6);
+    const skip = (r: string): boolean => skipLocal(r) || r.startsWith('node_modules') || r.endsWith('.log');
+    await writeFile(join(local, 'a.txt'), 'A2');
+    await writeFile(join(local, 'src/new.js'), 'new');
+    await writeFile(join(local, 'debug.log'), 'ignored');
+    await rm(join(local, 'src/lib'), { recursive: true });
+    await rename(join(local, 'src/main.js'), join(local, 'src/index.js'));
+    await writeFile(join(local, 'run.sh'), '#!/bin/sh\n');
+    await chmod(join(local, 'run.sh'), 0o755);
+    await symlink('src/index.js', join(local, 'entry.js'));
+    await symlink('../../outside', join(local, 'escape'));
+    await until(session, () => same(local, remote, (r) => skip(r) || r === 'escape'), 'edits to reach the remote');
+    assert.equal((await lstat(join(remote, 'run.sh'))).mode & 0o111, 0o111);
+    assert.equal(await lstat(join(remote, 'escape')).catch(() => 'absent'), 'absent', 'a symlink leaving the root is not synced');
+    assert.equal(await lstat(join(remote, 'debug.log')).catch(() => 'absent'), 'absent');
+    await chmod(join(local, 'run.sh'), 0o644);
+    await until(session, async () => ((await lstat(join(remote, 'run.sh'))).mode & 0o111) === 0, 'exec bit removal');
+    const st = session.status();
+    assert.equal(st.state === 'idle' || st.state === 'watching', true);
+    assert.ok(st.batches >= 2);
+  });
+
+  it('two-way: remote files come back; remote deletions keep local files unless deleteLocal', async () => {
+    const { local, remote, session } = await setup({ 'a.txt': 'A', 'gen/.keep': '' }, { config: { mode: 'two-way', ignore: ['*.o'] } });
+    await session.start();
+    await writeFile(join(remote, 'gen/out.txt'), 'generated remotely');
+    await writeFile(join(remote, 'gen/skip.o'), 'ignored remotely');
+    await mkdir(join(remote, 'newdir/sub'), { recursive: true });
+    await writeFile(join(remote, 'newdir/sub/x.txt'), 'x');
+    await until(session, async () => (await readFile(join(local, 'gen/out.txt'), 'utf8').catch(() => '')) === 'generated remotely' && (await readFile(join(local, 'newdir/sub/x.txt'), 'utf8').catch(() => '')) === 'x', 'remote files to come back');
+    assert.equal(await lstat(join(local, 'gen/skip.o')).catch(() => 'absent'), 'absent');
+    await rm(join(remote, 'a.txt'));
+    await until(session, async () => session.status().filesReceived > 0 && !(await lstat(join(remote, 'a.txt')).catch(() => false)), 'remote delete');
+    assert.equal(await readFile(join(local, 'a.txt'), 'utf8'), 'A', 'the local file stays');
+    // a local edit still goes out
+    await writeFile(join(local, 'gen/out.txt'), 'edited locally');
+    await until(session, async () => (await readFile(join(remote, 'gen/out.txt'), 'utf8')) === 'edited locally', 'local edit in two-way');
+  });
+
+  it('holds a batch deleting more than half of the files until confirmed', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) files[`f${i}.txt`] = `${i}`;
+    const asked: Array<{ deletes: number; total: number }> = [];
+    let answer = false;
+    let onAsk!: () => void;
+    const askedP = new Promise<void>((r) => (onAsk = r));
+    const { local, remote, session } = await setup(files, {
+      confirmMassDelete: async (info) => {
+        asked.push(info);
+        onAsk();
+        return answer;
+      },
+    });
+    await session.start();
+    const declined = new Promise<{ message: string }>((r) => session.once('error', r));
+    for (let i = 0; i < 20; i++) await rm(join(local, `f${i}.txt`));
+    await askedP;
+    assert.match((await declined).message, /not deleted/);
+    assert.equal(asked[0]!.total, 30);
+    assert.ok(asked[0]!.deletes > 15);
+    const remaining = async (): Promise<number> => {
+      let n = 0;
+      for (let i = 0; i < 20; i++) if (await lstat(join(remote, `f${i}.txt`)).catch(() => undefined)) n++;
+      return n;
+    };
+    assert.ok((await remaining()) >= 5, `declined: at most half went before the guard (${await remaining()} of 20 left)`);
+    answer = true;
+    await rm(join(local, 'f21.txt'));
+    await until(session, async () => !(await lstat(join(remote, 'f21.txt')).catch(() => false)), 'a confirmed deletion');
+    assert.ok((await remaining()) >= 5, 'earlier declined deletions are still held');
+  });
+
+  it('reconnects after the connection drops, with no change lost', async () => {
+    const { local, remote, side, session } = await setup({ 'a.txt': 'A' });
+    await session.start();
+    for (let round = 0; round < 10; round++) {
+      await writeFile(join(local, `r${round}.txt`), `round ${round}`);
+      side.kill();
+      await writeFile(join(local, 'a.txt'), `A${round}`);
+      if (round % 3 === 0) await rm(join(local, `r${round}.txt`));
+    }
+    await until(session, () => same(local, remote), 'the trees to converge after drops', 20_000);
+    assert.ok(session.status().connects >= 2, `reconnected (${session.status().connects} connects)`);
+  });
+});
