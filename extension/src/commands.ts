@@ -7,6 +7,7 @@ import type { Log } from './output.js';
 import type { PortForwards } from './portforward.js';
 import type { DevMode } from './devmode.js';
 import type { Environments } from './environments.js';
+import type { Syncs } from './sync.js';
 
 export interface Services {
   tree: KdevTreeProvider;
@@ -15,6 +16,7 @@ export interface Services {
   forwards: PortForwards;
   dev: DevMode;
   envs: Environments;
+  syncs: Syncs;
 }
 
 /** The node a command acts on: the one right-clicked, else the tree's selection. */
@@ -52,6 +54,7 @@ export function registerCommands(context: vscode.ExtensionContext, s: Services):
   register('kdev.sleepEnvironment', (node?: Node) => guarded(s, 'sleep environment', () => s.envs.sleep(target(s, node))));
   register('kdev.wakeEnvironment', (node?: Node) => guarded(s, 'wake environment', () => s.envs.wake(target(s, node))));
   register('kdev.deleteEnvironment', (node?: Node) => guarded(s, 'delete environment', () => s.envs.delete(target(s, node))));
+  register('kdev.syncDetails', () => guarded(s, 'sync details', () => s.syncs.details()));
   register('kdev.stopPortForward', (localPort: number) => guarded(s, 'stop port forward', () => s.forwards.stop(localPort)));
 }
 

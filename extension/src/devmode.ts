@@ -6,6 +6,7 @@ import { startDevMode, endDevMode, loadConfig, devEntryFor, KdevError, isKdevErr
 import type { KdevTreeProvider, Node } from './tree.js';
 import { devStateOf } from './tree.js';
 import type { Log } from './output.js';
+import type { Syncs } from './sync.js';
 
 type WorkloadNode = Extract<Node, { type: 'workload' }>;
 
@@ -36,6 +37,7 @@ export class DevMode implements vscode.Disposable {
     private readonly state: vscode.Memento,
     private readonly tree: KdevTreeProvider,
     private readonly log: Log,
+    private readonly syncs: Syncs,
   ) {}
 
   /** The local folder remembered for a workload. */
@@ -86,7 +88,7 @@ export class DevMode implements vscode.Disposable {
     if (!folder) return undefined;
     await this.remember(key, folder);
     // The folder's .kdev.yaml (or one above it) says image, container, workDir, env.
-    const { config, file } = loadConfig(folder);
+    const { config, file, root } = loadConfig(folder);
     const entry = devEntryFor(config, n.kind.kind, n.name);
     this.log.info(`dev start ${ref} in ${n.namespace} (${n.context}) from ${folder}${file ? `, config ${file}` : ''}${entry ? '' : ', no dev entry: current image'}`);
     try {
@@ -105,8 +107,15 @@ export class DevMode implements vscode.Disposable {
       );
       this.sessions.set(key, session);
       this.log.info(`dev mode on ${ref}: pod ${session.pod}, container ${session.container}, image ${session.image}, source at ${session.workDir}`);
-      void vscode.window.showInformationMessage(`kdev: ${ref} is in dev mode (pod ${session.pod}, image ${session.image})`);
-      this.changed.fire({ action: 'start', key, ok: true, session });
+      void vscode.window.showInformationMessage(`kdev: ${ref} is in dev mode (pod ${session.pod}, image ${session.image}); syncing ${folder}`);
+      // The folder goes into the dev container and follows every save (status bar item).
+      let syncError: unknown;
+      await this.syncs.attach(cluster, key, session, folder, entry, root).catch((err: unknown) => {
+        syncError = err;
+        const text = this.log.error(`sync into ${ref}`, err);
+        void vscode.window.showErrorMessage(`kdev: ${ref} is in dev mode, but the sync failed: ${text}`);
+      });
+      this.changed.fire({ action: 'start', key, ok: true, session, error: syncError });
       return session;
     } catch (err) {
       this.changed.fire({ action: 'start', key, ok: false, error: err });
@@ -139,6 +148,7 @@ export class DevMode implements vscode.Disposable {
       force = true;
     }
     this.log.info(`dev end ${ref} in ${n.namespace} (${n.context})${force ? ' (force)' : ''}`);
+    await this.syncs.detach(key);
     try {
       const result = await this.withProgress(`Ending dev mode on ${ref}`, (onEvent) => endDevMode(cluster, { workload: ref, force, onEvent }));
       this.sessions.delete(key);

@@ -6,6 +6,7 @@ import { registerCommands } from './commands.js';
 import { PortForwards } from './portforward.js';
 import { DevMode } from './devmode.js';
 import { Environments } from './environments.js';
+import { Syncs } from './sync.js';
 
 const loadedAt = performance.now();
 
@@ -17,6 +18,7 @@ export interface KdevApi {
   forwards: PortForwards;
   dev: DevMode;
   envs: Environments;
+  syncs: Syncs;
   /** Milliseconds from this module's load to the end of activate. */
   activationMs: number;
 }
@@ -31,10 +33,11 @@ export function activate(context: vscode.ExtensionContext): KdevApi {
   const tree = new KdevTreeProvider(kubeconfigSetting);
   const view = vscode.window.createTreeView('kdev.workloads', { treeDataProvider: tree, showCollapseAll: true });
   const forwards = new PortForwards(tree, log);
-  const dev = new DevMode(context.workspaceState, tree, log);
+  const syncs = new Syncs(log);
+  const dev = new DevMode(context.workspaceState, tree, log, syncs);
   const envs = new Environments(tree, log);
-  context.subscriptions.push(log, tree, view, forwards, dev, envs);
-  registerCommands(context, { tree, view, log, forwards, dev, envs });
+  context.subscriptions.push(log, tree, view, forwards, syncs, dev, envs);
+  registerCommands(context, { tree, view, log, forwards, dev, envs, syncs });
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('kdev.kubeconfig')) tree.reset();
@@ -42,7 +45,7 @@ export function activate(context: vscode.ExtensionContext): KdevApi {
   );
   const activationMs = Math.round((performance.now() - loadedAt) * 10) / 10;
   log.info(`kdev activated in ${activationMs} ms (kubeconfig: ${kubeconfigSetting() ?? 'default: $KUBECONFIG or ~/.kube/config'})`);
-  return { tree, view, log, forwards, dev, envs, activationMs };
+  return { tree, view, log, forwards, dev, envs, syncs, activationMs };
 }
 
 export function deactivate(): void {}

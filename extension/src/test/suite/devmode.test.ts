@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { listWorkloads, whoAmI, LEASE_ANNOTATION } from '@kdev/core';
+import { execCapture, listWorkloads, whoAmI, LEASE_ANNOTATION } from '@kdev/core';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { KdevApi } from '../../extension.js';
 import type { DevChange } from '../../devmode.js';
@@ -133,6 +133,39 @@ suite('dev mode', () => {
     assert.match(String(item.description), /dev mode: mine \(\d+[smh]\)/);
     assert.equal((item.iconPath as vscode.ThemeIcon).id, 'debug-alt');
 
+  });
+
+  test('the folder is synced: a file saved in the editor appears in the container; the status bar shows synced', async () => {
+    const key = `${context}/${ns.name}/deployment/${APP}`;
+    const attached = api.syncs.get(key);
+    assert.ok(attached, 'Start Dev Mode attached the sync');
+    const pod = attached.session.pod;
+    const cat = async (file: string) => (await execCapture(ns.cluster, pod, 'app', ['cat', `/src/${file}`])).stdout;
+    // The initial sync brought the folder over.
+    assert.equal(await cat('server.js'), "require('http').createServer((q, r) => r.end('dev')).listen(8080);\n");
+    assert.match(api.syncs.item.text, /kdev: synced \d+s ago/);
+
+    // Edit and save in a real editor.
+    const before = attached.sync.status().batches;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(folder, 'server.js')));
+    const editor = await vscode.window.showTextDocument(doc);
+    const changed = "require('http').createServer((q, r) => r.end('edited in VS Code')).listen(8080);\n";
+    await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), changed));
+    const synced = new Promise<void>((resolve) => {
+      const sub = api.syncs.onDidChange(() => {
+        const st = attached.sync.status();
+        if (st.batches > before && (st.state === 'idle' || st.state === 'watching')) {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    assert.equal(await doc.save(), true);
+    await synced;
+    assert.equal(await cat('server.js'), changed);
+    assert.match(api.syncs.item.text, /kdev: synced \d+s ago/);
+
+    await vscode.commands.executeCommand('notifications.clearAll');
     const n = await path(api.tree, context, ns.name, 'Deployments', APP);
     const [devPod] = await api.tree.getChildren(n);
     await api.view.reveal(devPod!, { expand: true, select: false, focus: false });
