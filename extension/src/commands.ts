@@ -19,11 +19,18 @@ export interface Services {
   syncs: Syncs;
 }
 
-/** The node a command acts on: the one right-clicked, else the tree's selection. */
-function target(s: Services, node: Node | undefined): Node {
-  const n = node ?? s.view.selection[0];
-  if (!n) throw new KdevError('INVALID', 'no workload is selected', 'Right-click a workload or a pod in the kdev view.');
-  return n;
+/**
+ * The node a command acts on: the one right-clicked, else the tree's selection. VS Code
+ * passes no node when the row was being refetched at that moment (the tree refreshes on
+ * watch events); the selection resolves again once the refetch is done, a moment later.
+ */
+async function target(s: Services, node: Node | undefined): Promise<Node> {
+  for (let attempt = 0; !node && attempt < 5; attempt++) {
+    node = s.view.selection[0];
+    if (!node) await new Promise((r) => setTimeout(r, 200));
+  }
+  if (!node) throw new KdevError('INVALID', 'no workload is selected', 'Right-click a workload or a pod in the kdev view.');
+  return node;
 }
 
 /** Runs a command body; an error goes to the log and to a notification with its hint. */
@@ -46,14 +53,14 @@ export function registerCommands(context: vscode.ExtensionContext, s: Services):
     s.tree.reset();
   });
   register('kdev.showLog', () => s.log.channel.show(true));
-  register('kdev.portForward', (node?: Node) => guarded(s, 'port forward', () => s.forwards.add(target(s, node))));
+  register('kdev.portForward', (node?: Node) => guarded(s, 'port forward', async () => s.forwards.add(await target(s, node))));
   register('kdev.portForwards', () => guarded(s, 'port forwards', () => s.forwards.manage()));
-  register('kdev.startDevMode', (node?: Node) => guarded(s, 'start dev mode', () => s.dev.start(target(s, node))));
-  register('kdev.endDevMode', (node?: Node) => guarded(s, 'end dev mode', () => s.dev.end(target(s, node))));
+  register('kdev.startDevMode', (node?: Node) => guarded(s, 'start dev mode', async () => s.dev.start(await target(s, node))));
+  register('kdev.endDevMode', (node?: Node) => guarded(s, 'end dev mode', async () => s.dev.end(await target(s, node))));
   register('kdev.createEnvironment', (node?: Node) => guarded(s, 'create environment', () => s.envs.create(node ?? s.view.selection[0] ?? currentContextNode(s))));
-  register('kdev.sleepEnvironment', (node?: Node) => guarded(s, 'sleep environment', () => s.envs.sleep(target(s, node))));
-  register('kdev.wakeEnvironment', (node?: Node) => guarded(s, 'wake environment', () => s.envs.wake(target(s, node))));
-  register('kdev.deleteEnvironment', (node?: Node) => guarded(s, 'delete environment', () => s.envs.delete(target(s, node))));
+  register('kdev.sleepEnvironment', (node?: Node) => guarded(s, 'sleep environment', async () => s.envs.sleep(await target(s, node))));
+  register('kdev.wakeEnvironment', (node?: Node) => guarded(s, 'wake environment', async () => s.envs.wake(await target(s, node))));
+  register('kdev.deleteEnvironment', (node?: Node) => guarded(s, 'delete environment', async () => s.envs.delete(await target(s, node))));
   register('kdev.syncDetails', () => guarded(s, 'sync details', () => s.syncs.details()));
   register('kdev.stopPortForward', (localPort: number) => guarded(s, 'stop port forward', () => s.forwards.stop(localPort)));
 }

@@ -2,9 +2,10 @@
 // endDevMode): this module asks for the local folder, remembers it per workload in the
 // workspace state, reads the folder's .kdev.yaml, and shows core's DevEvents as progress.
 import * as vscode from 'vscode';
-import { startDevMode, endDevMode, loadConfig, devEntryFor, KdevError, isKdevError, type DevEvent, type DevSession, type EndResult, type Cluster } from '@kdev/core';
+import { resolve } from 'node:path';
+import { startDevMode, endDevMode, loadConfig, devEntryFor, environmentDevConfig, KdevError, isKdevError, type DevEvent, type DevSession, type EndResult, type Cluster } from '@kdev/core';
 import type { KdevTreeProvider, Node } from './tree.js';
-import { devStateOf } from './tree.js';
+import { devStateOf, workloadKey } from './tree.js';
 import type { Log } from './output.js';
 import type { Syncs } from './sync.js';
 
@@ -12,10 +13,7 @@ type WorkloadNode = Extract<Node, { type: 'workload' }>;
 
 const FOLDERS_KEY = 'kdev.devFolders';
 
-/** The workspace-state key of a workload: the same workload in another cluster is another key. */
-export function workloadKey(n: Pick<WorkloadNode, 'context' | 'namespace' | 'name'> & { kind: { kind: string } }): string {
-  return `${n.context}/${n.namespace}/${n.kind.kind.toLowerCase()}/${n.name}`;
-}
+export { workloadKey };
 
 export interface DevChange {
   action: 'start' | 'end';
@@ -87,10 +85,19 @@ export class DevMode implements vscode.Disposable {
     const folder = opts.folder ?? (await this.pickFolder(n));
     if (!folder) return undefined;
     await this.remember(key, folder);
-    // The folder's .kdev.yaml (or one above it) says image, container, workDir, env.
+    // The folder's .kdev.yaml (or one above it) says image, container, workDir, env, sync;
+    // without an entry there, the template of the environment the workload is in (if any).
     const { config, file, root } = loadConfig(folder);
-    const entry = devEntryFor(config, n.kind.kind, n.name);
-    this.log.info(`dev start ${ref} in ${n.namespace} (${n.context}) from ${folder}${file ? `, config ${file}` : ''}${entry ? '' : ', no dev entry: current image'}`);
+    let entry = devEntryFor(config, n.kind.kind, n.name);
+    let localRoot = entry ? resolve(root, entry.sync.local) : folder;
+    let from = file ? `config ${file}` : 'no .kdev.yaml';
+    if (!entry) {
+      const env = await environmentDevConfig(cluster);
+      entry = env ? devEntryFor(env.config, n.kind.kind, n.name) : undefined;
+      if (entry) from = `the dev config of template ${env!.template}`;
+      localRoot = folder; // the folder picked, not the template's copy of the source
+    }
+    this.log.info(`dev start ${ref} in ${n.namespace} (${n.context}) from ${localRoot}, ${from}${entry ? '' : ', no dev entry: current image'}`);
     try {
       const session = await this.withProgress(`Starting dev mode on ${ref}`, (onEvent, signal) =>
         startDevMode(cluster, {
@@ -107,10 +114,10 @@ export class DevMode implements vscode.Disposable {
       );
       this.sessions.set(key, session);
       this.log.info(`dev mode on ${ref}: pod ${session.pod}, container ${session.container}, image ${session.image}, source at ${session.workDir}`);
-      void vscode.window.showInformationMessage(`kdev: ${ref} is in dev mode (pod ${session.pod}, image ${session.image}); syncing ${folder}`);
+      void vscode.window.showInformationMessage(`kdev: ${ref} is in dev mode (pod ${session.pod}, image ${session.image}); syncing ${localRoot}`);
       // The folder goes into the dev container and follows every save (status bar item).
       let syncError: unknown;
-      await this.syncs.attach(cluster, key, session, folder, entry, root).catch((err: unknown) => {
+      await this.syncs.attach(cluster, key, session, localRoot, entry).catch((err: unknown) => {
         syncError = err;
         const text = this.log.error(`sync into ${ref}`, err);
         void vscode.window.showErrorMessage(`kdev: ${ref} is in dev mode, but the sync failed: ${text}`);

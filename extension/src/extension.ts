@@ -38,6 +38,8 @@ export function activate(context: vscode.ExtensionContext): KdevApi {
   const envs = new Environments(tree, log);
   context.subscriptions.push(log, tree, view, forwards, syncs, dev, envs);
   registerCommands(context, { tree, view, log, forwards, dev, envs, syncs });
+  tree.syncLabel = (key) => syncs.label(key);
+  context.subscriptions.push(syncs.onDidChange(() => tree.refresh()));
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('kdev.kubeconfig')) tree.reset();

@@ -2,7 +2,6 @@
 // "synced 2s ago", "syncing 34 files", or the error; a click shows the details and the hint.
 // The item is fed by the session's events; a one-second timer only re-renders "2s ago".
 import * as vscode from 'vscode';
-import { resolve } from 'node:path';
 import { syncSessionFor, keepLease, type Cluster, type DevEntry, type DevSession, type MassDeleteInfo, type SyncSession } from '@kdev/core';
 import type { Log } from './output.js';
 
@@ -39,9 +38,8 @@ export class Syncs implements vscode.Disposable {
   }
 
   /** Starts syncing the folder into the session's dev container and keeps the lease fresh. */
-  async attach(cluster: Cluster, key: string, session: DevSession, folder: string, entry: DevEntry | undefined, configRoot: string): Promise<Attached> {
+  async attach(cluster: Cluster, key: string, session: DevSession, localRoot: string, entry: DevEntry | undefined): Promise<Attached> {
     await this.detach(key);
-    const localRoot = entry ? resolve(configRoot, entry.sync.local) : folder;
     const sync = syncSessionFor(cluster, session, {
       localRoot,
       sync: { mode: entry?.sync.mode ?? 'send-only', ignore: entry?.sync.ignore ?? [], deleteLocal: entry?.sync.deleteLocal ?? false },
@@ -110,6 +108,17 @@ export class Syncs implements vscode.Disposable {
       'Hold Back',
     );
     return choice === 'Delete Them';
+  }
+
+  /** A short state for the tree: "synced", "syncing 3 files", "sync error"... */
+  label(key: string): string | undefined {
+    const a = this.attached.get(key);
+    if (!a) return undefined;
+    const s = a.sync.status();
+    if (s.lastError && (!s.lastSyncAt || s.lastError.at > s.lastSyncAt)) return 'sync error';
+    return Syncs.text(s, a.syncingFiles)
+      .replace(/^\$\([^)]*\) kdev: /, '')
+      .replace(/ \d+[smh] ago$/, '');
   }
 
   /** The status bar text of one sync. */

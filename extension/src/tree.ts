@@ -48,6 +48,11 @@ export function envSummary(ns: KubernetesObject | undefined): EnvSummary | undef
   return { state: terminating ? 'terminating' : (ann[STATE_ANNOTATION] ?? 'ready'), template: ns.metadata?.labels?.[TEMPLATE_LABEL] ?? '', owner: ann[OWNER_ANNOTATION] ?? '', expires };
 }
 
+/** The key of a workload in the workspace state and the sync table: context/namespace/kind/name. */
+export function workloadKey(n: { context: string; namespace: string; name: string; kind: { kind: string } }): string {
+  return `${n.context}/${n.namespace}/${n.kind.kind.toLowerCase()}/${n.name}`;
+}
+
 export type DevState = { state: 'none' } | { state: 'mine' | 'other'; lease: Lease };
 
 /** Dev-mode state of a workload from its lease annotation: mine when the owner is who I am. */
@@ -156,7 +161,15 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
   /** One object per node id: VS Code keys its tree elements by identity. */
   private readonly nodes = new Map<string, Node>();
 
+  /** The sync state of a workload this window syncs ("synced", "syncing 3 files"...). */
+  syncLabel: (key: string) => string | undefined = () => undefined;
+
   constructor(private readonly kubeconfig: () => string | undefined) {}
+
+  /** Re-renders the tree (e.g. when a sync changes state). */
+  refresh(): void {
+    this.scheduleRefresh();
+  }
 
   /**
    * Coalesces bursts of watch events (an initial list is one event per object). The whole
@@ -260,7 +273,8 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
         } else {
           const l = dev.lease;
           const who = dev.state === 'mine' ? 'dev mode: mine' : `dev mode: ${l.owner}`;
-          item.description = `${status} · ${who} (${since(l.startedAt)})${l.mode === 'duplicate' ? ' · copy' : ''}`;
+          const sync = dev.state === 'mine' ? this.syncLabel(workloadKey(n)) : undefined;
+          item.description = `${status} · ${who} (${since(l.startedAt)})${l.mode === 'duplicate' ? ' · copy' : ''}${sync ? ` · ${sync}` : ''}`;
           item.iconPath = dev.state === 'mine' ? new vscode.ThemeIcon('debug-alt', new vscode.ThemeColor('charts.green')) : new vscode.ThemeIcon('lock', new vscode.ThemeColor('charts.orange'));
           item.tooltip += `\nin dev mode by ${l.owner}${dev.state === 'mine' ? ' (you)' : ''} since ${l.startedAt}\ncontainer ${l.container}, image ${l.image}, source at ${l.workDir}, mode ${l.mode}`;
         }

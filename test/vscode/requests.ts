@@ -64,9 +64,20 @@ async function handle(page: Page, req: HarnessRequest, root: string): Promise<un
     case 'contextMenu': {
       // The row whose label is exactly the item's ("web" must not match "web-5d8f...").
       const row = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: exactly(req.treeItem) }) }).first();
-      await row.click({ button: 'right', timeout: 20_000 });
       const item = page.locator('.monaco-menu .action-item', { hasText: req.menuItem }).first();
-      await item.waitFor({ state: 'visible', timeout: 10_000 });
+      // The menu follows the row's rendered state, which may lag a moment behind the change
+      // the suite just saw in the extension host (e.g. Wake appears once "sleeping" is drawn).
+      for (let attempt = 1; ; attempt++) {
+        await row.click({ button: 'right', timeout: 20_000 });
+        const shown = await item.waitFor({ state: 'visible', timeout: 5_000 }).then(
+          () => true,
+          () => false,
+        );
+        if (shown) break;
+        await page.keyboard.press('Escape');
+        if (attempt === 3) throw new Error(`the context menu of "${req.treeItem}" has no "${req.menuItem}"`);
+        await page.waitForTimeout(1000);
+      }
       // A menu ignores the mouse for a moment after it opens (so the right-click's own release
       // never picks an entry): hover first, let it settle, then click.
       await item.hover();

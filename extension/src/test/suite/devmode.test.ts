@@ -164,6 +164,16 @@ suite('dev mode', () => {
     await synced;
     assert.equal(await cat('server.js'), changed);
     assert.match(api.syncs.item.text, /kdev: synced \d+s ago/);
+    const synced2 = await untilTree(
+      api.tree,
+      async () => {
+        const w = await path(api.tree, context, ns.name, 'Deployments', APP);
+        const d = w && String(api.tree.getTreeItem(w).description);
+        return d && /dev mode: mine \(\d+[smh]\) · synced$/.test(d) ? d : undefined;
+      },
+      `${APP} described as synced`,
+    );
+    assert.ok(synced2);
 
     await vscode.commands.executeCommand('notifications.clearAll');
     const n = await path(api.tree, context, ns.name, 'Deployments', APP);
