@@ -278,7 +278,10 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
           item.iconPath = dev.state === 'mine' ? new vscode.ThemeIcon('debug-alt', new vscode.ThemeColor('charts.green')) : new vscode.ThemeIcon('lock', new vscode.ThemeColor('charts.orange'));
           item.tooltip += `\nin dev mode by ${l.owner}${dev.state === 'mine' ? ' (you)' : ''} since ${l.startedAt}\ncontainer ${l.container}, image ${l.image}, source at ${l.workDir}, mode ${l.mode}`;
         }
-        item.contextValue = `kdev.workload.${n.kind.kind}.dev-${dev.state}`;
+        // Mine but not synced by this window (another window, a reload, the CLI): Start Dev
+        // Mode is offered again; it is idempotent in core and attaches the sync here.
+        const detached = dev.state === 'mine' && this.syncLabel(workloadKey(n)) === undefined;
+        item.contextValue = `kdev.workload.${n.kind.kind}.dev-${dev.state}${detached ? '.detached' : ''}`;
         break;
       }
       case 'pod': {

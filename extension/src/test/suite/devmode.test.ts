@@ -185,6 +185,35 @@ suite('dev mode', () => {
     assert.match(String(shot), /docs\/vscode-devmode\.png$/);
   });
 
+  test('Start Dev Mode on my workload that this window does not sync: the same pod, the sync attached again', async () => {
+    const key = `${context}/${ns.name}/deployment/${APP}`;
+    const pod = api.syncs.get(key)!.session.pod;
+    await api.syncs.detach(key); // as after a window reload
+    await untilTree(
+      api.tree,
+      async () => {
+        const n = await path(api.tree, context, ns.name, 'Deployments', APP);
+        return n && api.tree.getTreeItem(n).contextValue === 'kdev.workload.Deployment.dev-mine.detached' ? n : undefined;
+      },
+      `${APP} mine, not synced here`,
+    );
+    const finished = next(api, 'start');
+    await ask({ action: 'contextMenu', treeItem: APP, menuItem: 'Start Dev Mode' });
+    await ask({ action: 'folderDialog', path: folder });
+    const change = await finished;
+    assert.equal(change.ok, true, `start succeeded (${String(change.error)})`);
+    assert.equal(change.session!.pod, pod, 'start is idempotent: the dev pod was not replaced');
+    assert.match(String(api.syncs.get(key)?.sync.status().state), /^(idle|watching)$/, 'the sync is attached and caught up');
+    await untilTree(
+      api.tree,
+      async () => {
+        const n = await path(api.tree, context, ns.name, 'Deployments', APP);
+        return n && api.tree.getTreeItem(n).contextValue === 'kdev.workload.Deployment.dev-mine' ? true : undefined;
+      },
+      `${APP} mine and synced here`,
+    );
+  });
+
   test("someone else's dev mode shows with who it is", async () => {
     // A lease as another developer's client writes it (core's annotation format).
     const dep = await ns.cluster.apps.readNamespacedDeployment({ name: APP, namespace: ns.name });
@@ -214,7 +243,8 @@ suite('dev mode', () => {
       api.tree,
       async () => {
         const n = await path(api.tree, context, ns.name, 'Deployments', APP);
-        return n && api.tree.getTreeItem(n).contextValue === 'kdev.workload.Deployment.dev-mine' ? true : undefined;
+        // (keepLease may have seen alice's lease meanwhile and stopped the sync: .detached)
+        return n && /^kdev\.workload\.Deployment\.dev-mine(\.detached)?$/.test(String(api.tree.getTreeItem(n).contextValue)) ? true : undefined;
       },
       `${APP} mine again`,
     );
