@@ -129,7 +129,7 @@ export class DevMode implements vscode.Disposable {
       // Someone else has it: offer the take-over core supports, never silently.
       if (isKdevError(err) && err.code === 'IN_USE' && !opts.force) {
         this.log.error(`dev start ${ref}`, err);
-        const choice = await vscode.window.showErrorMessage(`kdev: ${err.message}`, { detail: err.hint }, 'Take Over');
+        const choice = await vscode.window.showErrorMessage(`kdev: ${err.message}. Take over: their dev container stops and yours starts.`, 'Take Over');
         if (choice === 'Take Over') return this.start(n, { force: true, folder });
         return undefined;
       }

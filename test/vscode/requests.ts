@@ -16,7 +16,9 @@ export type HarnessRequest =
    * Picks a folder in VS Code's simple file dialog (what showOpenDialog is in a remote
    * window): types the path, lets the dialog navigate there, accepts.
    */
-  | { id: number; action: 'folderDialog'; path: string };
+  | { id: number; action: 'folderDialog'; path: string }
+  /** Clicks a button of a notification toast, by its exact label. */
+  | { id: number; action: 'notificationButton'; button: string };
 
 function exactly(text: string): RegExp {
   return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
@@ -96,17 +98,34 @@ async function handle(page: Page, req: HarnessRequest, root: string): Promise<un
     case 'press':
       await page.keyboard.press(req.key);
       return true;
+    case 'notificationButton': {
+      const button = page.locator('.notification-toast .monaco-button', { hasText: exactly(req.button) }).first();
+      await button.click({ timeout: 20_000 });
+      return true;
+    }
     case 'folderDialog': {
       const widget = page.locator('.quick-input-widget');
       const input = widget.locator('.quick-input-box input').first();
       await input.waitFor({ state: 'visible', timeout: 20_000 });
-      await input.fill(req.path.endsWith('/') ? req.path : `${req.path}/`);
-      // The dialog lists the typed folder asynchronously; accepting before that would accept
-      // the folder it was showing before.
-      await page.waitForTimeout(1000);
-      await input.press('Enter');
-      await widget.waitFor({ state: 'hidden', timeout: 10_000 });
-      return true;
+      // The dialog fills in its start folder a moment after it shows: typing before that
+      // would be overwritten.
+      await page.waitForFunction("document.querySelector('.quick-input-widget .quick-input-box input')?.value.length > 0", undefined, { timeout: 10_000 });
+      const path = req.path.endsWith('/') ? req.path : `${req.path}/`;
+      for (let attempt = 1; ; attempt++) {
+        await input.fill(path);
+        // It lists the typed folder asynchronously; accepting before that would accept the
+        // folder it was showing before.
+        await page.waitForTimeout(1000);
+        if ((await input.inputValue()) === path) {
+          await input.press('Enter');
+          const hidden = await widget.waitFor({ state: 'hidden', timeout: 5_000 }).then(
+            () => true,
+            () => false,
+          );
+          if (hidden) return true;
+        }
+        if (attempt === 3) throw new Error(`the folder dialog did not accept ${path}`);
+      }
     }
   }
 }

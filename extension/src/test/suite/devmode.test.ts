@@ -214,10 +214,13 @@ suite('dev mode', () => {
     );
   });
 
-  test("someone else's dev mode shows with who it is", async () => {
+  test("someone else's dev mode shows with who it is; Start Dev Mode offers Take Over", async () => {
     // A lease as another developer's client writes it (core's annotation format).
+    const key = `${context}/${ns.name}/deployment/${APP}`;
+    const me = await whoAmI(ns.cluster);
     const dep = await ns.cluster.apps.readNamespacedDeployment({ name: APP, namespace: ns.name });
     const lease = JSON.parse(dep.metadata!.annotations![LEASE_ANNOTATION]!) as Record<string, string>;
+    await api.syncs.detach(key); // this window stops syncing, as when someone takes over
     const theirs = { ...lease, owner: 'alice@example.com' };
     dep.metadata!.annotations![LEASE_ANNOTATION] = JSON.stringify(theirs);
     await ns.cluster.apps.replaceNamespacedDeployment({ name: APP, namespace: ns.name, body: dep });
@@ -234,19 +237,44 @@ suite('dev mode', () => {
       assert.match(String(item.description), /dev mode: alice@example\.com \(/);
       assert.equal((item.iconPath as vscode.ThemeIcon).id, 'lock');
       assert.match(String(item.tooltip), /in dev mode by alice@example\.com since/);
+
+      // Start Dev Mode on it: core refuses (IN_USE); the notification offers Take Over.
+      const refused = next(api, 'start');
+      const tookOver = new Promise<DevChange>((resolve) => {
+        let seen = 0;
+        const sub = api.dev.onDidFinish((c) => {
+          if (c.action === 'start' && ++seen === 2) {
+            sub.dispose();
+            resolve(c);
+          }
+        });
+      });
+      await ask({ action: 'contextMenu', treeItem: APP, menuItem: 'Start Dev Mode' });
+      await ask({ action: 'folderDialog', path: folder });
+      const first = await refused;
+      assert.equal(first.ok, false);
+      assert.equal((first.error as { code?: string }).code, 'IN_USE');
+      await ask({ action: 'notificationButton', button: 'Take Over' });
+      const second = await tookOver;
+      assert.equal(second.ok, true, `take over succeeded (${String(second.error)})`);
+      const [info] = await listWorkloads(ns.cluster, 'deployment');
+      assert.equal(info!.dev?.owner, me, 'the lease is mine again');
+      assert.ok(api.syncs.get(key), 'and this window syncs again');
     } finally {
       const cur = await ns.cluster.apps.readNamespacedDeployment({ name: APP, namespace: ns.name });
-      cur.metadata!.annotations![LEASE_ANNOTATION] = JSON.stringify(lease);
-      await ns.cluster.apps.replaceNamespacedDeployment({ name: APP, namespace: ns.name, body: cur });
+      const now = JSON.parse(cur.metadata!.annotations![LEASE_ANNOTATION]!) as Record<string, string>;
+      if (now.owner !== me) {
+        cur.metadata!.annotations![LEASE_ANNOTATION] = JSON.stringify(lease);
+        await ns.cluster.apps.replaceNamespacedDeployment({ name: APP, namespace: ns.name, body: cur });
+      }
     }
     await untilTree(
       api.tree,
       async () => {
         const n = await path(api.tree, context, ns.name, 'Deployments', APP);
-        // (keepLease may have seen alice's lease meanwhile and stopped the sync: .detached)
-        return n && /^kdev\.workload\.Deployment\.dev-mine(\.detached)?$/.test(String(api.tree.getTreeItem(n).contextValue)) ? true : undefined;
+        return n && api.tree.getTreeItem(n).contextValue === 'kdev.workload.Deployment.dev-mine' ? true : undefined;
       },
-      `${APP} mine again`,
+      `${APP} mine again, synced here`,
     );
   });
 
