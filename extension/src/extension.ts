@@ -4,6 +4,9 @@ import { KdevTreeProvider, type Node } from './tree.js';
 import { Log } from './output.js';
 import { registerCommands } from './commands.js';
 import { PortForwards } from './portforward.js';
+import { DevMode } from './devmode.js';
+import { Environments } from './environments.js';
+import { Syncs } from './sync.js';
 
 const loadedAt = performance.now();
 
@@ -13,6 +16,9 @@ export interface KdevApi {
   view: vscode.TreeView<Node>;
   log: Log;
   forwards: PortForwards;
+  dev: DevMode;
+  envs: Environments;
+  syncs: Syncs;
   /** Milliseconds from this module's load to the end of activate. */
   activationMs: number;
 }
@@ -27,8 +33,13 @@ export function activate(context: vscode.ExtensionContext): KdevApi {
   const tree = new KdevTreeProvider(kubeconfigSetting);
   const view = vscode.window.createTreeView('kdev.workloads', { treeDataProvider: tree, showCollapseAll: true });
   const forwards = new PortForwards(tree, log);
-  context.subscriptions.push(log, tree, view, forwards);
-  registerCommands(context, { tree, view, log, forwards });
+  const syncs = new Syncs(log);
+  const dev = new DevMode(context.workspaceState, tree, log, syncs);
+  const envs = new Environments(tree, log);
+  context.subscriptions.push(log, tree, view, forwards, syncs, dev, envs);
+  registerCommands(context, { tree, view, log, forwards, dev, envs, syncs });
+  tree.syncLabel = (key) => syncs.label(key);
+  context.subscriptions.push(syncs.onDidChange(() => tree.refresh()));
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('kdev.kubeconfig')) tree.reset();
@@ -36,7 +47,7 @@ export function activate(context: vscode.ExtensionContext): KdevApi {
   );
   const activationMs = Math.round((performance.now() - loadedAt) * 10) / 10;
   log.info(`kdev activated in ${activationMs} ms (kubeconfig: ${kubeconfigSetting() ?? 'default: $KUBECONFIG or ~/.kube/config'})`);
-  return { tree, view, log, forwards, activationMs };
+  return { tree, view, log, forwards, dev, envs, syncs, activationMs };
 }
 
 export function deactivate(): void {}

@@ -1,9 +1,14 @@
 // What the tree shows, kept current by list+watch (client-node informers), never by polling.
 // One Collection is one list+watch of a resource (in one namespace or cluster-wide); they are
 // started when the user expands the node that needs them and stopped when the tree is reset.
-import { connect, kubeError, KdevError, collectionPath, type Cluster } from '@kdev/core';
+import { connect, kubeError, KdevError, collectionPath, whoAmI, KINDS, type Cluster, type KindSpec } from '@kdev/core';
 import { KubeConfig, makeInformer, type KubernetesObject, type Informer, type ObjectCache } from '@kubernetes/client-node';
-import { TREE_KINDS, type TreeKind } from './kinds.js';
+
+/** What changed: a context's namespaces or identity, or the objects of one namespace. */
+export interface Scope {
+  context: string;
+  namespace?: string;
+}
 
 export type Listener = () => void;
 
@@ -86,7 +91,7 @@ export class NamespaceModel {
     readonly cluster: Cluster,
     onChange: Listener,
   ) {
-    for (const k of TREE_KINDS) {
+    for (const k of KINDS) {
       this.collections.set(k.kind, new Collection(cluster, { apiVersion: k.apiVersion, kind: k.kind, plural: k.plural, namespace: cluster.namespace }, onChange));
     }
   }
@@ -97,7 +102,7 @@ export class NamespaceModel {
     return [...this.collections.values()].find((c) => c.error)?.error;
   }
 
-  items<T extends KubernetesObject>(kind: TreeKind | string): readonly T[] {
+  items<T extends KubernetesObject>(kind: KindSpec | string): readonly T[] {
     const name = typeof kind === 'string' ? kind : kind.kind;
     return (this.collections.get(name)?.items() ?? []) as readonly T[];
   }
@@ -142,21 +147,62 @@ export function controllerOf(obj: KubernetesObject): { kind: string; name: strin
 export class ContextModel {
   private namespaceList: Collection<KubernetesObject> | undefined;
   private readonly opened = new Map<string, NamespaceModel>();
+  private identity: string | undefined;
+  private asking: Promise<string | undefined> | undefined;
 
   constructor(
     readonly cluster: Cluster,
-    private readonly onChange: Listener,
+    private readonly onChange: (scope: Scope) => void,
   ) {}
 
+  private get name(): string {
+    return this.cluster.contextName;
+  }
+
+  /**
+   * Who the API server says we are (core's whoAmI, the name a dev lease carries), asked
+   * once per context; undefined until known (the tree refreshes when it is).
+   */
+  me(): string | undefined {
+    if (this.identity === undefined && !this.asking) {
+      this.asking = whoAmI(this.cluster).then(
+        (name) => {
+          this.identity = name;
+          this.onChange({ context: this.name });
+          return name;
+        },
+        () => undefined,
+      );
+    }
+    return this.identity;
+  }
+
+  /** Settles with who we are (undefined when the cluster cannot tell). */
+  async whoAmI(): Promise<string | undefined> {
+    this.me();
+    return this.identity ?? (await this.asking);
+  }
+
   namespaces(): Collection<KubernetesObject> {
-    this.namespaceList ??= new Collection(this.cluster, { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' }, this.onChange);
+    if (!this.namespaceList) {
+      // Namespaces come and go all the time on a shared cluster; what the tree shows of them is
+      // their names, environment labels and state: only a change there refreshes the context.
+      let shown = '';
+      const list: Collection<KubernetesObject> = new Collection(this.cluster, { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' }, () => {
+        const now = JSON.stringify([list.error?.code, list.items().map((n) => [n.metadata?.name, n.metadata?.labels, n.metadata?.annotations, n.metadata?.deletionTimestamp])]);
+        if (now === shown) return;
+        shown = now;
+        this.onChange({ context: this.name });
+      });
+      this.namespaceList = list;
+    }
     return this.namespaceList;
   }
 
   namespace(name: string): NamespaceModel {
     let ns = this.opened.get(name);
     if (!ns) {
-      ns = new NamespaceModel(this.cluster.inNamespace(name), this.onChange);
+      ns = new NamespaceModel(this.cluster.inNamespace(name), () => this.onChange({ context: this.name, namespace: name }));
       this.opened.set(name, ns);
     }
     return ns;
@@ -176,7 +222,7 @@ export class KubeModel {
 
   constructor(
     readonly kubeconfig: string | undefined,
-    private readonly onChange: Listener,
+    private readonly onChange: (scope: Scope) => void,
   ) {
     const cluster = connect(kubeconfig ? { kubeconfig } : {});
     this.kc = cluster.kc;

@@ -2,12 +2,70 @@
 // kinds → workloads → pods → containers. Data comes from the watched model; a change in the
 // cluster fires onDidChangeTreeData (coalesced), so the tree follows the cluster by itself.
 import * as vscode from 'vscode';
-import { isKdevError, type KdevError } from '@kdev/core';
+import {
+  isKdevError,
+  parseLease,
+  KINDS,
+  LEASE_ANNOTATION,
+  ENV_LABEL,
+  STATE_ANNOTATION,
+  EXPIRES_ANNOTATION,
+  OWNER_ANNOTATION,
+  TEMPLATE_LABEL,
+  type KdevError,
+  type KindSpec,
+  type Lease,
+} from '@kdev/core';
 import type { KubernetesObject, V1Pod, V1ContainerStatus } from '@kubernetes/client-node';
-import { TREE_KINDS, type TreeKind } from './kinds.js';
-import { KubeModel, type NamespaceModel } from './model.js';
+import { KubeModel, type ContextModel, type NamespaceModel } from './model.js';
 
-export const ENVIRONMENT_LABEL = 'kdev.dev/environment';
+type TreeKind = KindSpec;
+
+/** The group label of a kind: "Deployments". */
+export function kindLabel(kind: KindSpec): string {
+  return `${kind.kind}s`;
+}
+
+/** A namespace is a kdev environment when core's label holds its own name (see core/src/env). */
+export function isEnvironment(ns: KubernetesObject | undefined): boolean {
+  const name = ns?.metadata?.name;
+  return name !== undefined && ns?.metadata?.labels?.[ENV_LABEL] === name;
+}
+
+export interface EnvSummary {
+  state: string;
+  template: string;
+  owner: string;
+  expires?: Date;
+}
+
+/** What the namespace's labels and annotations say about the environment. */
+export function envSummary(ns: KubernetesObject | undefined): EnvSummary | undefined {
+  if (!ns || !isEnvironment(ns)) return undefined;
+  const ann = ns.metadata?.annotations ?? {};
+  const terminating = ns.metadata?.deletionTimestamp !== undefined || (ns as { status?: { phase?: string } }).status?.phase === 'Terminating';
+  const expires = ann[EXPIRES_ANNOTATION] ? new Date(ann[EXPIRES_ANNOTATION]) : undefined;
+  return { state: terminating ? 'terminating' : (ann[STATE_ANNOTATION] ?? 'ready'), template: ns.metadata?.labels?.[TEMPLATE_LABEL] ?? '', owner: ann[OWNER_ANNOTATION] ?? '', expires };
+}
+
+/** The key of a workload in the workspace state and the sync table: context/namespace/kind/name. */
+export function workloadKey(n: { context: string; namespace: string; name: string; kind: { kind: string } }): string {
+  return `${n.context}/${n.namespace}/${n.kind.kind.toLowerCase()}/${n.name}`;
+}
+
+export type DevState = { state: 'none' } | { state: 'mine' | 'other'; lease: Lease };
+
+/** Dev-mode state of a workload from its lease annotation: mine when the owner is who I am. */
+export function devStateOf(obj: KubernetesObject | undefined, me: string | undefined): DevState {
+  const lease = parseLease(obj?.metadata?.annotations?.[LEASE_ANNOTATION]);
+  if (!lease) return { state: 'none' };
+  return { state: me !== undefined && lease.owner === me ? 'mine' : 'other', lease };
+}
+
+export function since(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m` : s < 86400 ? `${Math.floor(s / 3600)}h` : `${Math.floor(s / 86400)}d`;
+}
 
 export type Node =
   | { type: 'message'; id: string; label: string; hint?: string; severity: 'error' | 'info' }
@@ -103,9 +161,22 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
   /** One object per node id: VS Code keys its tree elements by identity. */
   private readonly nodes = new Map<string, Node>();
 
+  /** The sync state of a workload this window syncs ("synced", "syncing 3 files"...). */
+  syncLabel: (key: string) => string | undefined = () => undefined;
+
   constructor(private readonly kubeconfig: () => string | undefined) {}
 
-  /** Coalesces bursts of watch events (an initial list is one event per object). */
+  /** Re-renders the tree (e.g. when a sync changes state). */
+  refresh(): void {
+    this.scheduleRefresh();
+  }
+
+  /**
+   * Coalesces bursts of watch events (an initial list is one event per object). The whole
+   * tree is refreshed: refreshing single elements races VS Code's own fetches of the same
+   * children ("Element with id ... is already registered"). The model drops namespace
+   * updates that change nothing the tree shows.
+   */
   private scheduleRefresh = (): void => {
     if (this.pending) return;
     this.pending = setTimeout(() => {
@@ -134,6 +205,16 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     return this.model;
   }
 
+  /** The kubeconfig's current context, when a kubeconfig is loaded. */
+  currentContext(): string | undefined {
+    return this.getModel()?.currentContext;
+  }
+
+  /** The watched namespaces and identity of a context (for commands acting on a node). */
+  contextModel(context: string): ContextModel | undefined {
+    return this.getModel()?.context(context);
+  }
+
   /** The watched objects of a namespace (for commands acting on a node). */
   namespaceModel(context: string, namespace: string): NamespaceModel | undefined {
     return this.getModel()?.context(context).namespace(namespace);
@@ -156,15 +237,24 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.description = n.current ? 'current context' : undefined;
         item.contextValue = 'kdev.context';
         break;
-      case 'namespace':
+      case 'namespace': {
         item = new vscode.TreeItem(n.namespace, C.Collapsed);
-        item.iconPath = new vscode.ThemeIcon(n.environment ? 'beaker' : 'symbol-namespace');
-        item.description = n.environment ? 'kdev environment' : undefined;
-        item.contextValue = n.environment ? 'kdev.environment' : 'kdev.namespace';
+        const env = n.environment ? envSummary(this.getModel()?.context(n.context).namespaces().get(n.namespace)) : undefined;
+        if (env) {
+          const parts = ['kdev environment', env.template, env.state === 'ready' ? undefined : env.state];
+          item.description = parts.filter((p) => p).join(' · ');
+          item.iconPath = new vscode.ThemeIcon(env.state === 'sleeping' ? 'debug-pause' : 'beaker');
+          item.tooltip = `environment ${n.namespace}\ntemplate ${env.template}\nowner ${env.owner}\nstate ${env.state}\nexpires ${env.expires ? env.expires.toISOString() : 'never'}`;
+          item.contextValue = `kdev.environment.${env.state}`;
+        } else {
+          item.iconPath = new vscode.ThemeIcon('symbol-namespace');
+          item.contextValue = 'kdev.namespace';
+        }
         break;
+      }
       case 'kind': {
         const count = this.namespaceModel(n.context, n.namespace)?.items(n.kind).length ?? 0;
-        item = new vscode.TreeItem(n.kind.label, count > 0 ? C.Collapsed : C.None);
+        item = new vscode.TreeItem(kindLabel(n.kind), count > 0 ? C.Collapsed : C.None);
         item.description = String(count);
         item.iconPath = new vscode.ThemeIcon('symbol-folder');
         item.contextValue = 'kdev.kind';
@@ -173,11 +263,25 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
       case 'workload': {
         const ns = this.namespaceModel(n.context, n.namespace);
         const obj = ns?.get(n.kind.kind, n.name);
+        const dev = devStateOf(obj, this.getModel()?.context(n.context).me());
         item = new vscode.TreeItem(n.name, C.Collapsed);
-        item.description = obj ? describeWorkload(n.kind.kind, obj) : '';
-        item.iconPath = new vscode.ThemeIcon(n.kind.kind === 'Pod' ? 'circle-large-outline' : 'package');
+        const status = obj ? describeWorkload(n.kind.kind, obj) : '';
         item.tooltip = `${n.kind.kind} ${n.namespace}/${n.name}`;
-        item.contextValue = `kdev.workload.${n.kind.kind}`;
+        if (dev.state === 'none') {
+          item.description = status;
+          item.iconPath = new vscode.ThemeIcon(n.kind.kind === 'Pod' ? 'circle-large-outline' : 'package');
+        } else {
+          const l = dev.lease;
+          const who = dev.state === 'mine' ? 'dev mode: mine' : `dev mode: ${l.owner}`;
+          const sync = dev.state === 'mine' ? this.syncLabel(workloadKey(n)) : undefined;
+          item.description = `${status} · ${who} (${since(l.startedAt)})${l.mode === 'duplicate' ? ' · copy' : ''}${sync ? ` · ${sync}` : ''}`;
+          item.iconPath = dev.state === 'mine' ? new vscode.ThemeIcon('debug-alt', new vscode.ThemeColor('charts.green')) : new vscode.ThemeIcon('lock', new vscode.ThemeColor('charts.orange'));
+          item.tooltip += `\nin dev mode by ${l.owner}${dev.state === 'mine' ? ' (you)' : ''} since ${l.startedAt}\ncontainer ${l.container}, image ${l.image}, source at ${l.workDir}, mode ${l.mode}`;
+        }
+        // Mine but not synced by this window (another window, a reload, the CLI): Start Dev
+        // Mode is offered again; it is idempotent in core and attaches the sync here.
+        const detached = dev.state === 'mine' && this.syncLabel(workloadKey(n)) === undefined;
+        item.contextValue = `kdev.workload.${n.kind.kind}.dev-${dev.state}${detached ? '.detached' : ''}`;
         break;
       }
       case 'pod': {
@@ -230,7 +334,7 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
         const ns = model.context(n.context).namespace(n.namespace);
         const err = await ns.ready();
         if (err) return [messageFor(`${idOf(n)}/error`, err)];
-        return TREE_KINDS.map((kind) => ({ type: 'kind', context: n.context, namespace: n.namespace, kind }));
+        return KINDS.map((kind) => ({ type: 'kind', context: n.context, namespace: n.namespace, kind }));
       }
       case 'kind': {
         const ns = model.context(n.context).namespace(n.namespace);
@@ -266,7 +370,7 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     const model = this.getModel();
     if (!model) return undefined;
     const kindNode = (context: string, namespace: string, kind: string): Node | undefined => {
-      const k = TREE_KINDS.find((t) => t.kind === kind);
+      const k = KINDS.find((t) => t.kind === kind);
       return k ? { type: 'kind', context, namespace, kind: k } : undefined;
     };
     switch (n.type) {
@@ -276,8 +380,7 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
       case 'namespace':
         return { type: 'context', context: n.context, current: n.context === model.currentContext };
       case 'kind': {
-        const labels = model.context(n.context).namespaces().get(n.namespace)?.metadata?.labels ?? {};
-        return { type: 'namespace', context: n.context, namespace: n.namespace, environment: labels[ENVIRONMENT_LABEL] !== undefined };
+        return { type: 'namespace', context: n.context, namespace: n.namespace, environment: isEnvironment(model.context(n.context).namespaces().get(n.namespace)) };
       }
       case 'workload':
         return { type: 'kind', context: n.context, namespace: n.namespace, kind: n.kind };
@@ -287,7 +390,7 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
       }
       case 'container':
         if (n.owner) return { type: 'pod', context: n.context, namespace: n.namespace, name: n.pod, owner: n.owner };
-        return { type: 'workload', context: n.context, namespace: n.namespace, kind: TREE_KINDS.find((t) => t.kind === 'Pod')!, name: n.pod };
+        return { type: 'workload', context: n.context, namespace: n.namespace, kind: KINDS.find((t) => t.kind === 'Pod')!, name: n.pod };
     }
   }
 
@@ -311,7 +414,7 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
       .items()
       .slice()
       .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
-      .map((o) => ({ type: 'namespace', context, namespace: o.metadata?.name ?? '', environment: o.metadata?.labels?.[ENVIRONMENT_LABEL] !== undefined }));
+      .map((o) => ({ type: 'namespace', context, namespace: o.metadata?.name ?? '', environment: isEnvironment(o) }));
   }
 
   private containersOf(ns: NamespaceModel, context: string, namespace: string, pod: string, owner: Owner | undefined): Node[] {

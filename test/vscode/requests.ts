@@ -11,7 +11,18 @@ export type HarnessRequest =
   | { id: number; action: 'contextMenu'; treeItem: string; menuItem: string }
   /** Types into the focused quick input (a quick pick or the simple file dialog) and accepts. */
   | { id: number; action: 'quickInput'; text: string }
-  | { id: number; action: 'press'; key: string };
+  | { id: number; action: 'press'; key: string }
+  /**
+   * Picks a folder in VS Code's simple file dialog (what showOpenDialog is in a remote
+   * window): types the path, lets the dialog navigate there, accepts.
+   */
+  | { id: number; action: 'folderDialog'; path: string }
+  /** Clicks a button of a notification toast, by its exact label. */
+  | { id: number; action: 'notificationButton'; button: string };
+
+function exactly(text: string): RegExp {
+  return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+}
 
 /** Only files under docs/ of the repository are written. */
 function docsPath(root: string, file: string): string {
@@ -53,10 +64,22 @@ async function handle(page: Page, req: HarnessRequest, root: string): Promise<un
       return path;
     }
     case 'contextMenu': {
-      const row = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: req.treeItem }) }).first();
-      await row.click({ button: 'right', timeout: 20_000 });
+      // The row whose label is exactly the item's ("web" must not match "web-5d8f...").
+      const row = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: exactly(req.treeItem) }) }).first();
       const item = page.locator('.monaco-menu .action-item', { hasText: req.menuItem }).first();
-      await item.waitFor({ state: 'visible', timeout: 10_000 });
+      // The menu follows the row's rendered state, which may lag a moment behind the change
+      // the suite just saw in the extension host (e.g. Wake appears once "sleeping" is drawn).
+      for (let attempt = 1; ; attempt++) {
+        await row.click({ button: 'right', timeout: 20_000 });
+        const shown = await item.waitFor({ state: 'visible', timeout: 5_000 }).then(
+          () => true,
+          () => false,
+        );
+        if (shown) break;
+        await page.keyboard.press('Escape');
+        if (attempt === 3) throw new Error(`the context menu of "${req.treeItem}" has no "${req.menuItem}"`);
+        await page.waitForTimeout(1000);
+      }
       // A menu ignores the mouse for a moment after it opens (so the right-click's own release
       // never picks an entry): hover first, let it settle, then click.
       await item.hover();
@@ -75,5 +98,34 @@ async function handle(page: Page, req: HarnessRequest, root: string): Promise<un
     case 'press':
       await page.keyboard.press(req.key);
       return true;
+    case 'notificationButton': {
+      const button = page.locator('.notification-toast .monaco-button', { hasText: exactly(req.button) }).first();
+      await button.click({ timeout: 20_000 });
+      return true;
+    }
+    case 'folderDialog': {
+      const widget = page.locator('.quick-input-widget');
+      const input = widget.locator('.quick-input-box input').first();
+      await input.waitFor({ state: 'visible', timeout: 20_000 });
+      // The dialog fills in its start folder a moment after it shows: typing before that
+      // would be overwritten.
+      await page.waitForFunction("document.querySelector('.quick-input-widget .quick-input-box input')?.value.length > 0", undefined, { timeout: 10_000 });
+      const path = req.path.endsWith('/') ? req.path : `${req.path}/`;
+      for (let attempt = 1; ; attempt++) {
+        await input.fill(path);
+        // It lists the typed folder asynchronously; accepting before that would accept the
+        // folder it was showing before.
+        await page.waitForTimeout(1000);
+        if ((await input.inputValue()) === path) {
+          await input.press('Enter');
+          const hidden = await widget.waitFor({ state: 'hidden', timeout: 5_000 }).then(
+            () => true,
+            () => false,
+          );
+          if (hidden) return true;
+        }
+        if (attempt === 3) throw new Error(`the folder dialog did not accept ${path}`);
+      }
+    }
   }
 }

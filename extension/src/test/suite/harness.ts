@@ -9,7 +9,9 @@ export type Request =
   | { action: 'screenshot'; file: string; sidebarWidth?: number }
   | { action: 'contextMenu'; treeItem: string; menuItem: string }
   | { action: 'quickInput'; text: string }
-  | { action: 'press'; key: string };
+  | { action: 'press'; key: string }
+  | { action: 'folderDialog'; path: string }
+  | { action: 'notificationButton'; button: string };
 
 export async function ask(req: Request, timeoutMs = 60_000): Promise<unknown> {
   const dir = process.env.KDEV_HARNESS_DIR;

@@ -9,6 +9,8 @@ export async function run(): Promise<void> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   require('./activation.test.js');
   require('./tree.test.js');
+  require('./devmode.test.js');
+  require('./environments.test.js');
   require('./badinput.test.js');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const failures = await new Promise<number>((resolve) => {

@@ -89,26 +89,41 @@ suite('tree', () => {
     );
   });
 
-  test('marks kdev environments (namespaces labelled kdev.dev/environment)', async () => {
+  test('marks kdev environments: the namespace label kdev.dev/environment holds its own name', async () => {
     const before = await path(api.tree, context, ns.name);
     assert.equal(api.tree.getTreeItem(before!).contextValue, 'kdev.namespace');
-    await ns.cluster.objects.patch(
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, labels: { 'kdev.dev/environment': 'true' } } },
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      PatchStrategy.MergePatch,
+    const label = (value: string) =>
+      ns.cluster.objects.patch(
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, labels: { 'kdev.dev/environment': value, 'kdev.dev/template': 'hello' } } },
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+    // Objects of an environment carry the label too, with the environment's name: a namespace
+    // labelled with another name is not an environment itself.
+    await label('someone-else');
+    await untilTree(
+      api.tree,
+      async () => {
+        const n = await path(api.tree, context, ns.name);
+        // What the tree's namespace watch has seen.
+        const labels = api.tree.contextModel(context)?.namespaces().get(ns.name)?.metadata?.labels ?? {};
+        return n && labels['kdev.dev/environment'] === 'someone-else' && api.tree.getTreeItem(n).contextValue === 'kdev.namespace' ? n : undefined;
+      },
+      `namespace ${ns.name} labelled for another environment, not marked`,
     );
+    await label(ns.name);
     const env = await untilTree(
       api.tree,
       async () => {
         const n = await path(api.tree, context, ns.name);
-        return n && api.tree.getTreeItem(n).contextValue === 'kdev.environment' ? n : undefined;
+        return n && api.tree.getTreeItem(n).contextValue === 'kdev.environment.ready' ? n : undefined;
       },
       `namespace ${ns.name} marked as an environment`,
     );
-    assert.equal(api.tree.getTreeItem(env).description, 'kdev environment');
+    assert.equal(api.tree.getTreeItem(env).description, 'kdev environment · hello');
   });
 
   test('shows the tree in the kdev view (screenshot docs/vscode-tree.png)', async () => {
