@@ -17,11 +17,14 @@ import { SyncSession, connect, ensureSidecarConfigMap, execCapture, syncSidecarP
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const APP = 'sync-bench';
-const FILES = 10_000;
-const DIRS = 100;
+// the full run is the default; smaller runs while developing (results are then not written
+// to bench/results unless SYNC_BENCH_WRITE=1): SYNC_BENCH_FILES, _ROUNDS, _EDITS
+const FILES = Number(process.env.SYNC_BENCH_FILES ?? 10_000);
+const DIRS = Math.max(1, Math.round(FILES / 100));
 const FILE_BYTES = 10 * 1024; // 10,000 × 10 KiB ≈ 100 MB
-const ROUNDS = 2;
-const EDITS = 200;
+const ROUNDS = Number(process.env.SYNC_BENCH_ROUNDS ?? 2);
+const EDITS = Number(process.env.SYNC_BENCH_EDITS ?? 200);
+const FULL = FILES === 10_000 && ROUNDS >= 2 && EDITS === 200;
 
 function kubeconfig(): string {
   const path = process.env.KDEV_TEST_KUBECONFIG ?? join(REPO, 'test/cluster/.state/kubeconfig');
@@ -82,11 +85,27 @@ async function sidecarMemory(cluster: Cluster, pod: string): Promise<{ rss: numb
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
 }
 
+const TRACE = process.env.SYNC_BENCH_TRACE === '1';
+
+/** CPU seconds (user+system) the sidecar process has used so far. */
+async function sidecarCpu(cluster: Cluster, pod: string): Promise<number> {
+  const r = await execCapture(cluster, pod, 'kdev-sync', ['cat', '/proc/1/stat']);
+  const f = r.stdout.slice(r.stdout.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 async function kdevSync(cluster: Cluster, pod: string, root: string): Promise<number> {
+  const cpu0 = TRACE ? await sidecarCpu(cluster, pod) : 0;
+  const own0 = process.cpuUsage();
   const start = performance.now();
   const session = new SyncSession({ cluster, localRoot: root, resolvePod: async () => pod, confirmMassDelete: async () => true });
+  if (TRACE) session.on('initial-sync', (p) => console.log(`  +${(performance.now() - start).toFixed(0)} ms initial-sync ${p.files}/${p.totalFiles} files`));
   await session.start();
   const ms = performance.now() - start;
+  if (TRACE) {
+    const own = process.cpuUsage(own0);
+    console.log(`  client cpu ${((own.user + own.system) / 1000).toFixed(0)} ms, sidecar cpu ${((await sidecarCpu(cluster, pod)) - cpu0).toFixed(2)} s`);
+  }
   await session.stop();
   return ms;
 }
@@ -103,6 +122,7 @@ async function latency(cluster: Cluster, pod: string, root: string): Promise<num
   for (let i = 0; i < 10; i++) writeFileSync(join(root, 'lat', `f${i}.txt`), 'start');
   const session = new SyncSession({ cluster, localRoot: root, resolvePod: async () => pod, confirmMassDelete: async () => true });
   await session.start();
+  await session.whenWatching();
   // the watcher in the dev container: prints "<content>" whenever a file in /app/lat changes
   const watcher = `const fs=require('fs');const seen=new Map();fs.watch('/app/lat',(e,n)=>{if(!n)return;try{const c=fs.readFileSync('/app/lat/'+n,'utf8');if(seen.get(n)!==c){seen.set(n,c);process.stdout.write(c+'\\n');}}catch{}});console.log('ready');`;
   const waiters = new Map<string, () => void>();
@@ -233,8 +253,10 @@ async function main(): Promise<void> {
         note: 'kdev_ms includes port-forward setup, local scan+hash, handshake and transfer; baseline is tar c | exec -i tar x into the dev container; runs alternate.',
       },
     };
-    mkdirSync(join(REPO, 'bench/results'), { recursive: true });
-    writeFileSync(join(REPO, 'bench/results/sync.json'), JSON.stringify(result, null, 2) + '\n');
+    if (FULL || process.env.SYNC_BENCH_WRITE === '1') {
+      mkdirSync(join(REPO, 'bench/results'), { recursive: true });
+      writeFileSync(join(REPO, 'bench/results/sync.json'), JSON.stringify(result, null, 2) + '\n');
+    }
     console.log(JSON.stringify(result, null, 2));
   } finally {
     rmSync(work, { recursive: true, force: true });

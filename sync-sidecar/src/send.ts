@@ -19,21 +19,65 @@ export class TarSender {
   bytes = 0;
 
   constructor(private readonly sink: FrameSink) {
+    // The pack emits each entry (header, content, padding) as its own small chunks; sending
+    // each entry as a frame costs a socket write (and, through a port-forward, a WebSocket
+    // message) per file. Chunks are gathered into frames of up to MAX_DATA_BYTES: a frame
+    // goes out when it is full, or once the event loop turns (setImmediate), so a single
+    // small edit still leaves at once.
     this.pump = (async () => {
       for await (const chunk of this.pack as AsyncIterable<Buffer>) {
-        for (let off = 0; off < chunk.length; off += MAX_DATA_BYTES) {
-          const part = chunk.subarray(off, off + MAX_DATA_BYTES);
-          await this.sink(encodeFrame(FRAME_DATA, part));
-          this.sent += part.length;
-        }
-        if (this.waiter && this.added - this.sent < HIGH_WATER) {
-          const w = this.waiter;
-          this.waiter = undefined;
-          w();
+        this.parts.push(chunk);
+        this.size += chunk.length;
+        if (this.size >= MAX_DATA_BYTES) await this.flush(true);
+        else if (!this.timer) {
+          this.timer = setImmediate(() => {
+            this.timer = undefined;
+            this.flush().catch(() => undefined);
+          });
         }
       }
+      if (this.timer) clearImmediate(this.timer);
+      this.timer = undefined;
+      await this.flush();
     })();
     this.pump.catch(() => undefined);
+  }
+
+  private parts: Buffer[] = [];
+  private size = 0;
+  private timer: NodeJS.Immediate | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  /**
+   * Sends what has been gathered, in frames of at most MAX_DATA_BYTES (with `fullOnly`, only
+   * whole frames; the rest waits for more); calls run in order.
+   */
+  private flush(fullOnly = false): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.size === 0 || (fullOnly && this.size < MAX_DATA_BYTES)) return;
+      let all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+      this.parts = [];
+      this.size = 0;
+      if (fullOnly) {
+        const keep = all.length % MAX_DATA_BYTES;
+        if (keep > 0) {
+          this.parts.push(all.subarray(all.length - keep));
+          this.size = keep;
+          all = all.subarray(0, all.length - keep);
+        }
+      }
+      for (let off = 0; off < all.length; off += MAX_DATA_BYTES) {
+        const part = all.subarray(off, off + MAX_DATA_BYTES);
+        await this.sink(encodeFrame(FRAME_DATA, part));
+        this.sent += part.length;
+      }
+      if (this.waiter && this.added - this.sent < HIGH_WATER) {
+        const w = this.waiter;
+        this.waiter = undefined;
+        w();
+      }
+    });
+    return this.flushing;
   }
 
   // `added` never overestimates what the pack emits for an entry (header + padded data), so

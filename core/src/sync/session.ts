@@ -14,11 +14,14 @@
 // read is re-checked once (a stat, not a read) shortly after; a missed write is then sent.
 import { EventEmitter } from 'node:events';
 import { connect as netConnect } from 'node:net';
-import { lstat, readFile, readlink, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { lstatSync } from 'node:fs';
+import { lstat, mkdir, readFile, readlink, rename, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
-import { HashCache, checkLinkTarget, hashFile, removeInside, sha256, type ApplyResult, type Entry, type SyncMode, DEFAULT_PORT, ProtocolError, sameEntry, entryOf } from '@kdev/sync-sidecar';
+import { HashCache, checkLinkTarget, hashFile, readFileFast, removeInside, sha256, type ApplyResult, type Entry, type SyncMode, DEFAULT_PORT, ProtocolError, sameEntry, entryOf } from '@kdev/sync-sidecar';
 import type { Cluster } from '../kube/client.js';
 import { forwardPort } from '../session/portforward.js';
 import { KdevError, isKdevError } from '../errors.js';
@@ -79,6 +82,18 @@ export interface SyncSessionOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   maxBatchFiles?: number;
   maxBatchBytes?: number;
+  /**
+   * Where content hashes of local files are kept between sessions, keyed by path, inode,
+   * size, mtime and ctime, so a new session does not re-read unchanged files. Default:
+   * $XDG_CACHE_HOME (or ~/.cache)/kdev/sync/<hash of localRoot>.json; false: memory only.
+   */
+  hashCacheFile?: string | false;
+}
+
+/** The default place of a folder's persistent hash cache. */
+export function defaultHashCacheFile(localRoot: string): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'kdev', 'sync', `${createHash('sha256').update(localRoot).digest('hex').slice(0, 24)}.json`);
 }
 
 export interface SyncStatus {
@@ -164,6 +179,35 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     this.rules = new IgnoreRules(this.root, opts.config?.ignore ?? []);
     this.maxBatchFiles = opts.maxBatchFiles ?? 2000;
     this.maxBatchBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
+    this.cacheFile = opts.hashCacheFile === false ? undefined : (opts.hashCacheFile ?? defaultHashCacheFile(this.root));
+  }
+
+  private readonly cacheFile: string | undefined;
+  private cacheLoaded = false;
+
+  /** Loads the persistent hash cache once; a missing or corrupt file is an empty cache. */
+  private async loadHashCache(): Promise<void> {
+    if (this.cacheLoaded || !this.cacheFile) return;
+    this.cacheLoaded = true;
+    try {
+      const data = JSON.parse(await readFile(this.cacheFile, 'utf8')) as { v?: number; root?: string; rows?: unknown };
+      if (data.v === 1 && data.root === this.root) this.cache.load(data.rows);
+    } catch {
+      // no cache yet, or unreadable: hashes are computed again
+    }
+  }
+
+  /** Writes the hash cache (temp file + rename), keeping only paths still in `keep`. */
+  private async saveHashCache(keep?: (rel: string) => boolean): Promise<void> {
+    if (!this.cacheFile) return;
+    try {
+      await mkdir(dirname(this.cacheFile), { recursive: true });
+      const tmp = `${this.cacheFile}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify({ v: 1, root: this.root, rows: this.cache.dump(keep) }));
+      await rename(tmp, this.cacheFile);
+    } catch {
+      // a cache that cannot be written only costs re-hashing next time
+    }
   }
 
   get state(): SyncState {
@@ -199,13 +243,16 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     const st = await stat(this.root).catch(() => undefined);
     if (!st?.isDirectory()) throw new KdevError('INVALID', `the local sync folder ${this.root} does not exist`, 'Check sync.local in .kdev.yaml.');
     this.stopping = false;
-    // the watcher's own start (a walk of the tree) runs alongside the first handshake; a
-    // change made before it was ready is caught by a re-scan against what was synced
-    this.watcherReady = this.startWatcher();
+    await this.loadHashCache();
     let first!: { resolve: () => void; reject: (e: Error) => void };
     const firstSync = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
     this.loop = this.run(first);
     await firstSync;
+  }
+
+  /** Resolves once local changes are watched (the watcher starts after the first sync). */
+  async whenWatching(): Promise<void> {
+    await this.watcherReady;
   }
 
   /** Stops watching and closes the connection. */
@@ -220,6 +267,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     await this.loop?.catch(() => undefined);
     this.loop = undefined;
     this.st = 'stopped';
+    await this.saveHashCache((rel) => this.synced.has(rel));
   }
 
   private setState(s: SyncState): void {
@@ -298,9 +346,16 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         await this.handshake(conn);
         failures = 0;
         if (!firstDone) {
-          await this.watcherReady;
-          this.rulesDirty = true; // one reconcile pass: changes made while the watcher was starting
           firstDone = true;
+          // The watcher starts once the first sync is done: its own walk of the tree (an
+          // lstat per file) would compete with the sync for the CPU. When it is ready, one
+          // reconcile pass (a re-scan against what was synced; cached hashes, so no reads)
+          // catches whatever changed since the handshake's scan.
+          this.watcherReady = this.startWatcher().then(() => {
+            this.rulesDirty = true;
+            this.scheduleFlush();
+          });
+          this.watcherReady.catch(() => undefined);
           first.resolve();
         }
         this.scheduleFlush();
@@ -388,7 +443,8 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       this.rulesDirty = false;
       this.rules.reload();
     }
-    const local = await scanTree(this.root, this.rules, this.cache);
+    // no file is read here: hashes come from the cache; the sidecar says what it lacks
+    const local = await scanTree(this.root, this.rules, this.cache, '', { hash: false });
     const diff = await conn.manifest([...local.values()]);
     const base = this.synced;
     const twoWay = this.mode === 'two-way';
@@ -398,6 +454,24 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     const toDelete: string[] = [];
     const missing = new Set(diff.missing);
     const differ = new Map(diff.differ.map((e) => [e.p, e]));
+    // a file we sent without a hash that the sidecar has with the same size and exec bits
+    // comes back with its hash: hash ours now and compare (two-way also needs our hash of
+    // every differing file, to tell a local change from a remote one)
+    for (const [p, remote] of [...differ]) {
+      const e = local.get(p);
+      if (!e || e.t !== 'f' || e.h !== undefined || remote.t !== 'f') continue;
+      if (remote.h === undefined && !twoWay) continue;
+      let st;
+      try {
+        st = lstatSync(join(this.root, p));
+      } catch {
+        continue;
+      }
+      const full = await entryOf(this.root, p, st, this.cache).catch(() => undefined);
+      if (!full) continue;
+      local.set(p, full);
+      if (sameEntry(full, remote)) differ.delete(p);
+    }
     for (const [p, e] of local) {
       if (missing.has(p)) {
         toSend.push(p);
@@ -457,6 +531,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     await Promise.all(inflight);
     this.synced = next;
     this.lastSyncAt = new Date();
+    await this.saveHashCache((rel) => local.has(rel));
     if (toPull.length > 0) await conn.pull(toPull);
     this.counters.connects++;
     this.setState('watching');
@@ -468,8 +543,12 @@ export class SyncSession extends EventEmitter<SyncEvents> {
   private async fill(sender: import('@kdev/sync-sidecar').TarSender, paths: string[], sent: Map<string, Entry>): Promise<void> {
     for (const rel of paths) {
       const abs = join(this.root, rel);
-      const st = await lstat(abs).catch(() => undefined);
-      if (!st) continue;
+      let st;
+      try {
+        st = lstatSync(abs);
+      } catch {
+        continue;
+      }
       const m = st.mode & 0o777;
       if (st.isDirectory()) {
         await sender.dir(rel, m);
@@ -492,8 +571,12 @@ export class SyncSession extends EventEmitter<SyncEvents> {
           this.cache.set(rel, st, h);
           sent.set(rel, { p: rel, t: 'f', m, s: st.size, h });
         } else {
-          const content = await readFile(abs).catch(() => undefined);
-          if (!content) continue;
+          let content: Buffer;
+          try {
+            content = readFileFast(abs, st.size); // one open, read, close
+          } catch {
+            continue;
+          }
           const h = sha256(content);
           await sender.file(rel, m, content);
           if (content.length === st.size) this.cache.set(rel, st, h);
