@@ -79,10 +79,17 @@ async function tarPipe(cluster: Cluster, pod: string, root: string, dir: string)
   return performance.now() - start;
 }
 
-async function sidecarMemory(cluster: Cluster, pod: string): Promise<{ rss: number; hwm: number }> {
+async function sidecarMemory(cluster: Cluster, pod: string): Promise<{ rss: number; hwm: number; anon: number; file: number }> {
   const r = await execCapture(cluster, pod, 'kdev-sync', ['cat', '/proc/1/status']);
   const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(r.stdout)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
+}
+
+/** VmRSS of a Node 18 process that does nothing, in the same image: the floor under any sidecar. */
+async function idleNodeRss(cluster: Cluster, pod: string): Promise<{ rss: number; anon: number; file: number }> {
+  const script = "setTimeout(()=>{const s=require('fs').readFileSync('/proc/self/status','utf8');const k=(n)=>Number(new RegExp(n+':\\\\s+(\\\\d+)').exec(s)[1])/1024;console.log(JSON.stringify({rss:k('VmRSS'),anon:k('RssAnon'),file:k('RssFile')}))},500)";
+  const r = await execCapture(cluster, pod, 'kdev-sync', ['node', '-e', script]);
+  return JSON.parse(r.stdout) as { rss: number; anon: number; file: number };
 }
 
 const TRACE = process.env.SYNC_BENCH_TRACE === '1';
@@ -211,6 +218,7 @@ async function main(): Promise<void> {
     const resync = { kdev: [] as number[], baseline: [] as number[] };
     const peaks: number[] = [];
     const idles: number[] = [];
+    const idleDetail: Array<{ rss: number; anon: number; file: number }> = [];
     for (let r = 0; r < ROUNDS; r++) {
       // a fresh pod: empty source volume, fresh sidecar process (its VmHWM is this sync's peak)
       if (r > 0) {
@@ -225,7 +233,10 @@ async function main(): Promise<void> {
       first.baseline.push(b);
       console.log(`firstsync round ${r + 1}: kdev ${k.toFixed(0)} ms, baseline ${b.toFixed(0)} ms, sidecar peak ${mem.hwm.toFixed(1)} MB`);
       await new Promise((res) => setTimeout(res, 5000));
-      idles.push((await sidecarMemory(cluster, pod)).rss);
+      const idle = await sidecarMemory(cluster, pod);
+      idles.push(idle.rss);
+      idleDetail.push({ rss: round1(idle.rss), anon: round1(idle.anon), file: round1(idle.file) });
+      console.log(`  sidecar idle: VmRSS ${idle.rss.toFixed(1)} MB (anonymous ${idle.anon.toFixed(1)}, file-backed ${idle.file.toFixed(1)})`);
     }
     for (let r = 0; r < ROUNDS; r++) {
       changeOnePercent(tree, r);
@@ -236,6 +247,9 @@ async function main(): Promise<void> {
       console.log(`resync round ${r + 1}: kdev ${k.toFixed(0)} ms, baseline ${b.toFixed(0)} ms`);
     }
     await execCapture(cluster, pod, 'dev', ['sh', '-c', 'rm -rf /tmp/base-*']);
+    const raw = await idleNodeRss(cluster, pod);
+    const floor = { rss: round1(raw.rss), anon: round1(raw.anon), file: round1(raw.file) };
+    console.log(`a no-op node 18 in the sidecar image: VmRSS ${floor.rss} MB (anonymous ${floor.anon}, file-backed ${floor.file})`);
     console.log(`latency: ${EDITS} edits…`);
     const lat = await latency(cluster, pod, tree);
     const result = {
@@ -250,6 +264,8 @@ async function main(): Promise<void> {
         firstsync_runs: first,
         resync_runs: resync,
         latency_samples: lat.length,
+        sidecar_idle_mb: idleDetail,
+        node18_noop_rss_mb: floor,
         note: 'kdev_ms includes port-forward setup, local scan+hash, handshake and transfer; baseline is tar c | exec -i tar x into the dev container; runs alternate.',
       },
     };
