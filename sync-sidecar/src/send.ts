@@ -2,7 +2,7 @@
 // with back-pressure from the socket; an END frame closes the stream.
 import { createReadStream } from 'node:fs';
 import * as tar from 'tar-stream';
-import { FRAME_DATA, FRAME_END, MAX_DATA_BYTES, encodeFrame } from './protocol.js';
+import { FRAME_DATA, FRAME_END, FRAME_HEADER_BYTES, MAX_DATA_BYTES, encodeFrame } from './protocol.js';
 
 /** Writes a frame and resolves when the transport can take more. */
 export type FrameSink = (frame: Buffer) => Promise<void>;
@@ -55,21 +55,42 @@ export class TarSender {
   private flush(fullOnly = false): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       if (this.size === 0 || (fullOnly && this.size < MAX_DATA_BYTES)) return;
-      let all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+      // each frame is built in one buffer (header + payload copied once from the pack's chunks)
+      let total = this.size;
+      if (fullOnly) total -= total % MAX_DATA_BYTES;
+      const parts = this.parts;
       this.parts = [];
       this.size = 0;
-      if (fullOnly) {
-        const keep = all.length % MAX_DATA_BYTES;
-        if (keep > 0) {
-          this.parts.push(all.subarray(all.length - keep));
-          this.size = keep;
-          all = all.subarray(0, all.length - keep);
+      let i = 0;
+      let off = 0; // into parts[i]
+      let left = total;
+      while (left > 0) {
+        const len = Math.min(MAX_DATA_BYTES, left);
+        const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + len);
+        frame[0] = FRAME_DATA;
+        frame.writeUInt32BE(len, 1);
+        let at = FRAME_HEADER_BYTES;
+        while (at < frame.length) {
+          const part = parts[i]!;
+          const n = Math.min(part.length - off, frame.length - at);
+          part.copy(frame, at, off, off + n);
+          at += n;
+          off += n;
+          if (off === part.length) {
+            i++;
+            off = 0;
+          }
         }
+        left -= len;
+        await this.sink(frame);
+        this.sent += len;
       }
-      for (let off = 0; off < all.length; off += MAX_DATA_BYTES) {
-        const part = all.subarray(off, off + MAX_DATA_BYTES);
-        await this.sink(encodeFrame(FRAME_DATA, part));
-        this.sent += part.length;
+      // what did not fill a whole frame waits, ahead of anything gathered meanwhile
+      const rest: Buffer[] = [];
+      if (i < parts.length) rest.push(off > 0 ? parts[i]!.subarray(off) : parts[i]!, ...parts.slice(i + 1));
+      if (rest.length > 0) {
+        this.parts = [...rest, ...this.parts];
+        for (const r of rest) this.size += r.length;
       }
       if (this.waiter && this.added - this.sent < HIGH_WATER) {
         const w = this.waiter;
