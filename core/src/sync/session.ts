@@ -13,7 +13,6 @@
 // slices. chokidar drops a second 'change' of the same file within 50 ms, so every path we
 // read is re-checked once (a stat, not a read) shortly after; a missed write is then sent.
 import { EventEmitter } from 'node:events';
-import { connect as netConnect } from 'node:net';
 import { createHash } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { lstat, mkdir, readFile, readlink, rename, stat, writeFile } from 'node:fs/promises';
@@ -23,7 +22,7 @@ import type { Duplex } from 'node:stream';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import { HashCache, checkLinkTarget, hashFile, readFileFast, removeInside, sha256, type ApplyResult, type Entry, type SyncMode, DEFAULT_PORT, ProtocolError, sameEntry, entryOf } from '@kdev/sync-sidecar';
 import type { Cluster } from '../kube/client.js';
-import { forwardPort } from '../session/portforward.js';
+import { openPortForwardStream } from './transport.js';
 import { KdevError, isKdevError } from '../errors.js';
 import type { SyncConfig } from '../config/schema.js';
 import { IgnoreRules } from './ignore.js';
@@ -71,7 +70,7 @@ export interface SyncSessionOptions {
   config?: Partial<Pick<SyncConfig, 'mode' | 'ignore' | 'deleteLocal'>>;
   /** The sidecar's port in the pod (7878). */
   remotePort?: number;
-  /** How to reach the sidecar; default: a Kubernetes port-forward (core's forwardPort). */
+  /** How to reach the sidecar; default: a Kubernetes port-forward stream (portForwardTransport). */
   transport?: TransportFactory;
   /**
    * Asked before a batch that deletes more than half of the synced files (and at least
@@ -115,21 +114,27 @@ export interface SyncStatus {
 const LARGE_FILE = 4 * 1024 * 1024;
 const RECHECK_MS = 60;
 
-/** A port-forward to the sidecar, and TCP connections through it. */
+/**
+ * Port-forwards to the sidecar: each connection is its own port-forward WebSocket, used as
+ * a stream directly (no local TCP listener in between); close() ends every one of them.
+ */
 export function portForwardTransport(cluster: Cluster, namespace: string | undefined, remotePort: number): TransportFactory {
   return async (pod) => {
-    const fwd = await forwardPort(cluster, pod, remotePort, { namespace });
+    const open = new Set<Duplex>();
+    let closed = false;
     return {
-      connect: () =>
-        new Promise<Duplex>((resolve, reject) => {
-          const s = netConnect(fwd.localPort, '127.0.0.1');
-          s.once('connect', () => {
-            s.setNoDelay(true);
-            resolve(s);
-          });
-          s.once('error', reject);
-        }),
-      close: () => fwd.close(),
+      connect: async () => {
+        if (closed) throw new Error('the port-forward was closed');
+        const s = await openPortForwardStream(cluster, namespace ?? cluster.namespace, pod, remotePort);
+        open.add(s);
+        s.once('close', () => open.delete(s));
+        return s;
+      },
+      close: async () => {
+        closed = true;
+        for (const s of open) s.destroy();
+        open.clear();
+      },
     };
   };
 }
