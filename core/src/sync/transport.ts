@@ -13,7 +13,7 @@ const DATA_STREAM = 0;
 /** Opens one port-forward stream to `port` of `pod` and returns it as a Duplex. */
 export async function openPortForwardStream(cluster: Cluster, namespace: string, pod: string, port: number): Promise<Duplex> {
   const pf = new PortForward(cluster.kc, true);
-  let ws: WebSocket | undefined;
+  const link: { ws?: WebSocket } = {};
   let errorText = '';
   const duplex: Duplex = new Duplex({
     // the socket's write callback is the back-pressure: one frame in the WebSocket at a time
@@ -21,6 +21,7 @@ export async function openPortForwardStream(cluster: Cluster, namespace: string,
     writableHighWaterMark: 4 * 1024 * 1024,
     read() {},
     write(chunk: Buffer, _enc, cb) {
+      const ws = link.ws;
       if (!ws || ws.readyState !== ws.OPEN) return cb(new Error('the port-forward is closed'));
       const buf = Buffer.allocUnsafe(chunk.length + 1);
       buf[0] = DATA_STREAM;
@@ -29,7 +30,7 @@ export async function openPortForwardStream(cluster: Cluster, namespace: string,
     },
     destroy(err, cb) {
       try {
-        ws?.close();
+        link.ws?.close();
       } catch {
         // closing a socket that never opened
       }
@@ -55,7 +56,8 @@ export async function openPortForwardStream(cluster: Cluster, namespace: string,
   // nothing is written through client-node's stdin path: frames go straight to ws.send
   const idle = new PassThrough();
   const opened = await pf.portForward(namespace, pod, [port], output, errors, idle);
-  ws = (typeof opened === 'function' ? opened() : opened) ?? undefined;
+  const ws = (typeof opened === 'function' ? opened() : opened) ?? undefined;
+  link.ws = ws;
   if (!ws) throw new Error('the port-forward did not open');
   ws.on('close', () => {
     duplex.push(null);
