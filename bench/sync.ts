@@ -236,6 +236,10 @@ async function main(): Promise<void> {
       const idle = await sidecarMemory(cluster, pod);
       idles.push(idle.rss);
       idleDetail.push({ rss: round1(idle.rss), anon: round1(idle.anon), file: round1(idle.file) });
+      if (TRACE) {
+        const logs = await cluster.core.readNamespacedPodLog({ name: pod, namespace: nsName, container: 'kdev-sync' });
+        console.log(String(logs).trim().split('\n').slice(-3).map((l) => `  sidecar log: ${l}`).join('\n'));
+      }
       console.log(`  sidecar idle: VmRSS ${idle.rss.toFixed(1)} MB (anonymous ${idle.anon.toFixed(1)}, file-backed ${idle.file.toFixed(1)})`);
     }
     for (let r = 0; r < ROUNDS; r++) {

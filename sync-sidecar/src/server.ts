@@ -169,16 +169,20 @@ class Connection {
     {
       const result = await receiver.finish(deletes);
       for (const d of result.deletes) this.state.forget(d);
+      // `known` serves the two-way watcher only: in send-only mode it is not kept (memory)
+      const track = this.mode === 'two-way';
       for (const item of result.items) {
         if (item.t === 'f' && item.stat && item.h) {
           this.state.cache.set(item.p, item.stat, item.h);
-          this.state.known.set(item.p, { p: item.p, t: 'f', m: item.stat.mode & 0o777, s: item.stat.size, h: item.h });
+          if (track) this.state.known.set(item.p, { p: item.p, t: 'f', m: item.stat.mode & 0o777, s: item.stat.size, h: item.h });
+          else this.state.known.delete(item.p);
         } else if (item.t === 'd') {
-          this.state.known.set(item.p, { p: item.p, t: 'd', m: 0o755 });
+          if (track) this.state.known.set(item.p, { p: item.p, t: 'd', m: 0o755 });
           this.watcher?.watchDir(item.p);
         } else if (item.t === 'l') {
-          const e = await entryOf(this.root, item.p, item.stat!);
+          const e = track ? await entryOf(this.root, item.p, item.stat!) : undefined;
           if (e) this.state.known.set(item.p, e);
+          else this.state.known.delete(item.p);
         }
       }
       this.state.opts.onApplied?.();
@@ -295,8 +299,9 @@ class Connection {
       if (e.t === 'f' && quick.t === 'f' && quick.s === e.s && (quick.m & 0o111) === (e.m & 0o111) && quick.h === undefined) {
         remote = (await entryOf(this.root, e.p, st, this.state.cache))!;
       }
-      if (sameEntry(e, remote)) this.state.known.set(e.p, remote);
-      else differ.push(remote);
+      if (sameEntry(e, remote)) {
+        if (this.mode === 'two-way') this.state.known.set(e.p, remote);
+      } else differ.push(remote);
     };
     await pool(entries, 16, check);
     for (const [dir, names] of listed) {

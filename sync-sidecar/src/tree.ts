@@ -1,7 +1,7 @@
 // Reading a tree: one entry per path, with a content-hash cache keyed by the file's identity
 // (inode, size, mtime) so that a re-scan only re-hashes files that changed.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, readSync, writeFileSync, type Stats } from 'node:fs';
 import { lstat, readlink, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry } from './protocol.js';
@@ -13,36 +13,71 @@ interface CacheSlot {
 
 export class HashCache {
   private slots = new Map<string, CacheSlot>();
+  /** Where the slots were written by spill(); read back on the next use. */
+  private spilled: string | undefined;
+
+  /**
+   * Moves the slots to `file` and frees them from memory (an idle sidecar keeps nothing);
+   * any later use reads them back first. Returns false (and keeps them) when writing fails.
+   */
+  spill(file: string): boolean {
+    if (this.spilled || this.slots.size === 0) return true;
+    try {
+      writeFileSync(file, JSON.stringify(this.dump()));
+    } catch {
+      return false;
+    }
+    this.slots = new Map();
+    this.spilled = file;
+    return true;
+  }
+
+  private unspill(): void {
+    const file = this.spilled;
+    if (!file) return;
+    this.spilled = undefined;
+    try {
+      this.load(JSON.parse(readFileSync(file, 'utf8')));
+    } catch {
+      // lost: hashes are computed again when needed
+    }
+  }
 
   static keyOf(st: Stats): string {
     return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
   }
 
   get(rel: string, st: Stats): string | undefined {
+    this.unspill();
     const slot = this.slots.get(rel);
     return slot && slot.key === HashCache.keyOf(st) ? slot.hash : undefined;
   }
 
   set(rel: string, st: Stats, hash: string): void {
+    this.unspill();
     this.slots.set(rel, { key: HashCache.keyOf(st), hash });
   }
 
   delete(rel: string): void {
+    this.unspill();
     this.slots.delete(rel);
   }
 
   deletePrefix(rel: string): void {
+    this.unspill();
     const prefix = rel + '/';
     this.slots.delete(rel);
     for (const k of this.slots.keys()) if (k.startsWith(prefix)) this.slots.delete(k);
   }
 
   get size(): number {
+    this.unspill();
     return this.slots.size;
   }
 
   /** Every slot as [path, identity key, hash] (for a cache kept on disk). */
   dump(keep?: (rel: string) => boolean): Array<[string, string, string]> {
+    this.unspill();
     const out: Array<[string, string, string]> = [];
     for (const [rel, slot] of this.slots) if (!keep || keep(rel)) out.push([rel, slot.key, slot.hash]);
     return out;

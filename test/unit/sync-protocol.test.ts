@@ -8,6 +8,7 @@ import * as tar from 'tar-stream';
 import {
   BatchReceiver,
   FRAME_DATA,
+  HashCache,
   FRAME_END,
   FRAME_JSON,
   FrameDecoder,
@@ -210,6 +211,24 @@ async function session(root: string, frames: Buffer[]): Promise<ServerMessage[]>
   await ended;
   return got;
 }
+
+describe('hash cache', () => {
+  it('spills to a file when idle and reads it back on the next use', async () => {
+    const root = tempDir('hc');
+    await writeFile(join(root, 'a.txt'), 'A');
+    const st = await lstat(join(root, 'a.txt'));
+    const cache = new HashCache();
+    cache.set('a.txt', st, sha256(Buffer.from('A')));
+    const file = join(root, 'spill.json');
+    assert.equal(cache.spill(file), true);
+    assert.ok((await readFile(file, 'utf8')).includes('a.txt'));
+    assert.equal(cache.get('a.txt', st), sha256(Buffer.from('A')), 'read back on use');
+    assert.equal(cache.size, 1);
+    // a cache that cannot be written stays in memory
+    assert.equal(cache.spill(join(root, 'no/such/dir/x.json')), false);
+    assert.equal(cache.get('a.txt', st), sha256(Buffer.from('A')));
+  });
+});
 
 describe('sidecar connection', () => {
   it('answers the handshake and diffs a manifest (missing, differing, extra)', async () => {

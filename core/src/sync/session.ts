@@ -113,6 +113,7 @@ export interface SyncStatus {
 
 const LARGE_FILE = 4 * 1024 * 1024;
 const RECHECK_MS = 60;
+const DELETE_BURST_GAP_MS = 3000;
 
 /**
  * Port-forwards to the sidecar: each connection is its own port-forward WebSocket, used as
@@ -411,13 +412,17 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     return Math.max(n, paths.length);
   }
 
-  /** Deletions sent recently: a mass deletion that arrives in several batches still counts as one. */
-  private recentDeletes: Array<{ at: number; n: number }> = [];
+  /**
+   * The deletion burst in progress: a mass deletion (rm -rf, a branch switch) reaches us over
+   * several batches, and the guard must judge them together. A burst lasts while deletion
+   * batches follow each other within DELETE_BURST_GAP_MS — measured from the previous one's
+   * acknowledgement, so a slow link or a long burst cannot slip past the guard in pieces.
+   */
+  private deleteBurst = { n: 0, lastAt: 0 };
 
   private recentDeleteCount(): number {
-    const since = Date.now() - 3000;
-    this.recentDeletes = this.recentDeletes.filter((d) => d.at >= since);
-    return this.recentDeletes.reduce((sum, d) => sum + d.n, 0);
+    if (Date.now() - this.deleteBurst.lastAt > DELETE_BURST_GAP_MS) this.deleteBurst = { n: 0, lastAt: 0 };
+    return this.deleteBurst.n;
   }
 
   /** The mass-deletion guard: true when these deletions may go ahead. */
@@ -428,7 +433,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     totalFiles += recent;
     const min = this.opts.massDeleteMin ?? 10;
     if (deletes < min || deletes * 2 <= totalFiles) {
-      if (cumulative) this.recentDeletes.push({ at: Date.now(), n: deletes - recent });
+      if (cumulative) this.deleteBurst = { n: this.deleteBurst.n + (deletes - recent), lastAt: Date.now() };
       return true;
     }
     const info: MassDeleteInfo = { deletes, total: totalFiles, side, sample: paths.slice(0, 10) };
@@ -689,6 +694,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         const sent = new Map<string, Entry>();
         const { applied } = await conn.sendBatch(allowed, (sender) => this.fill(sender, items, sent));
         const ack = await applied;
+        if (allowed.length > 0) this.deleteBurst.lastAt = Date.now(); // the burst goes on from here
         this.counters.batches++;
         this.counters.filesSent += ack.files;
         this.counters.bytesSent += ack.bytes;
