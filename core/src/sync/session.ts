@@ -114,6 +114,8 @@ export interface SyncStatus {
 const LARGE_FILE = 4 * 1024 * 1024;
 const RECHECK_MS = 60;
 const DELETE_BURST_GAP_MS = 3000;
+const DELETE_SETTLE_MS = 25;
+const DELETE_SETTLE_MAX_MS = 1000;
 
 /**
  * Port-forwards to the sidecar: each connection is its own port-forward WebSocket, used as
@@ -127,6 +129,10 @@ export function portForwardTransport(cluster: Cluster, namespace: string | undef
       connect: async () => {
         if (closed) throw new Error('the port-forward was closed');
         const s = await openPortForwardStream(cluster, namespace ?? cluster.namespace, pod, remotePort);
+        if (closed) {
+          s.destroy(); // closed while it was opening
+          throw new Error('the port-forward was closed');
+        }
         open.add(s);
         s.once('close', () => open.delete(s));
         return s;
@@ -309,6 +315,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         return;
       }
       this.pending.add(rel);
+      this.onEvent?.();
       this.scheduleFlush();
     });
     // chokidar reports no 'change' for a chmod alone (exec bit): its raw fs.watch events do
@@ -666,20 +673,27 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         paths.sort();
         const { deletes, items } = await this.plan(paths);
         if (deletes.length > 0) {
-          // a burst of deletions (rm -rf, branch switch) arrives over several loop turns:
-          // take in the deletions that are still arriving, so the guard sees them together
-          for (let turn = 0; turn < 50; turn++) {
-            await new Promise<void>((r) => setImmediate(r));
+          // A burst of deletions (rm -rf, a branch switch) reaches us as many watcher events,
+          // spread over time on a busy machine. So that the guard judges it as a whole, a
+          // batch with deletions takes in the deletions still arriving until none has come
+          // for DELETE_SETTLE_MS (at most DELETE_SETTLE_MAX_MS): a delay for deletions only,
+          // never for edits.
+          const started = Date.now();
+          for (;;) {
             const more: string[] = [];
             for (const p of this.pending) {
               if (this.synced.has(p) && !(await lstat(join(this.root, p)).catch(() => undefined))) more.push(p);
             }
-            if (more.length === 0) break;
             for (const p of more) {
               this.pending.delete(p);
               if (!deletes.some((d) => under(d, p))) deletes.push(p);
             }
+            if (Date.now() - started >= DELETE_SETTLE_MAX_MS || !(await this.moreEvents(DELETE_SETTLE_MS))) break;
           }
+          // a deleted path whose folder is gone too stands for that folder (the topmost gone)
+          const tops = new Set(deletes.map((d) => this.topmostGone(d)));
+          deletes.length = 0;
+          for (const d of [...tops].sort()) if (!deletes.some((x) => under(x, d))) deletes.push(d);
         }
         if (deletes.length === 0 && items.length === 0) continue;
         const total = [...this.synced.values()].filter((e) => e.t !== 'd').length;
@@ -715,6 +729,39 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         if (this.pending.size > 0 || this.rulesDirty) this.scheduleFlush();
       }
     }
+  }
+
+  private onEvent: (() => void) | undefined;
+
+  /** Resolves true at the next watcher event, or false after `ms` without one. */
+  private moreEvents(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.onEvent = undefined;
+        resolve(false);
+      }, ms);
+      this.onEvent = () => {
+        clearTimeout(timer);
+        this.onEvent = undefined;
+        resolve(true);
+      };
+    });
+  }
+
+  /** The topmost synced folder above `rel` that is gone locally (or `rel` itself). */
+  private topmostGone(rel: string): string {
+    let top = rel;
+    for (let i = top.lastIndexOf('/'); i > 0; i = top.lastIndexOf('/')) {
+      const parent = top.slice(0, i);
+      if (this.synced.get(parent)?.t !== 'd') break;
+      try {
+        lstatSync(join(this.root, parent));
+        break; // still there
+      } catch {
+        top = parent;
+      }
+    }
+    return top;
   }
 
   /** Decides, from the current state of these paths, what the next batch carries. */

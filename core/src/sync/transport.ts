@@ -9,6 +9,7 @@ type WebSocket = Extract<Awaited<ReturnType<PortForward['portForward']>>, { send
 
 /** Data frames go out as port-forward stream 0 (one leading byte names the stream). */
 const DATA_STREAM = 0;
+const OPEN_TIMEOUT_MS = 15_000;
 
 /** Opens one port-forward stream to `port` of `pod` and returns it as a Duplex. */
 export async function openPortForwardStream(cluster: Cluster, namespace: string, pod: string, port: number): Promise<Duplex> {
@@ -55,10 +56,34 @@ export async function openPortForwardStream(cluster: Cluster, namespace: string,
   });
   // nothing is written through client-node's stdin path: frames go straight to ws.send
   const idle = new PassThrough();
-  const opened = await pf.portForward(namespace, pod, [port], output, errors, idle);
+  // client-node's promise settles on 'open' or 'error' only: a WebSocket closed before it
+  // opened would leave it pending forever (and nothing else keeps the event loop alive), so
+  // the wait is bounded
+  let timedOut = false;
+  const opened = await new Promise<Awaited<ReturnType<PortForward['portForward']>>>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`the port-forward to ${pod}:${port} did not open within ${OPEN_TIMEOUT_MS / 1000} s`));
+    }, OPEN_TIMEOUT_MS);
+    pf.portForward(namespace, pod, [port], output, errors, idle).then(
+      (ws) => {
+        clearTimeout(timer);
+        if (timedOut) (typeof ws === 'function' ? ws() : ws)?.close();
+        resolve(ws);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
   const ws = (typeof opened === 'function' ? opened() : opened) ?? undefined;
   link.ws = ws;
   if (!ws) throw new Error('the port-forward did not open');
+  if (ws.readyState !== ws.OPEN) {
+    duplex.destroy();
+    throw new Error('the port-forward closed as it opened');
+  }
   ws.on('close', () => {
     duplex.push(null);
     duplex.destroy();
