@@ -49,7 +49,7 @@ export type ClientMessage =
   | { t: 'ping'; n: number };
 
 export type ServerMessage =
-  | { t: 'welcome'; v: number; pid: number }
+  | { t: 'welcome'; v: number; pid: number; empty?: boolean }
   | { t: 'error'; message: string }
   | { t: 'diff'; missing: string[]; differ: Entry[]; extra: Entry[] }
   | { t: 'applied'; id: number; files: number; deletes: number; bytes: number }

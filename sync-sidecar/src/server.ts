@@ -1,6 +1,6 @@
 // The sidecar's side of a connection: handshake, manifest diff, batches in, and (two-way)
 // remote changes out. One SidecarState per synced root is shared by its connections.
-import { lstatSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs';
 import { lstat, readFile, readdir, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -199,7 +199,14 @@ class Connection {
         if (msg.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${String(msg.v)} is not supported (sidecar speaks ${PROTOCOL_VERSION})`);
         if (msg.mode !== 'send-only' && msg.mode !== 'two-way') throw new ProtocolError('bad mode');
         this.mode = msg.mode;
-        await this.send({ t: 'welcome', v: PROTOCOL_VERSION, pid: process.pid });
+        // an empty root lets a send-only client skip the manifest: everything is missing
+        let empty = false;
+        try {
+          empty = readdirSync(this.root).every((n) => n === STAGING_DIR);
+        } catch {
+          empty = false;
+        }
+        await this.send({ t: 'welcome', v: PROTOCOL_VERSION, pid: process.pid, empty });
         return;
       }
       case 'manifest': {

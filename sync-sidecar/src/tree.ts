@@ -1,7 +1,7 @@
 // Reading a tree: one entry per path, with a content-hash cache keyed by the file's identity
 // (inode, size, mtime) so that a re-scan only re-hashes files that changed.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readFileSync, readSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, openSync, readFileSync, readSync, writeFileSync, type Stats } from 'node:fs';
 import { lstat, readlink, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry } from './protocol.js';
@@ -99,8 +99,8 @@ export class HashCache {
  * files that make up most trees this is several times faster than the thread-pool round
  * trips of fs/promises. `sizeHint` sizes the buffer; a file that grew is still read whole.
  */
-export function readFileFast(path: string, sizeHint: number): Buffer {
-  const fd = openSync(path, 'r');
+export function readFileFast(path: string, sizeHint: number, noFollow = false): Buffer {
+  const fd = openSync(path, noFollow ? constants.O_RDONLY | constants.O_NOFOLLOW : constants.O_RDONLY);
   try {
     let buf = Buffer.allocUnsafe(sizeHint + 1);
     let n = 0;

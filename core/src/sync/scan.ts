@@ -10,8 +10,9 @@ import type { IgnoreRules } from './ignore.js';
  * Entries under `base` ('' = the whole root), folders included, the root itself excluded.
  * With `hash: false` a file's hash comes only from the cache (left out when not cached), so
  * nothing is read: the handshake asks the sidecar first and hashes only where it must.
+ * `stats` receives each file's lstat, so that a send right after the scan need not repeat it.
  */
-export async function scanTree(root: string, rules: IgnoreRules, cache: HashCache, base = '', opts: { hash?: boolean } = {}): Promise<Map<string, Entry>> {
+export async function scanTree(root: string, rules: IgnoreRules, cache: HashCache, base = '', opts: { hash?: boolean; stats?: Map<string, Stats> } = {}): Promise<Map<string, Entry>> {
   const out = new Map<string, Entry>();
   const files: string[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -59,6 +60,7 @@ export async function scanTree(root: string, rules: IgnoreRules, cache: HashCach
     }
     const e = await entryOf(root, rel, st, cache, opts).catch(() => undefined);
     if (e) out.set(rel, e);
+    if (e && opts.stats && st.isFile()) opts.stats.set(rel, st);
   });
   return out;
 }

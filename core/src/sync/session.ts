@@ -14,7 +14,7 @@
 // read is re-checked once (a stat, not a read) shortly after; a missed write is then sent.
 import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { lstat, mkdir, readFile, readlink, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
@@ -27,7 +27,7 @@ import { KdevError, isKdevError } from '../errors.js';
 import type { SyncConfig } from '../config/schema.js';
 import { IgnoreRules } from './ignore.js';
 import { scanTree } from './scan.js';
-import { SyncConnection, type ChangesMessage } from './connection.js';
+import { SyncConnection, type ChangesMessage, type DiffMessage } from './connection.js';
 
 export type SyncState = 'stopped' | 'connecting' | 'initial-sync' | 'watching' | 'syncing' | 'idle';
 
@@ -461,8 +461,12 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       this.rules.reload();
     }
     // no file is read here: hashes come from the cache; the sidecar says what it lacks
-    const local = await scanTree(this.root, this.rules, this.cache, '', { hash: false });
-    const diff = await conn.manifest([...local.values()]);
+    const stats = new Map<string, Stats>();
+    const local = await scanTree(this.root, this.rules, this.cache, '', { hash: false, stats });
+    // send-only into an empty root: no manifest needed, everything is missing (two-way
+    // sends one anyway: it starts the sidecar's watcher)
+    const diff: DiffMessage =
+      conn.remoteEmpty && this.mode === 'send-only' ? { t: 'diff', missing: [...local.keys()], differ: [], extra: [] } : await conn.manifest([...local.values()]);
     const base = this.synced;
     const twoWay = this.mode === 'two-way';
     const next = new Map<string, Entry>();
@@ -531,7 +535,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       const batchDeletes = first ? deletes : [];
       first = false;
       if (slice.length === 0 && batchDeletes.length === 0) break;
-      const { applied } = await conn.sendBatch(batchDeletes, (sender) => this.fill(sender, slice, sent));
+      const { applied } = await conn.sendBatch(batchDeletes, (sender) => this.fill(sender, slice, sent, stats));
       this.counters.batches++;
       inflight.push(
         applied.then((ack) => {
@@ -556,13 +560,20 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     this.emit('idle', { lastSyncAt: this.lastSyncAt });
   }
 
-  /** Puts paths into a batch as they are now; records what was sent in `sent`. */
-  private async fill(sender: import('@kdev/sync-sidecar').TarSender, paths: string[], sent: Map<string, Entry>): Promise<void> {
+  /**
+   * Puts paths into a batch as they are now; records what was sent in `sent`. `scanned`
+   * holds lstats of regular files taken a moment ago (the handshake's scan): such a file is
+   * read without another lstat, and not followed should it have become a symlink since
+   * (then it is left out here; the watcher's reconcile pass sends the link).
+   */
+  private async fill(sender: import('@kdev/sync-sidecar').TarSender, paths: string[], sent: Map<string, Entry>, scanned?: Map<string, Stats>): Promise<void> {
     for (const rel of paths) {
       const abs = join(this.root, rel);
-      let st;
+      const known = scanned?.get(rel);
+      if (known) scanned!.delete(rel);
+      let st: Stats;
       try {
-        st = lstatSync(abs);
+        st = known ?? lstatSync(abs);
       } catch {
         continue;
       }
@@ -590,7 +601,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         } else {
           let content: Buffer;
           try {
-            content = readFileFast(abs, st.size); // one open, read, close
+            content = readFileFast(abs, st.size, known !== undefined); // one open, read, close
           } catch {
             continue;
           }
