@@ -303,6 +303,16 @@ describe('sidecar connection', () => {
     assert.deepEqual(diff.extra, []);
   });
 
+  it('says in its welcome whether the root is empty (the staging folder aside)', async () => {
+    const root = tempDir('server');
+    await mkdir(join(root, STAGING_DIR));
+    const empty = await session(root, [encodeJson({ t: 'hello', v: PROTOCOL_VERSION, mode: 'send-only' })]);
+    assert.ok(empty[0]?.t === 'welcome' && empty[0].empty === true);
+    await writeFile(join(root, 'a.txt'), 'A');
+    const full = await session(root, [encodeJson({ t: 'hello', v: PROTOCOL_VERSION, mode: 'send-only' })]);
+    assert.ok(full[0]?.t === 'welcome' && full[0].empty === false);
+  });
+
   it('refuses another protocol version and anything before hello', async () => {
     const root = tempDir('server');
     const v = await session(root, [encodeJson({ t: 'hello', v: 99, mode: 'send-only' })]);
