@@ -537,16 +537,16 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       if (slice.length === 0 && batchDeletes.length === 0) break;
       const { applied } = await conn.sendBatch(batchDeletes, (sender) => this.fill(sender, slice, sent, stats));
       this.counters.batches++;
-      inflight.push(
-        applied.then((ack) => {
-          for (const [p, e] of sent) next.set(p, e);
-          progress.files += slice.length;
-          progress.bytes += ack.bytes;
-          this.counters.filesSent += ack.files;
-          this.counters.bytesSent += ack.bytes;
-          this.emit('initial-sync', { ...progress });
-        }),
-      );
+      const done = applied.then((ack) => {
+        for (const [p, e] of sent) next.set(p, e);
+        progress.files += slice.length;
+        progress.bytes += ack.bytes;
+        this.counters.filesSent += ack.files;
+        this.counters.bytesSent += ack.bytes;
+        this.emit('initial-sync', { ...progress });
+      });
+      done.catch(() => undefined); // awaited below; a lost connection must not leave it unhandled
+      inflight.push(done);
       if (inflight.length >= 2) await inflight.shift();
     }
     await Promise.all(inflight);
