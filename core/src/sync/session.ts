@@ -195,6 +195,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
   }
 
   private readonly cacheFile: string | undefined;
+  private cacheSaving: Promise<void> = Promise.resolve();
   private cacheLoaded = false;
 
   /** Loads the persistent hash cache once; a missing or corrupt file is an empty cache. */
@@ -279,6 +280,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     await this.loop?.catch(() => undefined);
     this.loop = undefined;
     this.st = 'stopped';
+    await this.cacheSaving;
     await this.saveHashCache((rel) => this.synced.has(rel));
   }
 
@@ -552,7 +554,8 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     await Promise.all(inflight);
     this.synced = next;
     this.lastSyncAt = new Date();
-    await this.saveHashCache((rel) => local.has(rel));
+    // written in the background: the sync is done, and stop() waits for the write
+    this.cacheSaving = this.cacheSaving.then(() => this.saveHashCache((rel) => local.has(rel)));
     if (toPull.length > 0) await conn.pull(toPull);
     this.counters.connects++;
     this.setState('watching');
