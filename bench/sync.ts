@@ -17,11 +17,14 @@ import { SyncSession, connect, ensureSidecarConfigMap, execCapture, syncSidecarP
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const APP = 'sync-bench';
-const FILES = 10_000;
-const DIRS = 100;
+// the full run is the default; smaller runs while developing (results are then not written
+// to bench/results unless SYNC_BENCH_WRITE=1): SYNC_BENCH_FILES, _ROUNDS, _EDITS
+const FILES = Number(process.env.SYNC_BENCH_FILES ?? 10_000);
+const DIRS = Math.max(1, Math.round(FILES / 100));
 const FILE_BYTES = 10 * 1024; // 10,000 × 10 KiB ≈ 100 MB
-const ROUNDS = 2;
-const EDITS = 200;
+const ROUNDS = Number(process.env.SYNC_BENCH_ROUNDS ?? 2);
+const EDITS = Number(process.env.SYNC_BENCH_EDITS ?? 200);
+const FULL = FILES === 10_000 && ROUNDS >= 2 && EDITS === 200;
 
 function kubeconfig(): string {
   const path = process.env.KDEV_TEST_KUBECONFIG ?? join(REPO, 'test/cluster/.state/kubeconfig');
@@ -76,17 +79,40 @@ async function tarPipe(cluster: Cluster, pod: string, root: string, dir: string)
   return performance.now() - start;
 }
 
-async function sidecarMemory(cluster: Cluster, pod: string): Promise<{ rss: number; hwm: number }> {
+async function sidecarMemory(cluster: Cluster, pod: string): Promise<{ rss: number; hwm: number; anon: number; file: number }> {
   const r = await execCapture(cluster, pod, 'kdev-sync', ['cat', '/proc/1/status']);
   const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(r.stdout)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
+}
+
+/** VmRSS of a Node 18 process that does nothing, in the same image: the floor under any sidecar. */
+async function idleNodeRss(cluster: Cluster, pod: string): Promise<{ rss: number; anon: number; file: number }> {
+  const script = "setTimeout(()=>{const s=require('fs').readFileSync('/proc/self/status','utf8');const k=(n)=>Number(new RegExp(n+':\\\\s+(\\\\d+)').exec(s)[1])/1024;console.log(JSON.stringify({rss:k('VmRSS'),anon:k('RssAnon'),file:k('RssFile')}))},500)";
+  const r = await execCapture(cluster, pod, 'kdev-sync', ['node', '-e', script]);
+  return JSON.parse(r.stdout) as { rss: number; anon: number; file: number };
+}
+
+const TRACE = process.env.SYNC_BENCH_TRACE === '1';
+
+/** CPU seconds (user+system) the sidecar process has used so far. */
+async function sidecarCpu(cluster: Cluster, pod: string): Promise<number> {
+  const r = await execCapture(cluster, pod, 'kdev-sync', ['cat', '/proc/1/stat']);
+  const f = r.stdout.slice(r.stdout.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 async function kdevSync(cluster: Cluster, pod: string, root: string): Promise<number> {
+  const cpu0 = TRACE ? await sidecarCpu(cluster, pod) : 0;
+  const own0 = process.cpuUsage();
   const start = performance.now();
   const session = new SyncSession({ cluster, localRoot: root, resolvePod: async () => pod, confirmMassDelete: async () => true });
+  if (TRACE) session.on('initial-sync', (p) => console.log(`  +${(performance.now() - start).toFixed(0)} ms initial-sync ${p.files}/${p.totalFiles} files`));
   await session.start();
   const ms = performance.now() - start;
+  if (TRACE) {
+    const own = process.cpuUsage(own0);
+    console.log(`  client cpu ${((own.user + own.system) / 1000).toFixed(0)} ms, sidecar cpu ${((await sidecarCpu(cluster, pod)) - cpu0).toFixed(2)} s`);
+  }
   await session.stop();
   return ms;
 }
@@ -103,6 +129,7 @@ async function latency(cluster: Cluster, pod: string, root: string): Promise<num
   for (let i = 0; i < 10; i++) writeFileSync(join(root, 'lat', `f${i}.txt`), 'start');
   const session = new SyncSession({ cluster, localRoot: root, resolvePod: async () => pod, confirmMassDelete: async () => true });
   await session.start();
+  await session.whenWatching();
   // the watcher in the dev container: prints "<content>" whenever a file in /app/lat changes
   const watcher = `const fs=require('fs');const seen=new Map();fs.watch('/app/lat',(e,n)=>{if(!n)return;try{const c=fs.readFileSync('/app/lat/'+n,'utf8');if(seen.get(n)!==c){seen.set(n,c);process.stdout.write(c+'\\n');}}catch{}});console.log('ready');`;
   const waiters = new Map<string, () => void>();
@@ -191,31 +218,48 @@ async function main(): Promise<void> {
     const resync = { kdev: [] as number[], baseline: [] as number[] };
     const peaks: number[] = [];
     const idles: number[] = [];
+    const idleDetail: Array<{ rss: number; anon: number; file: number }> = [];
     for (let r = 0; r < ROUNDS; r++) {
       // a fresh pod: empty source volume, fresh sidecar process (its VmHWM is this sync's peak)
       if (r > 0) {
         await cluster.core.deleteNamespacedPod({ name: pod, namespace: nsName, gracePeriodSeconds: 0 });
         pod = await waitReady(cluster, pod);
       }
+      // alternate which goes first: the first run after a pod switch shares the node with the
+      // old pod's teardown (its volume and container layers being deleted)
+      const kdevFirst = r % 2 === 0;
+      let b = kdevFirst ? 0 : await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
       const k = await kdevSync(cluster, pod, tree);
       first.kdev.push(k);
       const mem = await sidecarMemory(cluster, pod);
       peaks.push(mem.hwm);
-      const b = await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
+      if (kdevFirst) b = await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
       first.baseline.push(b);
       console.log(`firstsync round ${r + 1}: kdev ${k.toFixed(0)} ms, baseline ${b.toFixed(0)} ms, sidecar peak ${mem.hwm.toFixed(1)} MB`);
       await new Promise((res) => setTimeout(res, 5000));
-      idles.push((await sidecarMemory(cluster, pod)).rss);
+      const idle = await sidecarMemory(cluster, pod);
+      idles.push(idle.rss);
+      idleDetail.push({ rss: round1(idle.rss), anon: round1(idle.anon), file: round1(idle.file) });
+      if (TRACE) {
+        const logs = await cluster.core.readNamespacedPodLog({ name: pod, namespace: nsName, container: 'kdev-sync' });
+        console.log(String(logs).trim().split('\n').slice(-3).map((l) => `  sidecar log: ${l}`).join('\n'));
+      }
+      console.log(`  sidecar idle: VmRSS ${idle.rss.toFixed(1)} MB (anonymous ${idle.anon.toFixed(1)}, file-backed ${idle.file.toFixed(1)})`);
     }
     for (let r = 0; r < ROUNDS; r++) {
       changeOnePercent(tree, r);
+      const kdevFirst = r % 2 === 0;
+      let b = kdevFirst ? 0 : await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
       const k = await kdevSync(cluster, pod, tree);
       resync.kdev.push(k);
-      const b = await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
+      if (kdevFirst) b = await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
       resync.baseline.push(b);
       console.log(`resync round ${r + 1}: kdev ${k.toFixed(0)} ms, baseline ${b.toFixed(0)} ms`);
     }
     await execCapture(cluster, pod, 'dev', ['sh', '-c', 'rm -rf /tmp/base-*']);
+    const raw = await idleNodeRss(cluster, pod);
+    const floor = { rss: round1(raw.rss), anon: round1(raw.anon), file: round1(raw.file) };
+    console.log(`a no-op node 18 in the sidecar image: VmRSS ${floor.rss} MB (anonymous ${floor.anon}, file-backed ${floor.file})`);
     console.log(`latency: ${EDITS} edits…`);
     const lat = await latency(cluster, pod, tree);
     const result = {
@@ -230,11 +274,15 @@ async function main(): Promise<void> {
         firstsync_runs: first,
         resync_runs: resync,
         latency_samples: lat.length,
-        note: 'kdev_ms includes port-forward setup, local scan+hash, handshake and transfer; baseline is tar c | exec -i tar x into the dev container; runs alternate.',
+        sidecar_idle_mb: idleDetail,
+        node18_noop_rss_mb: floor,
+        note: 'kdev_ms: from a new SyncSession to start() resolving (port-forward, local scan, handshake, transfer, all acknowledged; the file watcher starts after); baseline: tar c | exec -i tar x into the dev container; kdev and baseline alternate, and which goes first alternates per round. The client hash cache (~/.cache/kdev/sync) is warm from round 2 of firstsync on.',
       },
     };
-    mkdirSync(join(REPO, 'bench/results'), { recursive: true });
-    writeFileSync(join(REPO, 'bench/results/sync.json'), JSON.stringify(result, null, 2) + '\n');
+    if (FULL || process.env.SYNC_BENCH_WRITE === '1') {
+      mkdirSync(join(REPO, 'bench/results'), { recursive: true });
+      writeFileSync(join(REPO, 'bench/results/sync.json'), JSON.stringify(result, null, 2) + '\n');
+    }
     console.log(JSON.stringify(result, null, 2));
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -3,8 +3,8 @@
 // are made and every temp file is renamed into place. A stream that breaks off or is
 // malformed is aborted: its temp files are removed and nothing in the tree changes.
 import { createHash } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmodSync, closeSync, createWriteStream, fchmodSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, rm, unlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import * as tar from 'tar-stream';
 import { MAX_TAR_EXT_HEADER, ProtocolError, STAGING_DIR, checkLinkTarget, checkRelPath, type Entry } from './protocol.js';
@@ -12,7 +12,6 @@ import { MAX_TAR_EXT_HEADER, ProtocolError, STAGING_DIR, checkLinkTarget, checkR
 const SMALL_ENTRY = 4 * 1024 * 1024;
 /** The process umask: chmod after a write only when it would have stripped a wanted bit. */
 const UMASK = process.umask();
-const WRITE_CONCURRENCY = 16;
 
 /**
  * Watches the 512-byte block structure of a tar stream ahead of the parser and rejects
@@ -92,7 +91,6 @@ export class BatchReceiver {
   private readonly extract = tar.extract();
   private readonly guard = new TarHeaderGuard();
   private readonly pending: Pending[] = [];
-  private readonly writes = new Set<Promise<void>>();
   private readonly temps: string[] = [];
   private failure: Error | undefined;
   private aborted = false;
@@ -180,11 +178,9 @@ export class BatchReceiver {
       });
       item.hash = hash.digest('hex');
       if (this.aborted) return;
-      const w = writeFile(tmp, Buffer.concat(chunks), { mode })
-        .then(() => ((mode & UMASK) !== 0 ? chmod(tmp, mode) : undefined))
-        .finally(() => (this.aborted ? rm(tmp, { force: true }) : undefined));
-      this.track(w);
-      if (this.writes.size >= WRITE_CONCURRENCY) await Promise.race(this.writes);
+      // one open, write and close, synchronously: for small files the thread-pool round
+      // trips of fs/promises cost more than the writes themselves
+      writeTemp(tmp, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), mode);
       next();
       return;
     }
@@ -210,20 +206,6 @@ export class BatchReceiver {
     await chmod(tmp, mode);
     item.hash = hash.digest('hex');
     next();
-  }
-
-  private track(p: Promise<unknown>): void {
-    const w: Promise<void> = p.then(
-      () => {
-        this.writes.delete(w);
-      },
-      (e: unknown) => {
-        this.writes.delete(w);
-        this.fail(e);
-        this.extract.destroy(this.failure);
-      },
-    );
-    this.writes.add(w);
   }
 
   /** Feeds tar bytes; resolves when the parser can take more. */
@@ -267,7 +249,6 @@ export class BatchReceiver {
     this.extract.end();
     try {
       await this.finished;
-      await Promise.all(this.writes);
     } catch (e) {
       this.fail(e);
     }
@@ -279,41 +260,36 @@ export class BatchReceiver {
     const last = new Map<string, Pending>();
     for (const p of this.pending) last.set(p.rel, p);
     const all = [...last.values()];
-    // folders first, shallow to deep, one by one; then files and links, many at a time
+    // folders first, shallow to deep; then files and links. Synchronous calls: a rename or
+    // an lstat takes microseconds, a thread-pool round trip several times that.
     const dirs = all.filter((p) => p.type === 'd').sort((a, b) => depth(a.rel) - depth(b.rel));
     for (const p of dirs) {
-      await ensureDirInside(this.root, p.rel, ok);
-      await chmod(join(this.root, p.rel), p.mode | 0o700);
+      ensureDirInsideSync(this.root, p.rel, ok);
+      const path = join(this.root, p.rel);
+      const want = p.mode | 0o700;
+      if ((lstatSync(path).mode & 0o7777) !== want) chmodSync(path, want);
       items.push({ p: p.rel, t: 'd' });
     }
-    const others = all.filter((p) => p.type !== 'd');
-    for (const p of others) await ensureDirInside(this.root, posix.dirname(p.rel), ok);
-    const placed: AppliedItem[] = new Array(others.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < others.length) {
-        const i = next++;
-        const p = others[i]!;
-        const target = join(this.root, p.rel);
-        let from = p.tmp;
-        if (p.type === 'l') {
-          from = this.tempPath();
-          await symlink(p.target!, from);
-        }
-        try {
-          await rename(from!, target);
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
-          await rm(target, { recursive: true, force: true }); // a folder where a file goes
-          await rename(from!, target);
-        }
-        placed[i] = { p: p.rel, t: p.type, h: p.hash, stat: await lstat(target) };
+    for (const p of all) {
+      if (p.type === 'd') continue;
+      ensureDirInsideSync(this.root, posix.dirname(p.rel), ok);
+      const target = join(this.root, p.rel);
+      let from = p.tmp;
+      if (p.type === 'l') {
+        from = this.tempPath();
+        symlinkSync(p.target!, from);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, others.length) }, worker));
-    items.push(...placed);
-    for (const p of this.pending) if (p.tmp && last.get(p.rel) !== p) await rm(p.tmp, { force: true });
+      try {
+        renameSync(from!, target);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
+        rmSync(target, { recursive: true, force: true }); // a folder where a file goes
+        renameSync(from!, target);
+      }
+      items.push({ p: p.rel, t: p.type, h: p.hash, stat: lstatSync(target) });
+    }
+    for (const p of this.pending) if (p.tmp && last.get(p.rel) !== p) rmSync(p.tmp, { force: true });
     return { items, deletes, bytes: this.bytes };
   }
 
@@ -322,13 +298,52 @@ export class BatchReceiver {
     this.aborted = true;
     this.fail(new ProtocolError('batch aborted'));
     this.extract.destroy();
-    await Promise.allSettled([...this.writes]);
     await Promise.all(this.temps.map((t) => rm(t, { force: true })));
   }
 }
 
 function depth(rel: string): number {
   return rel.split('/').length;
+}
+
+/** Writes a temp file with one open, write(s) and close; sets `mode` exactly. */
+function writeTemp(path: string, data: Buffer, mode: number): void {
+  const fd = openSync(path, 'wx', mode);
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    if ((mode & UMASK) !== 0) fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** ensureDirInside, with synchronous calls (used while committing a batch). */
+function ensureDirInsideSync(root: string, rel: string, known: Set<string>): void {
+  if (rel === '.' || rel === '') return;
+  let cur = '';
+  for (const part of rel.split('/')) {
+    cur = cur ? `${cur}/${part}` : part;
+    if (known.has(cur)) continue;
+    const path = join(root, cur);
+    let st: Stats | undefined;
+    try {
+      st = lstatSync(path);
+    } catch {
+      st = undefined;
+    }
+    if (!st) {
+      try {
+        mkdirSync(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    } else if (!st.isDirectory()) {
+      unlinkSync(path);
+      mkdirSync(path);
+    }
+    known.add(cur);
+  }
 }
 
 /**

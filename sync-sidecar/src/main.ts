@@ -3,6 +3,8 @@
 //   KDEV_SYNC_ROOT (/kdev/src), KDEV_SYNC_PORT (7878), KDEV_SYNC_CTL (/kdev/ctl/cmd).
 import { createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_CTL_FIFO, notifySupervisor } from './notify.js';
 import { DEFAULT_PORT } from './protocol.js';
 import { SidecarState, serveConnection } from './server.js';
@@ -11,6 +13,7 @@ const root = process.env.KDEV_SYNC_ROOT ?? '/kdev/src';
 const port = Number(process.env.KDEV_SYNC_PORT ?? DEFAULT_PORT);
 const fifo = process.env.KDEV_SYNC_CTL ?? DEFAULT_CTL_FIFO;
 const host = process.env.KDEV_SYNC_HOST ?? '127.0.0.1';
+const cacheFile = process.env.KDEV_SYNC_CACHE ?? join(tmpdir(), `kdev-sync-hashes-${process.pid}.json`);
 
 function log(line: string): void {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -27,7 +30,14 @@ async function main(): Promise<void> {
     onApplied: () => {
       if (gc) {
         if (gcTimer) clearTimeout(gcTimer);
-        gcTimer = setTimeout(gc, 1000);
+        gcTimer = setTimeout(() => {
+          // an idle sidecar keeps its hash cache on disk (its own /tmp, not the synced volume)
+          state.cache.spill(cacheFile);
+          gc();
+          const m = process.memoryUsage();
+          const mb = (n: number): string => (n / 1048576).toFixed(1);
+          log(`after gc: rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB, array buffers ${mb(m.arrayBuffers)} MB`);
+        }, 1000);
         gcTimer.unref();
       }
       try {

@@ -3,7 +3,7 @@
 // on Node 18 inside the pod, so it uses nothing beyond Node's standard library.
 import { posix } from 'node:path';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const DEFAULT_PORT = 7878;
 /** Scratch folder inside the synced root: temp files live here until renamed into place. */
 export const STAGING_DIR = '.kdev-sync.tmp';
@@ -28,7 +28,11 @@ export interface Entry {
   m: number;
   /** Size in bytes (files). */
   s?: number;
-  /** sha256 of the content, hex (files). */
+  /**
+   * sha256 of the content, hex (files). Optional in a manifest: a client that has no cached
+   * hash for a file leaves it out, and the sidecar answers with its own hash when it cannot
+   * tell the files apart by type, size and exec bits (see PROTOCOL.md, "diff").
+   */
   h?: string;
   /** Link target (symlinks), relative. */
   l?: string;
@@ -45,7 +49,7 @@ export type ClientMessage =
   | { t: 'ping'; n: number };
 
 export type ServerMessage =
-  | { t: 'welcome'; v: number; pid: number }
+  | { t: 'welcome'; v: number; pid: number; empty?: boolean }
   | { t: 'error'; message: string }
   | { t: 'diff'; missing: string[]; differ: Entry[]; extra: Entry[] }
   | { t: 'applied'; id: number; files: number; deletes: number; bytes: number }
@@ -168,16 +172,19 @@ export function checkEntry(e: unknown): Entry {
   if (typeof entry.m !== 'number' || !Number.isInteger(entry.m) || entry.m < 0 || entry.m > 0o7777) throw new ProtocolError(`bad mode for ${entry.p}`);
   if (entry.t === 'f') {
     if (typeof entry.s !== 'number' || !Number.isSafeInteger(entry.s) || entry.s < 0) throw new ProtocolError(`bad size for ${entry.p}`);
-    if (typeof entry.h !== 'string' || !/^[0-9a-f]{64}$/.test(entry.h)) throw new ProtocolError(`bad hash for ${entry.p}`);
+    if (entry.h !== undefined && (typeof entry.h !== 'string' || !/^[0-9a-f]{64}$/.test(entry.h))) throw new ProtocolError(`bad hash for ${entry.p}`);
   }
   if (entry.t === 'l') checkLinkTarget(entry.p!, entry.l);
   return entry as Entry;
 }
 
-/** True when two entries describe the same content (type, mode bits that matter, hash or target). */
+/**
+ * True when two entries describe the same content (type, mode bits that matter, hash or
+ * target). Two files are never the same when either hash is unknown.
+ */
 export function sameEntry(a: Entry, b: Entry): boolean {
   if (a.t !== b.t) return false;
-  if (a.t === 'f') return a.s === b.s && a.h === b.h && (a.m & 0o111) === (b.m & 0o111);
+  if (a.t === 'f') return a.s === b.s && a.h !== undefined && a.h === b.h && (a.m & 0o111) === (b.m & 0o111);
   if (a.t === 'l') return a.l === b.l;
   return true;
 }

@@ -2,7 +2,7 @@
 // with back-pressure from the socket; an END frame closes the stream.
 import { createReadStream } from 'node:fs';
 import * as tar from 'tar-stream';
-import { FRAME_DATA, FRAME_END, MAX_DATA_BYTES, encodeFrame } from './protocol.js';
+import { FRAME_DATA, FRAME_END, FRAME_HEADER_BYTES, MAX_DATA_BYTES, encodeFrame } from './protocol.js';
 
 /** Writes a frame and resolves when the transport can take more. */
 export type FrameSink = (frame: Buffer) => Promise<void>;
@@ -19,21 +19,86 @@ export class TarSender {
   bytes = 0;
 
   constructor(private readonly sink: FrameSink) {
+    // The pack emits each entry (header, content, padding) as its own small chunks; sending
+    // each entry as a frame costs a socket write (and, through a port-forward, a WebSocket
+    // message) per file. Chunks are gathered into frames of up to MAX_DATA_BYTES: a frame
+    // goes out when it is full, or once the event loop turns (setImmediate), so a single
+    // small edit still leaves at once.
     this.pump = (async () => {
       for await (const chunk of this.pack as AsyncIterable<Buffer>) {
-        for (let off = 0; off < chunk.length; off += MAX_DATA_BYTES) {
-          const part = chunk.subarray(off, off + MAX_DATA_BYTES);
-          await this.sink(encodeFrame(FRAME_DATA, part));
-          this.sent += part.length;
-        }
-        if (this.waiter && this.added - this.sent < HIGH_WATER) {
-          const w = this.waiter;
-          this.waiter = undefined;
-          w();
+        this.parts.push(chunk);
+        this.size += chunk.length;
+        if (this.size >= MAX_DATA_BYTES) await this.flush(true);
+        else if (!this.timer) {
+          this.timer = setImmediate(() => {
+            this.timer = undefined;
+            this.flush().catch(() => undefined);
+          });
         }
       }
+      if (this.timer) clearImmediate(this.timer);
+      this.timer = undefined;
+      await this.flush();
     })();
     this.pump.catch(() => undefined);
+  }
+
+  private parts: Buffer[] = [];
+  private size = 0;
+  private timer: NodeJS.Immediate | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  /**
+   * Sends what has been gathered, in frames of at most MAX_DATA_BYTES (with `fullOnly`, only
+   * whole frames; the rest waits for more); calls run in order.
+   */
+  private flush(fullOnly = false): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.size === 0 || (fullOnly && this.size < MAX_DATA_BYTES)) return;
+      // each frame is built in one buffer (header + payload copied once from the pack's chunks)
+      let total = this.size;
+      if (fullOnly) total -= total % MAX_DATA_BYTES;
+      const parts = this.parts;
+      this.parts = [];
+      this.size = 0;
+      let i = 0;
+      let off = 0; // into parts[i]
+      let left = total;
+      while (left > 0) {
+        const len = Math.min(MAX_DATA_BYTES, left);
+        const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + len);
+        frame[0] = FRAME_DATA;
+        frame.writeUInt32BE(len, 1);
+        let at = FRAME_HEADER_BYTES;
+        while (at < frame.length) {
+          const part = parts[i]!;
+          const n = Math.min(part.length - off, frame.length - at);
+          part.copy(frame, at, off, off + n);
+          at += n;
+          off += n;
+          if (off === part.length) {
+            i++;
+            off = 0;
+          }
+        }
+        left -= len;
+        await this.sink(frame);
+        this.sent += len;
+      }
+      // what did not fill a whole frame waits, ahead of anything gathered meanwhile
+      const rest: Buffer[] = [];
+      if (i < parts.length) rest.push(off > 0 ? parts[i]!.subarray(off) : parts[i]!, ...parts.slice(i + 1));
+      if (rest.length > 0) {
+        this.parts = [...rest, ...this.parts];
+        for (const r of rest) this.size += r.length;
+      }
+      if (this.waiter && this.added - this.sent < HIGH_WATER) {
+        const w = this.waiter;
+        this.waiter = undefined;
+        w();
+      }
+    });
+    return this.flushing;
   }
 
   // `added` never overestimates what the pack emits for an entry (header + padded data), so

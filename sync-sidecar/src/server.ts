@@ -1,6 +1,6 @@
 // The sidecar's side of a connection: handshake, manifest diff, batches in, and (two-way)
 // remote changes out. One SidecarState per synced root is shared by its connections.
-import { watch, type FSWatcher } from 'node:fs';
+import { lstatSync, readdirSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs';
 import { lstat, readFile, readdir, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -53,6 +53,31 @@ export class SidecarState {
     for (const k of this.known.keys()) if (k.startsWith(prefix)) this.known.delete(k);
     this.cache.deletePrefix(rel);
   }
+}
+
+function lstatSyncOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+function depthOf(rel: string): number {
+  let n = 0;
+  for (let i = 0; i < rel.length; i++) if (rel.charCodeAt(i) === 47) n++;
+  return n;
+}
+
+function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+}
+
+function baseOf(rel: string): string {
+  return rel.slice(rel.lastIndexOf('/') + 1);
 }
 
 /** Serves one connection until it ends; resolves then (never rejects). */
@@ -144,16 +169,20 @@ class Connection {
     {
       const result = await receiver.finish(deletes);
       for (const d of result.deletes) this.state.forget(d);
+      // `known` serves the two-way watcher only: in send-only mode it is not kept (memory)
+      const track = this.mode === 'two-way';
       for (const item of result.items) {
         if (item.t === 'f' && item.stat && item.h) {
           this.state.cache.set(item.p, item.stat, item.h);
-          this.state.known.set(item.p, { p: item.p, t: 'f', m: item.stat.mode & 0o777, s: item.stat.size, h: item.h });
+          if (track) this.state.known.set(item.p, { p: item.p, t: 'f', m: item.stat.mode & 0o777, s: item.stat.size, h: item.h });
+          else this.state.known.delete(item.p);
         } else if (item.t === 'd') {
-          this.state.known.set(item.p, { p: item.p, t: 'd', m: 0o755 });
+          if (track) this.state.known.set(item.p, { p: item.p, t: 'd', m: 0o755 });
           this.watcher?.watchDir(item.p);
         } else if (item.t === 'l') {
-          const e = await entryOf(this.root, item.p, item.stat!);
+          const e = track ? await entryOf(this.root, item.p, item.stat!) : undefined;
           if (e) this.state.known.set(item.p, e);
+          else this.state.known.delete(item.p);
         }
       }
       this.state.opts.onApplied?.();
@@ -170,7 +199,14 @@ class Connection {
         if (msg.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${String(msg.v)} is not supported (sidecar speaks ${PROTOCOL_VERSION})`);
         if (msg.mode !== 'send-only' && msg.mode !== 'two-way') throw new ProtocolError('bad mode');
         this.mode = msg.mode;
-        await this.send({ t: 'welcome', v: PROTOCOL_VERSION, pid: process.pid });
+        // an empty root lets a send-only client skip the manifest: everything is missing
+        let empty = false;
+        try {
+          empty = readdirSync(this.root).every((n) => n === STAGING_DIR);
+        } catch {
+          empty = false;
+        }
+        await this.send({ t: 'welcome', v: PROTOCOL_VERSION, pid: process.pid, empty });
         return;
       }
       case 'manifest': {
@@ -209,30 +245,75 @@ class Connection {
     }
   }
 
-  /** Compares the client's manifest with the tree. Directories not in it are listed, not entered. */
+  /**
+   * Compares the client's manifest with the tree. Each folder of the manifest that is a real
+   * folder here is listed once (readdir with types); only names that exist get an lstat, so
+   * an empty tree costs one readdir. A file is hashed only when type, size and exec bits
+   * agree (from the cache when possible). When the client sent no hash for such a file, the
+   * sidecar's entry goes back in `differ` with its hash and the client compares. Folders
+   * not in the manifest are listed in `extra`, not entered.
+   */
   private async diff(entries: Entry[]): Promise<ServerMessage> {
     const missing: string[] = [];
     const differ: Entry[] = [];
     const extra: Entry[] = [];
     const byPath = new Map(entries.map((e) => [e.p, e]));
-    const dirs: string[] = [''];
-    await pool(entries, 16, async (e) => {
-      const st = await lstatOrUndefined(join(this.root, e.p));
-      if (!st) return void missing.push(e.p);
-      const remote = await entryOf(this.root, e.p, st, this.state.cache);
-      if (!remote) return void missing.push(e.p);
-      if (sameEntry(e, remote)) this.state.known.set(e.p, remote);
-      else differ.push(remote);
-      if (remote.t === 'd' && e.t === 'd') dirs.push(e.p);
-    });
-    await pool(dirs, 16, async (dir) => {
-      let names: string[];
+    // folders to list: the root and every manifest folder, shallow to deep
+    const manifestDirs = entries.filter((e) => e.t === 'd').map((e) => e.p);
+    manifestDirs.sort((a, b) => depthOf(a) - depthOf(b));
+    /** name → dirent kind, for each folder that was listed */
+    const listed = new Map<string, Map<string, 'd' | 'l' | 'f' | 'o'>>();
+    const list = async (dir: string): Promise<void> => {
+      let dirents: Dirent[];
       try {
-        names = await readdir(join(this.root, dir));
+        dirents = await readdir(join(this.root, dir), { withFileTypes: true });
       } catch {
         return;
       }
-      for (const name of names) {
+      const names = new Map<string, 'd' | 'l' | 'f' | 'o'>();
+      for (const d of dirents) names.set(d.name, d.isDirectory() ? 'd' : d.isSymbolicLink() ? 'l' : d.isFile() ? 'f' : 'o');
+      listed.set(dir, names);
+    };
+    await list('');
+    // a manifest folder is listed only when its parent was and it is a real folder there
+    let level: string[] = [];
+    let levelDepth = 0;
+    const flush = async (): Promise<void> => {
+      await pool(level, 16, list);
+      level = [];
+    };
+    for (const dir of manifestDirs) {
+      const dd = depthOf(dir);
+      if (dd !== levelDepth) {
+        await flush();
+        levelDepth = dd;
+      }
+      if (listed.get(parentOf(dir))?.get(baseOf(dir)) === 'd') level.push(dir);
+    }
+    await flush();
+    const check = async (e: Entry): Promise<void> => {
+      const parent = listed.get(parentOf(e.p));
+      if (parent) {
+        if (!parent.has(baseOf(e.p))) return void missing.push(e.p);
+      } else if (byPath.get(parentOf(e.p))?.t === 'd') {
+        return void missing.push(e.p); // its folder is not a folder here
+      }
+      const st = lstatSyncOrUndefined(join(this.root, e.p));
+      if (!st) return void missing.push(e.p);
+      const quick = await entryOf(this.root, e.p, st, this.state.cache, { hash: false });
+      if (!quick) return void missing.push(e.p);
+      let remote = quick;
+      if (e.t === 'f' && quick.t === 'f' && quick.s === e.s && (quick.m & 0o111) === (e.m & 0o111) && quick.h === undefined) {
+        remote = (await entryOf(this.root, e.p, st, this.state.cache))!;
+      }
+      if (sameEntry(e, remote)) {
+        if (this.mode === 'two-way') this.state.known.set(e.p, remote);
+      } else differ.push(remote);
+    };
+    await pool(entries, 16, check);
+    for (const [dir, names] of listed) {
+      if (dir !== '' && byPath.get(dir)?.t !== 'd') continue;
+      for (const name of names.keys()) {
         const rel = dir ? `${dir}/${name}` : name;
         if (rel === STAGING_DIR || byPath.has(rel)) continue;
         const st = await lstatOrUndefined(join(this.root, rel));
@@ -240,7 +321,7 @@ class Connection {
         const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : undefined;
         if (kind) extra.push({ p: rel, t: kind, m: st.mode & 0o777, ...(kind === 'f' ? { s: st.size } : {}) });
       }
-    });
+    }
     return { t: 'diff', missing, differ, extra };
   }
 

@@ -8,6 +8,7 @@ import * as tar from 'tar-stream';
 import {
   BatchReceiver,
   FRAME_DATA,
+  HashCache,
   FRAME_END,
   FRAME_JSON,
   FrameDecoder,
@@ -211,6 +212,24 @@ async function session(root: string, frames: Buffer[]): Promise<ServerMessage[]>
   return got;
 }
 
+describe('hash cache', () => {
+  it('spills to a file when idle and reads it back on the next use', async () => {
+    const root = tempDir('hc');
+    await writeFile(join(root, 'a.txt'), 'A');
+    const st = await lstat(join(root, 'a.txt'));
+    const cache = new HashCache();
+    cache.set('a.txt', st, sha256(Buffer.from('A')));
+    const file = join(root, 'spill.json');
+    assert.equal(cache.spill(file), true);
+    assert.ok((await readFile(file, 'utf8')).includes('a.txt'));
+    assert.equal(cache.get('a.txt', st), sha256(Buffer.from('A')), 'read back on use');
+    assert.equal(cache.size, 1);
+    // a cache that cannot be written stays in memory
+    assert.equal(cache.spill(join(root, 'no/such/dir/x.json')), false);
+    assert.equal(cache.get('a.txt', st), sha256(Buffer.from('A')));
+  });
+});
+
 describe('sidecar connection', () => {
   it('answers the handshake and diffs a manifest (missing, differing, extra)', async () => {
     const root = tempDir('server');
@@ -239,6 +258,59 @@ describe('sidecar connection', () => {
       ['changed.txt'],
     );
     assert.deepEqual(diff.extra.map((e) => `${e.p}:${e.t}`).sort(), ['extra.txt:f', 'extradir:d']);
+  });
+
+  it('diffs hash-less entries: no hash for absent files or other sizes, its own hash for same-size files', async () => {
+    const root = tempDir('server');
+    await writeFile(join(root, 'same.txt'), 'same');
+    await writeFile(join(root, 'samesize.txt'), 'abcd');
+    await writeFile(join(root, 'longer.txt'), 'longer');
+    await mkdir(join(root, 'dir'));
+    await writeFile(join(root, 'dir/in.txt'), 'in');
+    await writeFile(join(root, 'file-not-dir'), 'x');
+    const h = (s: string): string => sha256(Buffer.from(s));
+    const msgs = await session(root, [
+      encodeJson({ t: 'hello', v: PROTOCOL_VERSION, mode: 'send-only' }),
+      encodeJson({
+        t: 'manifest',
+        entries: [
+          { p: 'same.txt', t: 'f', m: 0o644, s: 4 },
+          { p: 'samesize.txt', t: 'f', m: 0o644, s: 4 },
+          { p: 'longer.txt', t: 'f', m: 0o644, s: 2 },
+          { p: 'absent.txt', t: 'f', m: 0o644, s: 1 },
+          { p: 'dir', t: 'd', m: 0o755 },
+          { p: 'dir/in.txt', t: 'f', m: 0o644, s: 2, h: h('in') },
+          { p: 'dir/new.txt', t: 'f', m: 0o644, s: 1 },
+          { p: 'newdir', t: 'd', m: 0o755 },
+          { p: 'newdir/x.txt', t: 'f', m: 0o644, s: 1 },
+          { p: 'file-not-dir', t: 'd', m: 0o755 },
+          { p: 'file-not-dir/y.txt', t: 'f', m: 0o644, s: 1 },
+        ],
+      }),
+    ]);
+    const diff = msgs[1];
+    assert.ok(diff?.t === 'diff', JSON.stringify(msgs));
+    assert.deepEqual([...diff.missing].sort(), ['absent.txt', 'dir/new.txt', 'file-not-dir/y.txt', 'newdir', 'newdir/x.txt']);
+    const differ = new Map(diff.differ.map((e) => [e.p, e]));
+    assert.deepEqual([...differ.keys()].sort(), ['file-not-dir', 'longer.txt', 'same.txt', 'samesize.txt']);
+    // same size: the sidecar's hash comes back, so the client can compare
+    assert.equal(differ.get('same.txt')?.h, h('same'));
+    assert.equal(differ.get('samesize.txt')?.h, h('abcd'));
+    // another size: different whatever the content, nothing hashed
+    assert.equal(differ.get('longer.txt')?.h, undefined);
+    assert.equal(differ.get('longer.txt')?.s, 6);
+    assert.equal(differ.get('file-not-dir')?.t, 'f');
+    assert.deepEqual(diff.extra, []);
+  });
+
+  it('says in its welcome whether the root is empty (the staging folder aside)', async () => {
+    const root = tempDir('server');
+    await mkdir(join(root, STAGING_DIR));
+    const empty = await session(root, [encodeJson({ t: 'hello', v: PROTOCOL_VERSION, mode: 'send-only' })]);
+    assert.ok(empty[0]?.t === 'welcome' && empty[0].empty === true);
+    await writeFile(join(root, 'a.txt'), 'A');
+    const full = await session(root, [encodeJson({ t: 'hello', v: PROTOCOL_VERSION, mode: 'send-only' })]);
+    assert.ok(full[0]?.t === 'welcome' && full[0].empty === false);
   });
 
   it('refuses another protocol version and anything before hello', async () => {

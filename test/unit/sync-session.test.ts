@@ -188,6 +188,34 @@ describe('sync session (in-process sidecar)', () => {
     assert.ok((await remaining()) >= 5, 'earlier declined deletions are still held');
   });
 
+  it('a new session reads only what changed: hashes kept on disk, the rest compared by the sidecar', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`d${i % 4}/f${i}.txt`] = `content ${i}`.padEnd(100, '.');
+    const cacheFile = join(tempDir('hcache'), 'cache.json');
+    const { local, remote, side, session } = await setup(files, { hashCacheFile: cacheFile });
+    await session.start();
+    assert.ok(await same(local, remote));
+    await session.stop();
+    const rows = (JSON.parse(await readFile(cacheFile, 'utf8')) as { rows: unknown[] }).rows;
+    assert.equal(rows.length, 40, 'every sent file has its hash cached');
+    // same size, new content; and one file changed only on the remote side, same size
+    await writeFile(join(local, 'd1/f5.txt'), 'CHANGED 5'.padEnd(100, '.'));
+    await writeFile(join(remote, 'd2/f6.txt'), 'remote 6'.padEnd(100, '.'));
+    const again = new SyncSession({ resolvePod: async () => 'local', localRoot: local, transport: transportTo(side), hashCacheFile: cacheFile });
+    cleanups.push(() => again.stop());
+    await again.start();
+    assert.ok(await same(local, remote), 'both changes resolved: the local file is the truth');
+    assert.equal(again.status().filesSent, 2, `sent ${again.status().filesSent} files`);
+    await again.stop();
+    // a corrupt cache file is an empty cache, not an error
+    await writeFile(cacheFile, '{not json');
+    const third = new SyncSession({ resolvePod: async () => 'local', localRoot: local, transport: transportTo(side), hashCacheFile: cacheFile });
+    cleanups.push(() => third.stop());
+    await third.start();
+    assert.equal(third.status().filesSent, 0);
+    assert.ok(await same(local, remote));
+  });
+
   it('reconnects after the connection drops, with no change lost', async () => {
     const { local, remote, side, session } = await setup({ 'a.txt': 'A' });
     await session.start();

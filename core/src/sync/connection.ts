@@ -154,11 +154,15 @@ export class SyncConnection extends EventEmitter<ConnectionEvents> {
     });
   }
 
+  /** True when the sidecar's root was empty at the handshake (its welcome said so). */
+  remoteEmpty = false;
+
   async hello(mode: SyncMode, timeoutMs = 15_000): Promise<void> {
     const answer = this.expect('welcome', timeoutMs);
     await this.write(encodeJson({ t: 'hello', v: PROTOCOL_VERSION, mode, client: 'kdev' }));
     const welcome = await answer;
     if (welcome.v !== PROTOCOL_VERSION) throw new ProtocolError(`the sidecar speaks protocol ${welcome.v}, kdev ${PROTOCOL_VERSION}`);
+    this.remoteEmpty = welcome.empty === true;
   }
 
   async manifest(entries: Entry[], timeoutMs = 120_000): Promise<DiffMessage> {

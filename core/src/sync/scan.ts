@@ -1,13 +1,18 @@
 // Scanning the local tree: every synced entry, with content hashes from a cache keyed by
 // inode/size/mtime so that a re-scan after a reconnect only re-reads changed files.
-import type { Dirent } from 'node:fs';
+import { lstatSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HashCache, entryOf, pool, type Entry } from '@kdev/sync-sidecar';
 import type { IgnoreRules } from './ignore.js';
 
-/** Entries under `base` ('' = the whole root), folders included, the root itself excluded. */
-export async function scanTree(root: string, rules: IgnoreRules, cache: HashCache, base = ''): Promise<Map<string, Entry>> {
+/**
+ * Entries under `base` ('' = the whole root), folders included, the root itself excluded.
+ * With `hash: false` a file's hash comes only from the cache (left out when not cached), so
+ * nothing is read: the handshake asks the sidecar first and hashes only where it must.
+ * `stats` receives each file's lstat, so that a send right after the scan need not repeat it.
+ */
+export async function scanTree(root: string, rules: IgnoreRules, cache: HashCache, base = '', opts: { hash?: boolean; stats?: Map<string, Stats> } = {}): Promise<Map<string, Entry>> {
   const out = new Map<string, Entry>();
   const files: string[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -38,18 +43,24 @@ export async function scanTree(root: string, rules: IgnoreRules, cache: HashCach
     const st = await lstat(join(root, base)).catch(() => undefined);
     if (!st) return out;
     if (!st.isDirectory()) {
-      const e = await entryOf(root, base, st, cache);
+      const e = await entryOf(root, base, st, cache, opts);
       if (e) out.set(base, e);
       return out;
     }
     out.set(base, { p: base, t: 'd', m: st.mode & 0o777 });
   }
   await walk(base);
+  // lstat synchronously: microseconds each, where a thread-pool round trip costs far more
   await pool(files, 16, async (rel) => {
-    const st = await lstat(join(root, rel)).catch(() => undefined);
-    if (!st) return;
-    const e = await entryOf(root, rel, st, cache).catch(() => undefined);
+    let st: Stats;
+    try {
+      st = lstatSync(join(root, rel));
+    } catch {
+      return;
+    }
+    const e = await entryOf(root, rel, st, cache, opts).catch(() => undefined);
     if (e) out.set(rel, e);
+    if (e && opts.stats && st.isFile()) opts.stats.set(rel, st);
   });
   return out;
 }

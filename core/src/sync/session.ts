@@ -13,19 +13,21 @@
 // slices. chokidar drops a second 'change' of the same file within 50 ms, so every path we
 // read is re-checked once (a stat, not a read) shortly after; a missed write is then sent.
 import { EventEmitter } from 'node:events';
-import { connect as netConnect } from 'node:net';
-import { lstat, readFile, readlink, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { lstatSync, type Stats } from 'node:fs';
+import { lstat, mkdir, readFile, readlink, rename, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
-import { HashCache, checkLinkTarget, hashFile, removeInside, sha256, type ApplyResult, type Entry, type SyncMode, DEFAULT_PORT, ProtocolError, sameEntry, entryOf } from '@kdev/sync-sidecar';
+import { HashCache, checkLinkTarget, hashFile, readFileFast, removeInside, sha256, type ApplyResult, type Entry, type SyncMode, DEFAULT_PORT, ProtocolError, sameEntry, entryOf } from '@kdev/sync-sidecar';
 import type { Cluster } from '../kube/client.js';
-import { forwardPort } from '../session/portforward.js';
+import { openPortForwardStream } from './transport.js';
 import { KdevError, isKdevError } from '../errors.js';
 import type { SyncConfig } from '../config/schema.js';
 import { IgnoreRules } from './ignore.js';
 import { scanTree } from './scan.js';
-import { SyncConnection, type ChangesMessage } from './connection.js';
+import { SyncConnection, type ChangesMessage, type DiffMessage } from './connection.js';
 
 export type SyncState = 'stopped' | 'connecting' | 'initial-sync' | 'watching' | 'syncing' | 'idle';
 
@@ -68,7 +70,7 @@ export interface SyncSessionOptions {
   config?: Partial<Pick<SyncConfig, 'mode' | 'ignore' | 'deleteLocal'>>;
   /** The sidecar's port in the pod (7878). */
   remotePort?: number;
-  /** How to reach the sidecar; default: a Kubernetes port-forward (core's forwardPort). */
+  /** How to reach the sidecar; default: a Kubernetes port-forward stream (portForwardTransport). */
   transport?: TransportFactory;
   /**
    * Asked before a batch that deletes more than half of the synced files (and at least
@@ -79,6 +81,18 @@ export interface SyncSessionOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   maxBatchFiles?: number;
   maxBatchBytes?: number;
+  /**
+   * Where content hashes of local files are kept between sessions, keyed by path, inode,
+   * size, mtime and ctime, so a new session does not re-read unchanged files. Default:
+   * $XDG_CACHE_HOME (or ~/.cache)/kdev/sync/<hash of localRoot>.json; false: memory only.
+   */
+  hashCacheFile?: string | false;
+}
+
+/** The default place of a folder's persistent hash cache. */
+export function defaultHashCacheFile(localRoot: string): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'kdev', 'sync', `${createHash('sha256').update(localRoot).digest('hex').slice(0, 24)}.json`);
 }
 
 export interface SyncStatus {
@@ -99,22 +113,35 @@ export interface SyncStatus {
 
 const LARGE_FILE = 4 * 1024 * 1024;
 const RECHECK_MS = 60;
+const DELETE_BURST_GAP_MS = 3000;
+const DELETE_SETTLE_MS = 25;
+const DELETE_SETTLE_MAX_MS = 1000;
 
-/** A port-forward to the sidecar, and TCP connections through it. */
+/**
+ * Port-forwards to the sidecar: each connection is its own port-forward WebSocket, used as
+ * a stream directly (no local TCP listener in between); close() ends every one of them.
+ */
 export function portForwardTransport(cluster: Cluster, namespace: string | undefined, remotePort: number): TransportFactory {
   return async (pod) => {
-    const fwd = await forwardPort(cluster, pod, remotePort, { namespace });
+    const open = new Set<Duplex>();
+    let closed = false;
     return {
-      connect: () =>
-        new Promise<Duplex>((resolve, reject) => {
-          const s = netConnect(fwd.localPort, '127.0.0.1');
-          s.once('connect', () => {
-            s.setNoDelay(true);
-            resolve(s);
-          });
-          s.once('error', reject);
-        }),
-      close: () => fwd.close(),
+      connect: async () => {
+        if (closed) throw new Error('the port-forward was closed');
+        const s = await openPortForwardStream(cluster, namespace ?? cluster.namespace, pod, remotePort);
+        if (closed) {
+          s.destroy(); // closed while it was opening
+          throw new Error('the port-forward was closed');
+        }
+        open.add(s);
+        s.once('close', () => open.delete(s));
+        return s;
+      },
+      close: async () => {
+        closed = true;
+        for (const s of open) s.destroy();
+        open.clear();
+      },
     };
   };
 }
@@ -164,6 +191,36 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     this.rules = new IgnoreRules(this.root, opts.config?.ignore ?? []);
     this.maxBatchFiles = opts.maxBatchFiles ?? 2000;
     this.maxBatchBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
+    this.cacheFile = opts.hashCacheFile === false ? undefined : (opts.hashCacheFile ?? defaultHashCacheFile(this.root));
+  }
+
+  private readonly cacheFile: string | undefined;
+  private cacheSaving: Promise<void> = Promise.resolve();
+  private cacheLoaded = false;
+
+  /** Loads the persistent hash cache once; a missing or corrupt file is an empty cache. */
+  private async loadHashCache(): Promise<void> {
+    if (this.cacheLoaded || !this.cacheFile) return;
+    this.cacheLoaded = true;
+    try {
+      const data = JSON.parse(await readFile(this.cacheFile, 'utf8')) as { v?: number; root?: string; rows?: unknown };
+      if (data.v === 1 && data.root === this.root) this.cache.load(data.rows);
+    } catch {
+      // no cache yet, or unreadable: hashes are computed again
+    }
+  }
+
+  /** Writes the hash cache (temp file + rename), keeping only paths still in `keep`. */
+  private async saveHashCache(keep?: (rel: string) => boolean): Promise<void> {
+    if (!this.cacheFile) return;
+    try {
+      await mkdir(dirname(this.cacheFile), { recursive: true });
+      const tmp = `${this.cacheFile}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify({ v: 1, root: this.root, rows: this.cache.dump(keep) }));
+      await rename(tmp, this.cacheFile);
+    } catch {
+      // a cache that cannot be written only costs re-hashing next time
+    }
   }
 
   get state(): SyncState {
@@ -199,13 +256,16 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     const st = await stat(this.root).catch(() => undefined);
     if (!st?.isDirectory()) throw new KdevError('INVALID', `the local sync folder ${this.root} does not exist`, 'Check sync.local in .kdev.yaml.');
     this.stopping = false;
-    // the watcher's own start (a walk of the tree) runs alongside the first handshake; a
-    // change made before it was ready is caught by a re-scan against what was synced
-    this.watcherReady = this.startWatcher();
+    await this.loadHashCache();
     let first!: { resolve: () => void; reject: (e: Error) => void };
     const firstSync = new Promise<void>((resolve, reject) => (first = { resolve, reject }));
     this.loop = this.run(first);
     await firstSync;
+  }
+
+  /** Resolves once local changes are watched (the watcher starts after the first sync). */
+  async whenWatching(): Promise<void> {
+    await this.watcherReady;
   }
 
   /** Stops watching and closes the connection. */
@@ -220,6 +280,8 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     await this.loop?.catch(() => undefined);
     this.loop = undefined;
     this.st = 'stopped';
+    await this.cacheSaving;
+    await this.saveHashCache((rel) => this.synced.has(rel));
   }
 
   private setState(s: SyncState): void {
@@ -255,6 +317,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         return;
       }
       this.pending.add(rel);
+      this.onEvent?.();
       this.scheduleFlush();
     });
     // chokidar reports no 'change' for a chmod alone (exec bit): its raw fs.watch events do
@@ -298,9 +361,16 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         await this.handshake(conn);
         failures = 0;
         if (!firstDone) {
-          await this.watcherReady;
-          this.rulesDirty = true; // one reconcile pass: changes made while the watcher was starting
           firstDone = true;
+          // The watcher starts once the first sync is done: its own walk of the tree (an
+          // lstat per file) would compete with the sync for the CPU. When it is ready, one
+          // reconcile pass (a re-scan against what was synced; cached hashes, so no reads)
+          // catches whatever changed since the handshake's scan.
+          this.watcherReady = this.startWatcher().then(() => {
+            this.rulesDirty = true;
+            this.scheduleFlush();
+          });
+          this.watcherReady.catch(() => undefined);
           first.resolve();
         }
         this.scheduleFlush();
@@ -351,13 +421,17 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     return Math.max(n, paths.length);
   }
 
-  /** Deletions sent recently: a mass deletion that arrives in several batches still counts as one. */
-  private recentDeletes: Array<{ at: number; n: number }> = [];
+  /**
+   * The deletion burst in progress: a mass deletion (rm -rf, a branch switch) reaches us over
+   * several batches, and the guard must judge them together. A burst lasts while deletion
+   * batches follow each other within DELETE_BURST_GAP_MS — measured from the previous one's
+   * acknowledgement, so a slow link or a long burst cannot slip past the guard in pieces.
+   */
+  private deleteBurst = { n: 0, lastAt: 0 };
 
   private recentDeleteCount(): number {
-    const since = Date.now() - 3000;
-    this.recentDeletes = this.recentDeletes.filter((d) => d.at >= since);
-    return this.recentDeletes.reduce((sum, d) => sum + d.n, 0);
+    if (Date.now() - this.deleteBurst.lastAt > DELETE_BURST_GAP_MS) this.deleteBurst = { n: 0, lastAt: 0 };
+    return this.deleteBurst.n;
   }
 
   /** The mass-deletion guard: true when these deletions may go ahead. */
@@ -368,7 +442,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     totalFiles += recent;
     const min = this.opts.massDeleteMin ?? 10;
     if (deletes < min || deletes * 2 <= totalFiles) {
-      if (cumulative) this.recentDeletes.push({ at: Date.now(), n: deletes - recent });
+      if (cumulative) this.deleteBurst = { n: this.deleteBurst.n + (deletes - recent), lastAt: Date.now() };
       return true;
     }
     const info: MassDeleteInfo = { deletes, total: totalFiles, side, sample: paths.slice(0, 10) };
@@ -388,8 +462,13 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       this.rulesDirty = false;
       this.rules.reload();
     }
-    const local = await scanTree(this.root, this.rules, this.cache);
-    const diff = await conn.manifest([...local.values()]);
+    // no file is read here: hashes come from the cache; the sidecar says what it lacks
+    const stats = new Map<string, Stats>();
+    const local = await scanTree(this.root, this.rules, this.cache, '', { hash: false, stats });
+    // send-only into an empty root: no manifest needed, everything is missing (two-way
+    // sends one anyway: it starts the sidecar's watcher)
+    const diff: DiffMessage =
+      conn.remoteEmpty && this.mode === 'send-only' ? { t: 'diff', missing: [...local.keys()], differ: [], extra: [] } : await conn.manifest([...local.values()]);
     const base = this.synced;
     const twoWay = this.mode === 'two-way';
     const next = new Map<string, Entry>();
@@ -398,6 +477,24 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     const toDelete: string[] = [];
     const missing = new Set(diff.missing);
     const differ = new Map(diff.differ.map((e) => [e.p, e]));
+    // a file we sent without a hash that the sidecar has with the same size and exec bits
+    // comes back with its hash: hash ours now and compare (two-way also needs our hash of
+    // every differing file, to tell a local change from a remote one)
+    for (const [p, remote] of [...differ]) {
+      const e = local.get(p);
+      if (!e || e.t !== 'f' || e.h !== undefined || remote.t !== 'f') continue;
+      if (remote.h === undefined && !twoWay) continue;
+      let st;
+      try {
+        st = lstatSync(join(this.root, p));
+      } catch {
+        continue;
+      }
+      const full = await entryOf(this.root, p, st, this.cache).catch(() => undefined);
+      if (!full) continue;
+      local.set(p, full);
+      if (sameEntry(full, remote)) differ.delete(p);
+    }
     for (const [p, e] of local) {
       if (missing.has(p)) {
         toSend.push(p);
@@ -440,23 +537,25 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       const batchDeletes = first ? deletes : [];
       first = false;
       if (slice.length === 0 && batchDeletes.length === 0) break;
-      const { applied } = await conn.sendBatch(batchDeletes, (sender) => this.fill(sender, slice, sent));
+      const { applied } = await conn.sendBatch(batchDeletes, (sender) => this.fill(sender, slice, sent, stats));
       this.counters.batches++;
-      inflight.push(
-        applied.then((ack) => {
-          for (const [p, e] of sent) next.set(p, e);
-          progress.files += slice.length;
-          progress.bytes += ack.bytes;
-          this.counters.filesSent += ack.files;
-          this.counters.bytesSent += ack.bytes;
-          this.emit('initial-sync', { ...progress });
-        }),
-      );
+      const done = applied.then((ack) => {
+        for (const [p, e] of sent) next.set(p, e);
+        progress.files += slice.length;
+        progress.bytes += ack.bytes;
+        this.counters.filesSent += ack.files;
+        this.counters.bytesSent += ack.bytes;
+        this.emit('initial-sync', { ...progress });
+      });
+      done.catch(() => undefined); // awaited below; a lost connection must not leave it unhandled
+      inflight.push(done);
       if (inflight.length >= 2) await inflight.shift();
     }
     await Promise.all(inflight);
     this.synced = next;
     this.lastSyncAt = new Date();
+    // written in the background: the sync is done, and stop() waits for the write
+    this.cacheSaving = this.cacheSaving.then(() => this.saveHashCache((rel) => local.has(rel)));
     if (toPull.length > 0) await conn.pull(toPull);
     this.counters.connects++;
     this.setState('watching');
@@ -464,12 +563,23 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     this.emit('idle', { lastSyncAt: this.lastSyncAt });
   }
 
-  /** Puts paths into a batch as they are now; records what was sent in `sent`. */
-  private async fill(sender: import('@kdev/sync-sidecar').TarSender, paths: string[], sent: Map<string, Entry>): Promise<void> {
+  /**
+   * Puts paths into a batch as they are now; records what was sent in `sent`. `scanned`
+   * holds lstats of regular files taken a moment ago (the handshake's scan): such a file is
+   * read without another lstat, and not followed should it have become a symlink since
+   * (then it is left out here; the watcher's reconcile pass sends the link).
+   */
+  private async fill(sender: import('@kdev/sync-sidecar').TarSender, paths: string[], sent: Map<string, Entry>, scanned?: Map<string, Stats>): Promise<void> {
     for (const rel of paths) {
       const abs = join(this.root, rel);
-      const st = await lstat(abs).catch(() => undefined);
-      if (!st) continue;
+      const known = scanned?.get(rel);
+      if (known) scanned!.delete(rel);
+      let st: Stats;
+      try {
+        st = known ?? lstatSync(abs);
+      } catch {
+        continue;
+      }
       const m = st.mode & 0o777;
       if (st.isDirectory()) {
         await sender.dir(rel, m);
@@ -492,8 +602,12 @@ export class SyncSession extends EventEmitter<SyncEvents> {
           this.cache.set(rel, st, h);
           sent.set(rel, { p: rel, t: 'f', m, s: st.size, h });
         } else {
-          const content = await readFile(abs).catch(() => undefined);
-          if (!content) continue;
+          let content: Buffer;
+          try {
+            content = readFileFast(abs, st.size, known !== undefined); // one open, read, close
+          } catch {
+            continue;
+          }
           const h = sha256(content);
           await sender.file(rel, m, content);
           if (content.length === st.size) this.cache.set(rel, st, h);
@@ -573,20 +687,27 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         paths.sort();
         const { deletes, items } = await this.plan(paths);
         if (deletes.length > 0) {
-          // a burst of deletions (rm -rf, branch switch) arrives over several loop turns:
-          // take in the deletions that are still arriving, so the guard sees them together
-          for (let turn = 0; turn < 50; turn++) {
-            await new Promise<void>((r) => setImmediate(r));
+          // A burst of deletions (rm -rf, a branch switch) reaches us as many watcher events,
+          // spread over time on a busy machine. So that the guard judges it as a whole, a
+          // batch with deletions takes in the deletions still arriving until none has come
+          // for DELETE_SETTLE_MS (at most DELETE_SETTLE_MAX_MS): a delay for deletions only,
+          // never for edits.
+          const started = Date.now();
+          for (;;) {
             const more: string[] = [];
             for (const p of this.pending) {
               if (this.synced.has(p) && !(await lstat(join(this.root, p)).catch(() => undefined))) more.push(p);
             }
-            if (more.length === 0) break;
             for (const p of more) {
               this.pending.delete(p);
               if (!deletes.some((d) => under(d, p))) deletes.push(p);
             }
+            if (Date.now() - started >= DELETE_SETTLE_MAX_MS || !(await this.moreEvents(DELETE_SETTLE_MS))) break;
           }
+          // a deleted path whose folder is gone too stands for that folder (the topmost gone)
+          const tops = new Set(deletes.map((d) => this.topmostGone(d)));
+          deletes.length = 0;
+          for (const d of [...tops].sort()) if (!deletes.some((x) => under(x, d))) deletes.push(d);
         }
         if (deletes.length === 0 && items.length === 0) continue;
         const total = [...this.synced.values()].filter((e) => e.t !== 'd').length;
@@ -601,6 +722,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         const sent = new Map<string, Entry>();
         const { applied } = await conn.sendBatch(allowed, (sender) => this.fill(sender, items, sent));
         const ack = await applied;
+        if (allowed.length > 0) this.deleteBurst.lastAt = Date.now(); // the burst goes on from here
         this.counters.batches++;
         this.counters.filesSent += ack.files;
         this.counters.bytesSent += ack.bytes;
@@ -621,6 +743,39 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         if (this.pending.size > 0 || this.rulesDirty) this.scheduleFlush();
       }
     }
+  }
+
+  private onEvent: (() => void) | undefined;
+
+  /** Resolves true at the next watcher event, or false after `ms` without one. */
+  private moreEvents(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.onEvent = undefined;
+        resolve(false);
+      }, ms);
+      this.onEvent = () => {
+        clearTimeout(timer);
+        this.onEvent = undefined;
+        resolve(true);
+      };
+    });
+  }
+
+  /** The topmost synced folder above `rel` that is gone locally (or `rel` itself). */
+  private topmostGone(rel: string): string {
+    let top = rel;
+    for (let i = top.lastIndexOf('/'); i > 0; i = top.lastIndexOf('/')) {
+      const parent = top.slice(0, i);
+      if (this.synced.get(parent)?.t !== 'd') break;
+      try {
+        lstatSync(join(this.root, parent));
+        break; // still there
+      } catch {
+        top = parent;
+      }
+    }
+    return top;
   }
 
   /** Decides, from the current state of these paths, what the next batch carries. */

@@ -72,6 +72,11 @@ export function syncSidecarParts(opts: SidecarOptions = {}): SidecarParts {
       { name: 'KDEV_SYNC_ROOT', value: SIDECAR_SRC },
       { name: 'KDEV_SYNC_PORT', value: String(port) },
       { name: 'KDEV_SYNC_CTL', value: CTL_FIFO },
+      // glibc malloc: buffers of 128 KiB and more are always mmap'ed (so freeing them gives the
+      // memory back, instead of a heap that only grows), at most 2 arenas, trim freed heap tops
+      { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
+      { name: 'MALLOC_TRIM_THRESHOLD_', value: '131072' },
+      { name: 'MALLOC_ARENA_MAX', value: '2' },
     ],
     volumeMounts: [
       { name: srcVolume, mountPath: SIDECAR_SRC },
