@@ -148,3 +148,18 @@ describe('replicas sharing a store', () => {
     assert.match(p.error!, /no host satisfies the hard constraints/);
   });
 });
+
+describe('shutdown', () => {
+  it('gives back a request taken from the shared queue but not placed, and sends pending results', async () => {
+    const store = new MemoryStore();
+    store.addHosts([spec('h1')]);
+    store.queue.push('{"id":"next"}');
+    const a = new Scheduler(store, { replica: 'a', seed: 1 });
+    await a.init();
+    a['sharedBuffer'].push('{"id":"taken"}');
+    a['pendingResults'].push('{"id":"done"}');
+    await a.stop();
+    assert.deepEqual(store.queue, ['{"id":"taken"}', '{"id":"next"}'], 'back at the head, in order');
+    assert.deepEqual(store.results, ['{"id":"done"}']);
+  });
+});

@@ -1,6 +1,7 @@
 // GENERATED from templates/meeting/src/scheduler by `npm run -w templates bundle`; edit the TypeScript source.
 
 // templates/meeting/src/scheduler/main.ts
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 
 // templates/meeting/src/lib/http.ts
@@ -517,17 +518,35 @@ function makeFleet(n, seed = 1) {
 import { createHash as createHash2 } from "node:crypto";
 
 // templates/meeting/src/scheduler/store.ts
+var LOG_KEEP = 2e5;
+var LOG_TRIM = 1e4;
+function decodeDelta(s) {
+  const f = s.split("|");
+  if (f.length < 7) return void 0;
+  const n = Number(f[5]);
+  return { v: Number(f[0]), host: f[1], cpu: Number(f[2]), mem: Number(f[3]), gpu: Number(f[4]), n: n < 0 ? -1 : 1, tenant: f.length === 7 ? f[6] : f.slice(6).join("|") };
+}
 var KEYS = {
   version: "sched:ver",
   spec: "sched:spec",
   use: "sched:use",
-  changed: "sched:changed",
+  /** The change log: a sorted set of encoded UsageDeltas scored by version. */
+  log: "sched:log",
+  /** The log was trimmed up to this version. */
+  logFloor: "sched:logfloor",
   placements: "sched:placements",
   queue: "sched:queue",
   results: "sched:results"
 };
 
 // templates/meeting/src/scheduler/redis-store.ts
+var TRIM_LUA = `
+if redis.call('ZCARD', '${KEYS.log}') > ${LOG_KEEP + LOG_TRIM} then
+  redis.call('ZREMRANGEBYRANK', '${KEYS.log}', 0, ${LOG_TRIM - 1})
+  local first = redis.call('ZRANGE', '${KEYS.log}', 0, 0, 'WITHSCORES')
+  redis.call('SET', '${KEYS.logFloor}', tonumber(first[2]) - 1)
+end
+`;
 var COMMIT_LUA = `
 local items = cjson.decode(ARGV[1])
 local out = {}
@@ -552,13 +571,14 @@ for i, it in ipairs(items) do
         local v = redis.call('INCR', '${KEYS.version}')
         u.v = v
         redis.call('HSET', '${KEYS.use}', host, cjson.encode(u))
-        redis.call('ZADD', '${KEYS.changed}', v, host)
+        redis.call('ZADD', '${KEYS.log}', v, v .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|1|' .. tenant)
         redis.call('HSET', '${KEYS.placements}', pid, cjson.encode({host, cpu, mem, gpu, tenant}))
         out[i] = {1, v}
       end
     end
   end
 end
+${TRIM_LUA}
 return cjson.encode(out)
 `;
 var RELEASE_LUA = `
@@ -575,23 +595,15 @@ if n > 0 then u.ten[tenant] = n else u.ten[tenant] = nil end
 local v = redis.call('INCR', '${KEYS.version}')
 u.v = v
 redis.call('HSET', '${KEYS.use}', host, cjson.encode(u))
-redis.call('ZADD', '${KEYS.changed}', v, host)
+redis.call('ZADD', '${KEYS.log}', v, v .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|-1|' .. tenant)
 redis.call('HDEL', '${KEYS.placements}', ARGV[1])
+${TRIM_LUA}
 return 1
 `;
 var CHANGES_LUA = `
-local ver = tonumber(redis.call('GET', '${KEYS.version}') or '0')
-local ids = redis.call('ZRANGEBYSCORE', '${KEYS.changed}', '(' .. ARGV[1], '+inf')
-local out = {ver}
-if #ids == 0 then return out end
-for first = 1, #ids, 1000 do
-  local last = math.min(first + 999, #ids)
-  local uses = redis.call('HMGET', '${KEYS.use}', unpack(ids, first, last))
-  for i = first, last do
-    out[#out + 1] = ids[i]
-    out[#out + 1] = uses[i - first + 1]
-  end
-end
+local floor = tonumber(redis.call('GET', '${KEYS.logFloor}') or '0')
+local out = redis.call('ZRANGEBYSCORE', '${KEYS.log}', '(' .. ARGV[1], '+inf')
+table.insert(out, 1, floor)
 return out
 `;
 function parseUse(raw) {
@@ -628,14 +640,14 @@ var RedisStore = class {
     let changesReply = replies[idx];
     if (changesReply instanceof Error && changesReply.message.startsWith("NOSCRIPT")) changesReply = await this.redis.eval(CHANGES_LUA, [], [since]);
     const arr = ok(changesReply);
-    const changes = [];
-    for (let i = 1; i < arr.length; i += 2) {
-      const raw = arr[i + 1];
-      if (typeof raw === "string") changes.push({ id: String(arr[i]), use: parseUse(raw) });
+    const deltas = [];
+    for (let i = 1; i < arr.length; i++) {
+      const d = typeof arr[i] === "string" ? decodeDelta(arr[i]) : void 0;
+      if (d) deltas.push(d);
     }
     idx++;
     const popped = pop > 0 ? ok(replies[idx]) : null;
-    return { version: Number(arr[0]), changes, requests: Array.isArray(popped) ? popped : [] };
+    return { floor: Number(arr[0]), deltas, requests: Array.isArray(popped) ? popped : [] };
   }
   async commit(items) {
     if (items.length === 0) return [];
@@ -646,6 +658,12 @@ var RedisStore = class {
   }
   async release(placement) {
     return await this.redis.eval(RELEASE_LUA, [], [placement]) === 1;
+  }
+  async giveBack(requests, results) {
+    const cmds = [];
+    if (requests.length > 0) cmds.push(["LPUSH", KEYS.queue, ...[...requests].reverse()]);
+    if (results.length > 0) cmds.push(["RPUSH", KEYS.results, ...results]);
+    if (cmds.length > 0) for (const r of await this.redis.pipeline(cmds)) ok(r);
   }
   async waitRequest(timeoutMs) {
     const conn = this.blocking ?? this.redis;
@@ -671,14 +689,13 @@ async function registerHosts(redis2, specs, chunk = 1e3) {
     const base = top - part.length;
     const specArgs = [];
     const useArgs = [];
-    const zargs = [];
     part.forEach((s, j) => {
+      if (s.id.includes("|")) throw new Error(`host id ${JSON.stringify(s.id)}: '|' separates the change log's fields`);
       const v = base + j + 1;
       specArgs.push(s.id, JSON.stringify(s));
       useArgs.push(s.id, JSON.stringify({ v, cpu: 0, mem: 0, gpu: 0, ten: {} }));
-      zargs.push(v, s.id);
     });
-    for (const r of await redis2.pipeline([["HSET", KEYS.spec, ...specArgs], ["HSET", KEYS.use, ...useArgs], ["ZADD", KEYS.changed, ...zargs]])) ok(r);
+    for (const r of await redis2.pipeline([["HSET", KEYS.spec, ...specArgs], ["HSET", KEYS.use, ...useArgs]])) ok(r);
   }
 }
 
@@ -724,11 +741,28 @@ var HostCache = class {
     this.version = version;
     this.stats.full++;
   }
-  /** Applies changed usages; returns how many were newer than the cache's copy. */
-  apply(version, changes) {
+  /**
+   * Applies the change log after this cache's version, in version order; returns how many
+   * deltas were newer than the cache's copy of their host. A host's copy at version x
+   * already holds every change up to x (its own commits, a conflict's current state), so a
+   * delta at or below x is skipped and the later ones are added on top.
+   */
+  apply(deltas) {
     let n = 0;
-    for (const c of changes) if (this.set(c.id, c.use)) n++;
-    if (version > this.version) this.version = version;
+    for (const d of deltas) {
+      if (d.v > this.version) this.version = d.v;
+      const h = this.hosts.get(d.host);
+      if (!h || d.v <= h.use.v) continue;
+      const u = h.use;
+      u.v = d.v;
+      u.cpu += d.cpu * d.n;
+      u.mem += d.mem * d.n;
+      u.gpu += d.gpu * d.n;
+      const t = (u.ten[d.tenant] ?? 0) + d.n;
+      if (t > 0) u.ten[d.tenant] = t;
+      else delete u.ten[d.tenant];
+      n++;
+    }
     this.stats.incremental++;
     this.stats.changesApplied += n;
     return n;
@@ -837,7 +871,7 @@ var Scheduler = class {
   sharedBuffer = [];
   blockingPop;
   loopDone;
-  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0 };
+  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0 };
   async init() {
     const snap = await this.store.snapshot();
     this.cache.load(snap.version, snap.hosts);
@@ -928,7 +962,8 @@ var Scheduler = class {
     let placements;
     try {
       const sync = await this.store.sync(this.cache.version, want, results);
-      this.cache.apply(sync.version, sync.changes);
+      if (this.cache.version < sync.floor) await this.init();
+      else this.cache.apply(sync.deltas);
       for (const raw of sync.requests) {
         try {
           jobs.push({ req: JSON.parse(raw) });
@@ -958,7 +993,9 @@ var Scheduler = class {
         let n = 0;
         try {
           n = await this.step();
-        } catch {
+        } catch (err) {
+          this.stats.errors++;
+          this.opts.onError?.(err);
           await new Promise((r) => setTimeout(r, 200));
           continue;
         }
@@ -978,9 +1015,18 @@ var Scheduler = class {
     } else waits.push(new Promise((r) => setTimeout(r, 1e3)));
     return Promise.race(waits);
   }
+  /**
+   * Stops the loop after its current step; a request already taken from the shared queue
+   * (by the blocking pop) but not placed goes back to the head of the queue, and results
+   * not yet sent are sent, so a replica going away loses nothing.
+   */
   async stop() {
     this.running = false;
     await this.loopDone;
+    await this.blockingPop;
+    const requests = this.sharedBuffer.splice(0);
+    const results = this.pendingResults.splice(0);
+    if (requests.length + results.length > 0) await this.store.giveBack(requests, results);
   }
 };
 
@@ -997,9 +1043,18 @@ var sched = new Scheduler(store, {
   batch: intEnv("SCHED_BATCH", 64),
   pick: { sample: intEnv("SCHED_SAMPLE", 48), topK: intEnv("SCHED_TOPK", 5) },
   queueCapacity: intEnv("SCHED_QUEUE", 1e3),
-  shared: process.env.SCHED_SHARED_QUEUE !== "0"
+  shared: process.env.SCHED_SHARED_QUEUE !== "0",
+  onError: (err) => jsonLog({ svc: "scheduler", msg: `step failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}` })
 });
 var ready = false;
+function schedStat() {
+  try {
+    const [run, wait] = readFileSync("/proc/self/schedstat", "utf8").trim().split(/\s+/).map(Number);
+    return { runNs: run, waitNs: wait };
+  } catch {
+    return void 0;
+  }
+}
 async function init() {
   for (; ; ) {
     try {
@@ -1037,6 +1092,10 @@ var router = new Router().post("/schedule", async (ctx) => {
   cache: sched.cache.stats,
   queue: { depth: sched.local.length, capacity: sched.local.capacity, ...sched.local.stats },
   ...sched.stats,
+  /** CPU time of this process (µs), so a benchmark can say where each core's time went. */
+  cpu: process.cpuUsage(),
+  /** Linux schedstat: ns on a CPU, ns waiting for one (runnable but not running). */
+  sched: schedStat(),
   sharedQueue: await redis.call("LLEN", KEYS.queue)
 }));
 var server = await serve({ name: "scheduler", port: intEnv("PORT", 8080), router, ready: () => ready });

@@ -2,6 +2,7 @@
 // incrementally: the store hands out the hosts changed since the cache's version, and a
 // change older than what the cache holds is ignored (it is already there).
 import type { Host, HostSpec, HostUsage } from './placement.js';
+import type { UsageDelta } from './store.js';
 
 export class HostCache {
   readonly hosts = new Map<string, Host>();
@@ -27,11 +28,28 @@ export class HostCache {
     this.stats.full++;
   }
 
-  /** Applies changed usages; returns how many were newer than the cache's copy. */
-  apply(version: number, changes: ReadonlyArray<{ id: string; use: HostUsage }>): number {
+  /**
+   * Applies the change log after this cache's version, in version order; returns how many
+   * deltas were newer than the cache's copy of their host. A host's copy at version x
+   * already holds every change up to x (its own commits, a conflict's current state), so a
+   * delta at or below x is skipped and the later ones are added on top.
+   */
+  apply(deltas: readonly UsageDelta[]): number {
     let n = 0;
-    for (const c of changes) if (this.set(c.id, c.use)) n++;
-    if (version > this.version) this.version = version;
+    for (const d of deltas) {
+      if (d.v > this.version) this.version = d.v;
+      const h = this.hosts.get(d.host);
+      if (!h || d.v <= h.use.v) continue;
+      const u = h.use;
+      u.v = d.v;
+      u.cpu += d.cpu * d.n;
+      u.mem += d.mem * d.n;
+      u.gpu += d.gpu * d.n;
+      const t = (u.ten[d.tenant] ?? 0) + d.n;
+      if (t > 0) u.ten[d.tenant] = t;
+      else delete u.ten[d.tenant];
+      n++;
+    }
     this.stats.incremental++;
     this.stats.changesApplied += n;
     return n;

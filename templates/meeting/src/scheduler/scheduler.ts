@@ -27,6 +27,8 @@ export interface SchedulerOptions {
   shared: boolean;
   queueCapacity: number;
   seed?: number;
+  /** Told about a failed step (the store away, a bug): the loop backs off and goes on. */
+  onError?: (err: unknown) => void;
 }
 
 export const DEFAULT_OPTIONS: SchedulerOptions = { replica: 'r0', batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, shared: true, queueCapacity: 1000 };
@@ -57,7 +59,7 @@ export class Scheduler {
   private sharedBuffer: string[] = [];
   private blockingPop: Promise<void> | undefined;
   private loopDone: Promise<void> | undefined;
-  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0 };
+  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0 };
 
   constructor(
     readonly store: Store,
@@ -164,7 +166,8 @@ export class Scheduler {
     let placements: Placement[];
     try {
       const sync = await this.store.sync(this.cache.version, want, results);
-      this.cache.apply(sync.version, sync.changes);
+      if (this.cache.version < sync.floor) await this.init(); // the log no longer reaches back this far
+      else this.cache.apply(sync.deltas);
       for (const raw of sync.requests) {
         try {
           jobs.push({ req: JSON.parse(raw) as PlacementRequest });
@@ -196,7 +199,9 @@ export class Scheduler {
         let n = 0;
         try {
           n = await this.step();
-        } catch {
+        } catch (err) {
+          this.stats.errors++;
+          this.opts.onError?.(err);
           await new Promise((r) => setTimeout(r, 200)); // the store is away: back off, keep the queue
           continue;
         }
@@ -222,8 +227,17 @@ export class Scheduler {
     return Promise.race(waits);
   }
 
+  /**
+   * Stops the loop after its current step; a request already taken from the shared queue
+   * (by the blocking pop) but not placed goes back to the head of the queue, and results
+   * not yet sent are sent, so a replica going away loses nothing.
+   */
   async stop(): Promise<void> {
     this.running = false;
     await this.loopDone;
+    await this.blockingPop;
+    const requests = this.sharedBuffer.splice(0);
+    const results = this.pendingResults.splice(0);
+    if (requests.length + results.length > 0) await this.store.giveBack(requests, results);
   }
 }
