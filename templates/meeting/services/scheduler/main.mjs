@@ -441,15 +441,6 @@ function feasible(h, r) {
   return true;
 }
 var DEFAULT_WEIGHTS = { balance: 1, image: 0.3, antiAffinity: 0.5 };
-function score(h, r, w = DEFAULT_WEIGHTS) {
-  const s = h.spec;
-  const ucpu = (h.use.cpu + r.cpu) / s.cpu;
-  const umem = (h.use.mem + r.mem) / s.mem;
-  const balance = 1 - Math.max(ucpu, umem) - 0.5 * Math.abs(ucpu - umem);
-  const image = s.images.includes(r.image) ? 1 : 0;
-  const same = h.use.ten[r.tenant] ?? 0;
-  return w.balance * balance + w.image * image - w.antiAffinity * Math.min(same, 4);
-}
 function seededRng(seed) {
   let a = seed >>> 0;
   return () => {
@@ -468,22 +459,6 @@ function shuffle(items, rng) {
   return items;
 }
 var DEFAULT_PICK = { sample: 48, topK: 5 };
-function candidates(pool, r, rng, opts = DEFAULT_PICK) {
-  const n = pool.length;
-  if (n === 0) return [];
-  const found = [];
-  const start = Math.floor(rng() * n);
-  for (let i = 0; i < n && found.length < opts.sample; i++) {
-    const h = pool[(start + i) % n];
-    if (opts.exclude?.has(h.spec.id)) continue;
-    if (feasible(h, r)) found.push({ h, s: score(h, r, opts.weights) });
-  }
-  found.sort((a, b) => b.s - a.s);
-  const ranked = found.map((f) => f.h);
-  const k = Math.min(opts.topK, ranked.length);
-  const top = shuffle(ranked.slice(0, k), rng);
-  return [...top, ...ranked.slice(k)];
-}
 function applyUsage(u, r, sign = 1) {
   const ten = { ...u.ten };
   const n = (ten[r.tenant] ?? 0) + sign;
@@ -719,27 +694,99 @@ function parsePlacementRequest(body) {
 }
 
 // templates/meeting/src/scheduler/cache.ts
+var Bits = class {
+  bit = /* @__PURE__ */ new Map();
+  /** A bit for a name, assigning one if there is room; -1 when all 31 are taken. */
+  of(name, assign) {
+    let b = this.bit.get(name);
+    if (b === void 0) {
+      if (!assign || this.bit.size >= 31) return -1;
+      this.bit.set(name, b = this.bit.size);
+    }
+    return b;
+  }
+  /** The mask of a list of names, or -1 if one cannot have a bit. */
+  mask(names, assign) {
+    let m = 0;
+    for (const n of names) {
+      const b = this.of(n, assign);
+      if (b < 0) return -1;
+      m |= 1 << b;
+    }
+    return m;
+  }
+};
 var HostCache = class {
   hosts = /* @__PURE__ */ new Map();
   zones = /* @__PURE__ */ new Map();
-  all = [];
+  all = new Int32Array(0);
+  list = [];
+  index = /* @__PURE__ */ new Map();
+  capCpu = new Float64Array(0);
+  capMem = new Float64Array(0);
+  capGpu = new Float64Array(0);
+  useCpu = new Float64Array(0);
+  useMem = new Float64Array(0);
+  useGpu = new Float64Array(0);
+  /** Feature and image bits per host; -1 when a host has more names than bits (slow path). */
+  featMask = new Int32Array(0);
+  imgMask = new Int32Array(0);
+  features = new Bits();
+  images = new Bits();
+  /** tenant → host index → instances (anti-affinity). */
+  tenants = /* @__PURE__ */ new Map();
   /** The highest store version this cache has seen. */
   version = 0;
   stats = { full: 0, incremental: 0, changesApplied: 0 };
   load(version, hosts) {
+    const n = hosts.length;
     this.hosts.clear();
-    this.zones.clear();
-    this.all = [];
-    for (const h of hosts) {
+    this.index.clear();
+    this.tenants.clear();
+    this.list = [];
+    this.all = new Int32Array(n);
+    this.capCpu = new Float64Array(n);
+    this.capMem = new Float64Array(n);
+    this.capGpu = new Float64Array(n);
+    this.useCpu = new Float64Array(n);
+    this.useMem = new Float64Array(n);
+    this.useGpu = new Float64Array(n);
+    this.featMask = new Int32Array(n);
+    this.imgMask = new Int32Array(n);
+    const byZone = /* @__PURE__ */ new Map();
+    hosts.forEach((h, i) => {
       const host = { spec: h.spec, use: h.use };
       this.hosts.set(h.spec.id, host);
-      this.all.push(host);
-      let z = this.zones.get(h.spec.zone);
-      if (!z) this.zones.set(h.spec.zone, z = []);
-      z.push(host);
-    }
+      this.index.set(h.spec.id, i);
+      this.list.push(host);
+      this.all[i] = i;
+      let z = byZone.get(h.spec.zone);
+      if (!z) byZone.set(h.spec.zone, z = []);
+      z.push(i);
+      this.capCpu[i] = h.spec.cpu;
+      this.capMem[i] = h.spec.mem;
+      this.capGpu[i] = h.spec.gpu;
+      this.featMask[i] = this.features.mask(h.spec.features, true);
+      this.imgMask[i] = this.images.mask(h.spec.images, true);
+      this.setArrays(i, h.use);
+      for (const [t, c] of Object.entries(h.use.ten)) this.tenantAdd(t, i, c);
+    });
+    this.zones.clear();
+    for (const [z, ids] of byZone) this.zones.set(z, Int32Array.from(ids));
     this.version = version;
     this.stats.full++;
+  }
+  setArrays(i, u) {
+    this.useCpu[i] = u.cpu;
+    this.useMem[i] = u.mem;
+    this.useGpu[i] = u.gpu;
+  }
+  tenantAdd(tenant, i, d) {
+    let m = this.tenants.get(tenant);
+    if (!m) this.tenants.set(tenant, m = /* @__PURE__ */ new Map());
+    const c = (m.get(i) ?? 0) + d;
+    if (c > 0) m.set(i, c);
+    else m.delete(i);
   }
   /**
    * Applies the change log after this cache's version, in version order; returns how many
@@ -751,9 +798,10 @@ var HostCache = class {
     let n = 0;
     for (const d of deltas) {
       if (d.v > this.version) this.version = d.v;
-      const h = this.hosts.get(d.host);
-      if (!h || d.v <= h.use.v) continue;
-      const u = h.use;
+      const i = this.index.get(d.host);
+      if (i === void 0) continue;
+      const u = this.list[i].use;
+      if (d.v <= u.v) continue;
       u.v = d.v;
       u.cpu += d.cpu * d.n;
       u.mem += d.mem * d.n;
@@ -761,6 +809,8 @@ var HostCache = class {
       const t = (u.ten[d.tenant] ?? 0) + d.n;
       if (t > 0) u.ten[d.tenant] = t;
       else delete u.ten[d.tenant];
+      this.setArrays(i, u);
+      this.tenantAdd(d.tenant, i, d.n);
       n++;
     }
     this.stats.incremental++;
@@ -769,17 +819,65 @@ var HostCache = class {
   }
   /** Replaces one host's usage if the new one is newer. */
   set(id, use) {
-    const h = this.hosts.get(id);
-    if (!h || use.v <= h.use.v) return false;
+    const i = this.index.get(id);
+    if (i === void 0) return false;
+    const h = this.list[i];
+    if (use.v <= h.use.v) return false;
+    for (const [t, c] of Object.entries(h.use.ten)) this.tenantAdd(t, i, -c);
+    for (const [t, c] of Object.entries(use.ten)) this.tenantAdd(t, i, c);
     h.use = use;
+    this.setArrays(i, use);
     return true;
   }
   /** The hosts a request may land on: its zone's, or all. */
   pool(zone) {
-    return zone === "" ? this.all : this.zones.get(zone) ?? [];
+    const ids = zone === "" ? this.all : this.zones.get(zone);
+    return ids ? Array.from(ids, (i) => this.list[i]) : [];
+  }
+  /**
+   * candidates() of placement.ts over this cache's pool for the request, computed from the
+   * packed arrays: the same scan from the same random offset, the same scores, the same
+   * order and shuffle (a unit test holds the two equal), at a fraction of the memory reads.
+   */
+  candidates(r, rng, opts) {
+    const ids = r.zone === "" ? this.all : this.zones.get(r.zone);
+    const n = ids?.length ?? 0;
+    if (!ids || n === 0) return [];
+    const need = this.features.mask(r.features, false);
+    const img = this.images.of(r.image, false);
+    const w = opts.weights ?? DEFAULT_WEIGHTS;
+    const ten = this.tenants.get(r.tenant);
+    const exclude = opts.exclude && opts.exclude.size > 0 ? opts.exclude : void 0;
+    const found = [];
+    const scores = [];
+    const start = Math.floor(rng() * n);
+    for (let k2 = 0; k2 < n && found.length < opts.sample; k2++) {
+      const i = ids[(start + k2) % n];
+      if (this.useCpu[i] + r.cpu > this.capCpu[i] || this.useMem[i] + r.mem > this.capMem[i] || this.useGpu[i] + r.gpu > this.capGpu[i]) continue;
+      const fm = this.featMask[i];
+      if (fm < 0 ? !r.features.every((f) => this.list[i].spec.features.includes(f)) : need < 0 || (fm & need) !== need) continue;
+      if (exclude?.has(this.list[i].spec.id)) continue;
+      const cpu = this.capCpu[i];
+      const mem = this.capMem[i];
+      const ucpu = (this.useCpu[i] + r.cpu) / cpu;
+      const umem = (this.useMem[i] + r.mem) / mem;
+      const balance = 1 - Math.max(ucpu, umem) - 0.5 * Math.abs(ucpu - umem);
+      const im = this.imgMask[i];
+      const image = (im < 0 ? this.list[i].spec.images.includes(r.image) : img >= 0 && (im & 1 << img) !== 0) ? 1 : 0;
+      const same = ten?.get(i) ?? 0;
+      found.push(i);
+      scores.push(w.balance * balance + w.image * image - w.antiAffinity * Math.min(same, 4));
+    }
+    const order = found.map((_, j) => j);
+    order.sort((a, b) => scores[b] - scores[a]);
+    const ranked = order.map((j) => this.list[found[j]]);
+    const k = Math.min(opts.topK, ranked.length);
+    const top = shuffle(ranked.slice(0, k), rng);
+    for (let j = 0; j < k; j++) ranked[j] = top[j];
+    return ranked;
   }
   get size() {
-    return this.all.length;
+    return this.list.length;
   }
 };
 
@@ -889,7 +987,7 @@ var Scheduler = class {
     const claimed = /* @__PURE__ */ new Set();
     const plans = jobs.map((job) => ({ job, cands: [], next: 0, attempts: 0, conflicts: 0 }));
     for (const p of plans) {
-      p.cands = candidates(this.cache.pool(p.job.req.zone), p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
+      p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
       this.choose(p, claimed);
     }
     for (; ; ) {
@@ -931,7 +1029,7 @@ var Scheduler = class {
       });
       for (const p of retry) {
         if (!this.choose(p, claimed)) {
-          p.cands = candidates(this.cache.pool(p.job.req.zone), p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
+          p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
           p.next = 0;
           this.choose(p, claimed);
         }

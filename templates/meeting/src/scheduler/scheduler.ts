@@ -2,7 +2,7 @@
 // shared queue in the store), plans each against its private cache, commits the batch in
 // one round trip, and on a conflict moves that request to its next candidate.
 import { HostCache } from './cache.js';
-import { applyUsage, candidates, DEFAULT_PICK, feasible, seededRng, type Host, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
+import { applyUsage, DEFAULT_PICK, feasible, seededRng, type Host, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
 import type { CommitItem, Store } from './store.js';
 import { FlowQueue } from './queue.js';
 
@@ -89,7 +89,7 @@ export class Scheduler {
     const claimed = new Set<string>();
     const plans: Plan[] = jobs.map((job) => ({ job, cands: [], next: 0, attempts: 0, conflicts: 0 }));
     for (const p of plans) {
-      p.cands = candidates(this.cache.pool(p.job.req.zone), p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
+      p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
       this.choose(p, claimed);
     }
     for (;;) {
@@ -132,7 +132,7 @@ export class Scheduler {
       for (const p of retry) {
         // the next candidate, not a full reschedule; only when the list runs out, rescan
         if (!this.choose(p, claimed)) {
-          p.cands = candidates(this.cache.pool(p.job.req.zone), p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
+          p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
           p.next = 0;
           this.choose(p, claimed);
         }
