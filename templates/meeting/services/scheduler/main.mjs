@@ -459,13 +459,6 @@ function shuffle(items, rng) {
   return items;
 }
 var DEFAULT_PICK = { sample: 48, topK: 5 };
-function applyUsage(u, r, sign = 1) {
-  const ten = { ...u.ten };
-  const n = (ten[r.tenant] ?? 0) + sign;
-  if (n > 0) ten[r.tenant] = n;
-  else delete ten[r.tenant];
-  return { v: u.v, cpu: u.cpu + sign * r.cpu, mem: u.mem + sign * r.mem, gpu: u.gpu + sign * r.gpu, ten };
-}
 
 // templates/meeting/src/scheduler/fleet.ts
 var ZONES = ["zone-a", "zone-b", "zone-c", "zone-d"];
@@ -798,24 +791,35 @@ var HostCache = class {
     let n = 0;
     for (const d of deltas) {
       if (d.v > this.version) this.version = d.v;
-      const i = this.index.get(d.host);
-      if (i === void 0) continue;
-      const u = this.list[i].use;
-      if (d.v <= u.v) continue;
-      u.v = d.v;
-      u.cpu += d.cpu * d.n;
-      u.mem += d.mem * d.n;
-      u.gpu += d.gpu * d.n;
-      const t = (u.ten[d.tenant] ?? 0) + d.n;
-      if (t > 0) u.ten[d.tenant] = t;
-      else delete u.ten[d.tenant];
-      this.setArrays(i, u);
-      this.tenantAdd(d.tenant, i, d.n);
-      n++;
+      if (this.add(d)) n++;
     }
     this.stats.incremental++;
     this.stats.changesApplied += n;
     return n;
+  }
+  /**
+   * Records this replica's own committed placement (the store answered version d.v): the
+   * same arithmetic in place. The cache's version does not move, since changes by others
+   * before d.v may still be unread.
+   */
+  placed(d) {
+    return this.add(d);
+  }
+  add(d) {
+    const i = this.index.get(d.host);
+    if (i === void 0) return false;
+    const u = this.list[i].use;
+    if (d.v <= u.v) return false;
+    u.v = d.v;
+    u.cpu += d.cpu * d.n;
+    u.mem += d.mem * d.n;
+    u.gpu += d.gpu * d.n;
+    const t = (u.ten[d.tenant] ?? 0) + d.n;
+    if (t > 0) u.ten[d.tenant] = t;
+    else delete u.ten[d.tenant];
+    this.setArrays(i, u);
+    this.tenantAdd(d.tenant, i, d.n);
+    return true;
   }
   /** Replaces one host's usage if the new one is newer. */
   set(id, use) {
@@ -1013,9 +1017,8 @@ var Scheduler = class {
         this.stats.attempts++;
         const h = p.host;
         if (o.ok) {
-          const use = applyUsage(h.use, p.job.req);
-          use.v = o.v;
-          this.cache.set(h.spec.id, use);
+          const r = p.job.req;
+          this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
           p.done = { id: p.job.req.id, ok: true, host: h.spec.id, zone: h.spec.zone, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
           this.stats.placed++;
         } else {

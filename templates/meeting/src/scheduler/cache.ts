@@ -119,24 +119,37 @@ export class HostCache {
     let n = 0;
     for (const d of deltas) {
       if (d.v > this.version) this.version = d.v;
-      const i = this.index.get(d.host);
-      if (i === undefined) continue;
-      const u = this.list[i]!.use;
-      if (d.v <= u.v) continue;
-      u.v = d.v;
-      u.cpu += d.cpu * d.n;
-      u.mem += d.mem * d.n;
-      u.gpu += d.gpu * d.n;
-      const t = (u.ten[d.tenant] ?? 0) + d.n;
-      if (t > 0) u.ten[d.tenant] = t;
-      else delete u.ten[d.tenant];
-      this.setArrays(i, u);
-      this.tenantAdd(d.tenant, i, d.n);
-      n++;
+      if (this.add(d)) n++;
     }
     this.stats.incremental++;
     this.stats.changesApplied += n;
     return n;
+  }
+
+  /**
+   * Records this replica's own committed placement (the store answered version d.v): the
+   * same arithmetic in place. The cache's version does not move, since changes by others
+   * before d.v may still be unread.
+   */
+  placed(d: UsageDelta): boolean {
+    return this.add(d);
+  }
+
+  private add(d: UsageDelta): boolean {
+    const i = this.index.get(d.host);
+    if (i === undefined) return false;
+    const u = this.list[i]!.use;
+    if (d.v <= u.v) return false;
+    u.v = d.v;
+    u.cpu += d.cpu * d.n;
+    u.mem += d.mem * d.n;
+    u.gpu += d.gpu * d.n;
+    const t = (u.ten[d.tenant] ?? 0) + d.n;
+    if (t > 0) u.ten[d.tenant] = t;
+    else delete u.ten[d.tenant];
+    this.setArrays(i, u);
+    this.tenantAdd(d.tenant, i, d.n);
+    return true;
   }
 
   /** Replaces one host's usage if the new one is newer. */

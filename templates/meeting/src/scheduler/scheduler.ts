@@ -2,7 +2,7 @@
 // shared queue in the store), plans each against its private cache, commits the batch in
 // one round trip, and on a conflict moves that request to its next candidate.
 import { HostCache } from './cache.js';
-import { applyUsage, DEFAULT_PICK, feasible, seededRng, type Host, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
+import { DEFAULT_PICK, feasible, seededRng, type Host, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
 import type { CommitItem, Store } from './store.js';
 import { FlowQueue } from './queue.js';
 
@@ -115,9 +115,8 @@ export class Scheduler {
         this.stats.attempts++;
         const h = p.host!;
         if (o.ok) {
-          const use = applyUsage(h.use, p.job.req);
-          use.v = o.v;
-          this.cache.set(h.spec.id, use);
+          const r = p.job.req;
+          this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
           p.done = { id: p.job.req.id, ok: true, host: h.spec.id, zone: h.spec.zone, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
           this.stats.placed++;
         } else {
