@@ -121,7 +121,9 @@ async function main(): Promise<void> {
       const results: Placement[] = [];
       while (results.length < REQUESTS) {
         if (performance.now() - t0 > DEADLINE_MS) throw new Error(`only ${results.length} results after ${DEADLINE_MS / 1000} s`);
-        const got = await redis.call('LPOP', KEYS.results, 5000);
+        // 1000 at a time: a reply of a few hundred KB arrives in many socket reads, and the RESP
+        // parser starts an incomplete reply over on each; smaller replies keep that cheap
+        const got = await redis.call('LPOP', KEYS.results, 1000);
         if (Array.isArray(got)) for (const g of got) results.push(JSON.parse(String(g)) as Placement);
         else {
           const one = await redis.call('BLPOP', KEYS.results, 1);
