@@ -32,19 +32,21 @@ interface Run {
   replica_cpu_s: number[];
   /** Seconds each replica's main thread was runnable but waiting for a CPU (schedstat). */
   replica_runqueue_wait_s: number[];
+  /** Change-log entries each replica read to refresh its cache (its own included). */
+  replica_changes_read: number[];
   /** CPU seconds of this load driver during the run (queueing requests, reading results). */
   driver_cpu_s: number;
 }
 
 /** CPU seconds of each scheduler replica so far, by pod IP. */
-async function replicaCpu(ips: readonly string[]): Promise<Map<string, { cpu: number; wait: number }>> {
-  const out = new Map<string, { cpu: number; wait: number }>();
+async function replicaCpu(ips: readonly string[]): Promise<Map<string, { cpu: number; wait: number; read: number }>> {
+  const out = new Map<string, { cpu: number; wait: number; read: number }>();
   await Promise.all(
     ips.map(async (ip) => {
       assertLocalTarget(ip);
       const res = await fetch(`http://${ip}:8080/stats`);
-      const s = (await res.json()) as { cpu?: { user: number; system: number }; sched?: { waitNs: number } };
-      if (s.cpu) out.set(ip, { cpu: (s.cpu.user + s.cpu.system) / 1e6, wait: (s.sched?.waitNs ?? NaN) / 1e9 });
+      const s = (await res.json()) as { cpu?: { user: number; system: number }; sched?: { waitNs: number }; cache?: { changesRead?: number } };
+      if (s.cpu) out.set(ip, { cpu: (s.cpu.user + s.cpu.system) / 1e6, wait: (s.sched?.waitNs ?? NaN) / 1e9, read: s.cache?.changesRead ?? NaN });
     }),
   );
   return out;
@@ -134,9 +136,10 @@ async function main(): Promise<void> {
       const driverCpuS = cpuS(process.cpuUsage(dcpu0));
       const redisCpuS = (await redisCpu(redis)) - cpu0;
       const rcpu1 = await replicaCpu(ips);
-      const diff = (ip: string, k: 'cpu' | 'wait') => Math.round(((rcpu1.get(ip)?.[k] ?? NaN) - (rcpu0.get(ip)?.[k] ?? NaN)) * 100) / 100;
+      const diff = (ip: string, k: 'cpu' | 'wait' | 'read') => Math.round(((rcpu1.get(ip)?.[k] ?? NaN) - (rcpu0.get(ip)?.[k] ?? NaN)) * 100) / 100;
       const replicaCpuS = ips.map((ip) => diff(ip, 'cpu'));
       const replicaWaitS = ips.map((ip) => diff(ip, 'wait'));
+      const replicaRead = ips.map((ip) => diff(ip, 'read'));
       const placed = results.filter((r) => r.ok).length;
       const conflicts = results.reduce((a, r) => a + r.conflicts, 0);
       const attempts = results.reduce((a, r) => a + r.attempts, 0);
@@ -157,6 +160,7 @@ async function main(): Promise<void> {
         redis_cpu_s: Math.round(redisCpuS * 100) / 100,
         replica_cpu_s: replicaCpuS,
         replica_runqueue_wait_s: replicaWaitS,
+        replica_changes_read: replicaRead,
         driver_cpu_s: Math.round(driverCpuS * 100) / 100,
       };
       console.log(`  ${JSON.stringify(runs[String(n)])} violations=${c.violations}`);

@@ -709,6 +709,10 @@ var Bits = class {
     return m;
   }
 };
+function dictTenants(u) {
+  u.ten = Object.assign(/* @__PURE__ */ Object.create(null), u.ten);
+  return u;
+}
 var HostCache = class {
   hosts = /* @__PURE__ */ new Map();
   zones = /* @__PURE__ */ new Map();
@@ -730,7 +734,7 @@ var HostCache = class {
   tenants = /* @__PURE__ */ new Map();
   /** The highest store version this cache has seen. */
   version = 0;
-  stats = { full: 0, incremental: 0, changesApplied: 0 };
+  stats = { full: 0, incremental: 0, changesRead: 0, changesApplied: 0 };
   load(version, hosts) {
     const n = hosts.length;
     this.hosts.clear();
@@ -748,7 +752,7 @@ var HostCache = class {
     this.imgMask = new Int32Array(n);
     const byZone = /* @__PURE__ */ new Map();
     hosts.forEach((h, i) => {
-      const host = { spec: h.spec, use: h.use };
+      const host = { spec: h.spec, use: dictTenants(h.use) };
       this.hosts.set(h.spec.id, host);
       this.index.set(h.spec.id, i);
       this.list.push(host);
@@ -793,6 +797,7 @@ var HostCache = class {
       if (d.v > this.version) this.version = d.v;
       if (this.add(d)) n++;
     }
+    this.stats.changesRead += deltas.length;
     this.stats.incremental++;
     this.stats.changesApplied += n;
     return n;
@@ -829,7 +834,7 @@ var HostCache = class {
     if (use.v <= h.use.v) return false;
     for (const [t, c] of Object.entries(h.use.ten)) this.tenantAdd(t, i, -c);
     for (const [t, c] of Object.entries(use.ten)) this.tenantAdd(t, i, c);
-    h.use = use;
+    h.use = dictTenants(use);
     this.setArrays(i, use);
     return true;
   }

@@ -33,6 +33,17 @@ class Bits {
   }
 }
 
+/**
+ * Gives a usage's tenant counts a prototype-less object: V8 keeps those in dictionary mode,
+ * so adding a tenant is a hash insert. A plain object would get a new hidden class for
+ * every new tenant key sequence — one per placement on 10,000 hosts, on every replica —
+ * and those hidden classes, left behind as garbage, kept the garbage collector busy.
+ */
+function dictTenants(u: HostUsage): HostUsage {
+  u.ten = Object.assign(Object.create(null) as Record<string, number>, u.ten);
+  return u;
+}
+
 export class HostCache {
   readonly hosts = new Map<string, Host>();
   private readonly zones = new Map<string, Int32Array>();
@@ -54,7 +65,7 @@ export class HostCache {
   private readonly tenants = new Map<string, Map<number, number>>();
   /** The highest store version this cache has seen. */
   version = 0;
-  stats = { full: 0, incremental: 0, changesApplied: 0 };
+  stats = { full: 0, incremental: 0, changesRead: 0, changesApplied: 0 };
 
   load(version: number, hosts: Array<{ spec: HostSpec; use: HostUsage }>): void {
     const n = hosts.length;
@@ -73,7 +84,7 @@ export class HostCache {
     this.imgMask = new Int32Array(n);
     const byZone = new Map<string, number[]>();
     hosts.forEach((h, i) => {
-      const host: Host = { spec: h.spec, use: h.use };
+      const host: Host = { spec: h.spec, use: dictTenants(h.use) };
       this.hosts.set(h.spec.id, host);
       this.index.set(h.spec.id, i);
       this.list.push(host);
@@ -121,6 +132,7 @@ export class HostCache {
       if (d.v > this.version) this.version = d.v;
       if (this.add(d)) n++;
     }
+    this.stats.changesRead += deltas.length;
     this.stats.incremental++;
     this.stats.changesApplied += n;
     return n;
@@ -160,7 +172,7 @@ export class HostCache {
     if (use.v <= h.use.v) return false;
     for (const [t, c] of Object.entries(h.use.ten)) this.tenantAdd(t, i, -c);
     for (const [t, c] of Object.entries(use.ten)) this.tenantAdd(t, i, c);
-    h.use = use;
+    h.use = dictTenants(use);
     this.setArrays(i, use);
     return true;
   }
