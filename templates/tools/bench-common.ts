@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, watchUntil, type Cluster } from '@kdev/core';
-import type { V1Namespace } from '@kubernetes/client-node';
+import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'); // templates/dist/tools → the repo
 export const MEETING_DIR = join(REPO, 'templates', 'meeting');
@@ -48,4 +48,26 @@ export async function scale(cluster: Cluster, name: string, replicas: number): P
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * Waits by watch until no pod of `app` is left, terminating ones included: a replica still
+ * shutting down must not take part in the next measurement.
+ */
+export async function waitPodsGone(cluster: Cluster, app: string, timeoutMs: number): Promise<void> {
+  const list = await cluster.core.listNamespacedPod({ namespace: cluster.namespace, labelSelector: `app=${app}` });
+  const left = new Set(list.items.map((p) => p.metadata!.name!));
+  if (left.size === 0) return;
+  await watchUntil<V1Pod, true>(cluster, {
+    resource: { apiVersion: 'v1', plural: 'pods', namespace: cluster.namespace },
+    labelSelector: `app=${app}`,
+    resourceVersion: list.metadata?.resourceVersion,
+    timeoutMs,
+    what: `the ${app} pods to be gone`,
+    onEvent: (type, p) => {
+      if (type === 'DELETED') left.delete(p.metadata!.name!);
+      else if (type === 'ADDED') left.add(p.metadata!.name!);
+      return left.size === 0 ? { done: true, value: true } : { done: false };
+    },
+  });
 }

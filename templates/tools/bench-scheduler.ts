@@ -9,7 +9,7 @@ import { registerHosts } from '../meeting/src/scheduler/redis-store.js';
 import { KEYS } from '../meeting/src/scheduler/store.js';
 import type { Placement } from '../meeting/src/scheduler/scheduler.js';
 import { ok, Redis } from '../meeting/src/lib/redis.js';
-import { MEETING_DIR, scale, withNamespace, writeResult } from './bench-common.js';
+import { MEETING_DIR, scale, waitPodsGone, withNamespace, writeResult } from './bench-common.js';
 import { assertLocalTarget, deployTemplate, podIps, waitDeploymentReady } from './deploy.js';
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 10_000);
@@ -28,7 +28,31 @@ interface Run {
   by_replica: Record<string, number>;
   /** CPU seconds Redis spent during the run (INFO cpu): where the shared store's time went. */
   redis_cpu_s: number;
+  /** CPU seconds each replica process spent during the run (its /stats: process.cpuUsage()). */
+  replica_cpu_s: number[];
+  /** Seconds each replica's main thread was runnable but waiting for a CPU (schedstat). */
+  replica_runqueue_wait_s: number[];
+  /** Change-log entries each replica read to refresh its cache (its own included). */
+  replica_changes_read: number[];
+  /** CPU seconds of this load driver during the run (queueing requests, reading results). */
+  driver_cpu_s: number;
 }
+
+/** CPU seconds of each scheduler replica so far, by pod IP. */
+async function replicaCpu(ips: readonly string[]): Promise<Map<string, { cpu: number; wait: number; read: number }>> {
+  const out = new Map<string, { cpu: number; wait: number; read: number }>();
+  await Promise.all(
+    ips.map(async (ip) => {
+      assertLocalTarget(ip);
+      const res = await fetch(`http://${ip}:8080/stats`);
+      const s = (await res.json()) as { cpu?: { user: number; system: number }; sched?: { waitNs: number }; cache?: { changesRead?: number } };
+      if (s.cpu) out.set(ip, { cpu: (s.cpu.user + s.cpu.system) / 1e6, wait: (s.sched?.waitNs ?? NaN) / 1e9, read: s.cache?.changesRead ?? NaN });
+    }),
+  );
+  return out;
+}
+
+const cpuS = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
 
 async function redisCpu(redis: Redis): Promise<number> {
   const info = String(await redis.call('INFO', 'cpu'));
@@ -78,6 +102,7 @@ async function main(): Promise<void> {
     for (const n of REPLICAS) {
       await scale(cluster, 'scheduler', 0);
       await waitDeploymentReady(cluster, 'scheduler', 60_000);
+      await waitPodsGone(cluster, 'scheduler', 60_000);
       ok(await redis.call('FLUSHALL'));
       await registerHosts(redis, fleet);
       await scale(cluster, 'scheduler', n);
@@ -85,7 +110,10 @@ async function main(): Promise<void> {
       const requests = makeRequests(REQUESTS, 1000 + n, `r${n}`);
       const byId = new Map(requests.map((r) => [r.id, r]));
       console.log(`${n} replica(s): ${HOSTS} hosts, ${REQUESTS} requests`);
+      const ips = await podIps(cluster, 'scheduler');
+      const rcpu0 = await replicaCpu(ips);
       const cpu0 = await redisCpu(redis);
+      const dcpu0 = process.cpuUsage();
       const t0 = performance.now();
       for (let i = 0; i < requests.length; i += 5000) {
         const cmds = [];
@@ -95,7 +123,9 @@ async function main(): Promise<void> {
       const results: Placement[] = [];
       while (results.length < REQUESTS) {
         if (performance.now() - t0 > DEADLINE_MS) throw new Error(`only ${results.length} results after ${DEADLINE_MS / 1000} s`);
-        const got = await redis.call('LPOP', KEYS.results, 5000);
+        // 1000 at a time: a reply of a few hundred KB arrives in many socket reads, and the RESP
+        // parser starts an incomplete reply over on each; smaller replies keep that cheap
+        const got = await redis.call('LPOP', KEYS.results, 1000);
         if (Array.isArray(got)) for (const g of got) results.push(JSON.parse(String(g)) as Placement);
         else {
           const one = await redis.call('BLPOP', KEYS.results, 1);
@@ -103,7 +133,13 @@ async function main(): Promise<void> {
         }
       }
       const seconds = (performance.now() - t0) / 1000;
+      const driverCpuS = cpuS(process.cpuUsage(dcpu0));
       const redisCpuS = (await redisCpu(redis)) - cpu0;
+      const rcpu1 = await replicaCpu(ips);
+      const diff = (ip: string, k: 'cpu' | 'wait' | 'read') => Math.round(((rcpu1.get(ip)?.[k] ?? NaN) - (rcpu0.get(ip)?.[k] ?? NaN)) * 100) / 100;
+      const replicaCpuS = ips.map((ip) => diff(ip, 'cpu'));
+      const replicaWaitS = ips.map((ip) => diff(ip, 'wait'));
+      const replicaRead = ips.map((ip) => diff(ip, 'read'));
       const placed = results.filter((r) => r.ok).length;
       const conflicts = results.reduce((a, r) => a + r.conflicts, 0);
       const attempts = results.reduce((a, r) => a + r.attempts, 0);
@@ -122,6 +158,10 @@ async function main(): Promise<void> {
         attempts,
         by_replica: byReplica,
         redis_cpu_s: Math.round(redisCpuS * 100) / 100,
+        replica_cpu_s: replicaCpuS,
+        replica_runqueue_wait_s: replicaWaitS,
+        replica_changes_read: replicaRead,
+        driver_cpu_s: Math.round(driverCpuS * 100) / 100,
       };
       console.log(`  ${JSON.stringify(runs[String(n)])} violations=${c.violations}`);
     }

@@ -2,9 +2,10 @@
 // two replicas sharing one store (in memory here; Redis in the e2e test and the benchmark).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { HostCache } from '@kdev/templates/meeting/src/scheduler/cache.js';
 import { makeFleet, makeRequests } from '@kdev/templates/meeting/src/scheduler/fleet.js';
 import { MemoryStore } from '@kdev/templates/meeting/src/scheduler/memory-store.js';
-import { candidates, emptyUsage, feasible, score, seededRng, violation, type Host, type HostSpec, type PlacementRequest } from '@kdev/templates/meeting/src/scheduler/placement.js';
+import { applyUsage, candidates, emptyUsage, feasible, score, seededRng, violation, type Host, type HostSpec, type PlacementRequest } from '@kdev/templates/meeting/src/scheduler/placement.js';
 import { FlowQueue, QueueFullError } from '@kdev/templates/meeting/src/scheduler/queue.js';
 import { Scheduler } from '@kdev/templates/meeting/src/scheduler/scheduler.js';
 
@@ -146,5 +147,57 @@ describe('replicas sharing a store', () => {
     await a.stop();
     assert.equal(p.ok, false);
     assert.match(p.error!, /no host satisfies the hard constraints/);
+  });
+});
+
+describe('shutdown', () => {
+  it('gives back a request taken from the shared queue but not placed, and sends pending results', async () => {
+    const store = new MemoryStore();
+    store.addHosts([spec('h1')]);
+    store.queue.push('{"id":"next"}');
+    const a = new Scheduler(store, { replica: 'a', seed: 1 });
+    await a.init();
+    a['sharedBuffer'].push('{"id":"taken"}');
+    a['pendingResults'].push('{"id":"done"}');
+    await a.stop();
+    assert.deepEqual(store.queue, ['{"id":"taken"}', '{"id":"next"}'], 'back at the head, in order');
+    assert.deepEqual(store.results, ['{"id":"done"}']);
+  });
+});
+
+describe('the cache\'s packed candidates', () => {
+  it('equal candidates() over the same pool, with usage, tenants, exclusions and names past 31 bits', () => {
+    const fleet = makeFleet(1500, 3);
+    // hosts 0..39 carry extra features and images, so the bit tables overflow to the slow path
+    fleet.slice(0, 40).forEach((h, i) => {
+      h.features = [...h.features, `feat-${i}`];
+      h.images = [...h.images, `img-${i}`];
+    });
+    const rng0 = seededRng(9);
+    const cache = new HostCache();
+    cache.load(
+      1,
+      fleet.map((s) => ({ spec: s, use: emptyUsage() })),
+    );
+    // some placements through set() (own commits, conflicts) and apply() (the change log)
+    const reqs = makeRequests(3000, 4);
+    let v = 2;
+    reqs.slice(0, 1500).forEach((r, j) => {
+      const h = cache.hosts.get(fleet[Math.floor(rng0() * fleet.length)]!.id)!;
+      if (j % 2 === 0) {
+        const use = applyUsage(h.use, r);
+        use.v = v++;
+        cache.set(h.spec.id, use);
+      } else cache.apply([{ v: v++, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 }]);
+    });
+    const extra = [...reqs.slice(1500), { ...reqs[0]!, id: 'x1', features: ['feat-39'], zone: '', cpu: 250, mem: 512, gpu: 0 }, { ...reqs[1]!, id: 'x2', image: 'img-7', zone: '' }, { ...reqs[2]!, id: 'x3', features: ['nope'] }];
+    for (const [j, r] of extra.entries()) {
+      const exclude = new Set(j % 3 === 0 ? fleet.slice(0, 300).map((h) => h.id) : []);
+      const opts = { sample: 48, topK: 5, exclude };
+      const want = candidates(cache.pool(r.zone), r, seededRng(j), opts).map((h) => h.spec.id);
+      const got = cache.candidates(r, seededRng(j), opts).map((h) => h.spec.id);
+      assert.deepEqual(got, want, `request ${r.id}`);
+    }
+    assert.deepEqual(cache.candidates(extra.at(-3)!, seededRng(1), { sample: 48, topK: 5 }).map((h) => h.spec.id), ['host-00039'], 'a feature past the bits is found on its host');
   });
 });

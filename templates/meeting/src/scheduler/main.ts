@@ -1,5 +1,6 @@
 // scheduler: places media-server instances on hosts. Several replicas share one Redis;
 // each keeps its own cache. HTTP: POST /schedule, POST /release/:id, GET /stats.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { envUrl, HttpError, jsonLog, onShutdown, Router, serve } from '../lib/http.js';
 import { parseRedisUrl, Redis } from '../lib/redis.js';
@@ -23,8 +24,18 @@ const sched = new Scheduler(store, {
   pick: { sample: intEnv('SCHED_SAMPLE', 48), topK: intEnv('SCHED_TOPK', 5) },
   queueCapacity: intEnv('SCHED_QUEUE', 1000),
   shared: process.env.SCHED_SHARED_QUEUE !== '0',
+  onError: (err) => jsonLog({ svc: 'scheduler', msg: `step failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` }),
 });
 let ready = false;
+
+function schedStat(): { runNs: number; waitNs: number } | undefined {
+  try {
+    const [run, wait] = readFileSync('/proc/self/schedstat', 'utf8').trim().split(/\s+/).map(Number);
+    return { runNs: run!, waitNs: wait! };
+  } catch {
+    return undefined;
+  }
+}
 
 async function init(): Promise<void> {
   for (;;) {
@@ -69,6 +80,10 @@ const router = new Router()
     cache: sched.cache.stats,
     queue: { depth: sched.local.length, capacity: sched.local.capacity, ...sched.local.stats },
     ...sched.stats,
+    /** CPU time of this process (µs), so a benchmark can say where each core's time went. */
+    cpu: process.cpuUsage(),
+    /** Linux schedstat: ns on a CPU, ns waiting for one (runnable but not running). */
+    sched: schedStat(),
     sharedQueue: await redis.call('LLEN', KEYS.queue),
   }));
 

@@ -2,7 +2,7 @@
 // compare-and-set commits, a change log by version, a request queue.
 import type { HostSpec, HostUsage } from './placement.js';
 import { applyUsage } from './placement.js';
-import type { CommitItem, CommitOutcome, Store, SyncResult } from './store.js';
+import type { CommitItem, CommitOutcome, Store, SyncResult, UsageDelta } from './store.js';
 
 export class MemoryStore implements Store {
   version = 0;
@@ -11,6 +11,8 @@ export class MemoryStore implements Store {
   readonly placements = new Map<string, CommitItem>();
   readonly queue: string[] = [];
   readonly results: string[] = [];
+  /** The change log, in version order. */
+  readonly log: UsageDelta[] = [];
   commits = 0;
 
   addHosts(specs: readonly HostSpec[]): void {
@@ -26,8 +28,8 @@ export class MemoryStore implements Store {
 
   async sync(since: number, pop: number, results: readonly string[]): Promise<SyncResult> {
     this.results.push(...results);
-    const changes = [...this.uses.entries()].filter(([, u]) => u.v > since).map(([id, use]) => ({ id, use: structuredClone(use) }));
-    return { version: this.version, changes, requests: this.queue.splice(0, pop) };
+    const deltas = this.log.filter((d) => d.v > since).map((d) => ({ ...d }));
+    return { floor: 0, deltas, requests: this.queue.splice(0, pop) };
   }
 
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
@@ -41,6 +43,7 @@ export class MemoryStore implements Store {
       const next = applyUsage(use, it);
       next.v = ++this.version;
       this.uses.set(it.host, next);
+      this.log.push({ v: next.v, host: it.host, cpu: it.cpu, mem: it.mem, gpu: it.gpu, tenant: it.tenant, n: 1 });
       this.placements.set(it.placement, it);
       return { ok: true, v: next.v };
     });
@@ -53,7 +56,13 @@ export class MemoryStore implements Store {
     const next = applyUsage(this.uses.get(it.host)!, it, -1);
     next.v = ++this.version;
     this.uses.set(it.host, next);
+    this.log.push({ v: next.v, host: it.host, cpu: it.cpu, mem: it.mem, gpu: it.gpu, tenant: it.tenant, n: -1 });
     return true;
+  }
+
+  async giveBack(requests: readonly string[], results: readonly string[]): Promise<void> {
+    this.queue.unshift(...requests);
+    this.results.push(...results);
   }
 
   async waitRequest(): Promise<string | undefined> {

@@ -1,12 +1,23 @@
 // The shared store on Redis. Every write goes through a Lua script, which Redis runs
 // atomically: a commit checks each host's version against the one the replica planned
 // with (optimistic concurrency), re-checks capacity, applies the usage, bumps the global
-// version and records the host in the change log (a sorted set scored by version).
+// version and appends the change to the change log (a sorted set of compact deltas scored
+// by version), which replicas read to refresh their caches.
 import { createHash } from 'node:crypto';
 import type { Redis, RespValue } from '../lib/redis.js';
 import { ok } from '../lib/redis.js';
 import type { HostSpec, HostUsage } from './placement.js';
-import { KEYS, type CommitItem, type CommitOutcome, type Store, type SyncResult } from './store.js';
+import { decodeDelta, KEYS, LOG_KEEP, LOG_TRIM, type CommitItem, type CommitOutcome, type Store, type SyncResult, type UsageDelta } from './store.js';
+
+// Keeps the change log bounded: past LOG_KEEP + LOG_TRIM entries, the oldest LOG_TRIM go
+// and the floor moves up (a replica behind the floor reloads its cache from a snapshot).
+const TRIM_LUA = `
+if redis.call('ZCARD', '${KEYS.log}') > ${LOG_KEEP + LOG_TRIM} then
+  redis.call('ZREMRANGEBYRANK', '${KEYS.log}', 0, ${LOG_TRIM - 1})
+  local first = redis.call('ZRANGE', '${KEYS.log}', 0, 0, 'WITHSCORES')
+  redis.call('SET', '${KEYS.logFloor}', tonumber(first[2]) - 1)
+end
+`;
 
 // ARGV[1]: JSON [[placement, host, expect, cpu, mem, gpu, tenant], ...]
 // returns JSON [[1, v] | [0, reason, useJSON?], ...]
@@ -34,13 +45,14 @@ for i, it in ipairs(items) do
         local v = redis.call('INCR', '${KEYS.version}')
         u.v = v
         redis.call('HSET', '${KEYS.use}', host, cjson.encode(u))
-        redis.call('ZADD', '${KEYS.changed}', v, host)
+        redis.call('ZADD', '${KEYS.log}', v, v .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|1|' .. tenant)
         redis.call('HSET', '${KEYS.placements}', pid, cjson.encode({host, cpu, mem, gpu, tenant}))
         out[i] = {1, v}
       end
     end
   end
 end
+${TRIM_LUA}
 return cjson.encode(out)
 `;
 
@@ -59,25 +71,18 @@ if n > 0 then u.ten[tenant] = n else u.ten[tenant] = nil end
 local v = redis.call('INCR', '${KEYS.version}')
 u.v = v
 redis.call('HSET', '${KEYS.use}', host, cjson.encode(u))
-redis.call('ZADD', '${KEYS.changed}', v, host)
+redis.call('ZADD', '${KEYS.log}', v, v .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|-1|' .. tenant)
 redis.call('HDEL', '${KEYS.placements}', ARGV[1])
+${TRIM_LUA}
 return 1
 `;
 
-// ARGV[1]: since. Returns {version, id1, use1, id2, use2, ...} for hosts changed after it.
+// ARGV[1]: since. Returns {floor, delta, delta, ...}: the log's floor and the encoded
+// deltas after \`since\`, in version order (no decoding in Redis, none of the host's state).
 export const CHANGES_LUA = `
-local ver = tonumber(redis.call('GET', '${KEYS.version}') or '0')
-local ids = redis.call('ZRANGEBYSCORE', '${KEYS.changed}', '(' .. ARGV[1], '+inf')
-local out = {ver}
-if #ids == 0 then return out end
-for first = 1, #ids, 1000 do
-  local last = math.min(first + 999, #ids)
-  local uses = redis.call('HMGET', '${KEYS.use}', unpack(ids, first, last))
-  for i = first, last do
-    out[#out + 1] = ids[i]
-    out[#out + 1] = uses[i - first + 1]
-  end
-end
+local floor = tonumber(redis.call('GET', '${KEYS.logFloor}') or '0')
+local out = redis.call('ZRANGEBYSCORE', '${KEYS.log}', '(' .. ARGV[1], '+inf')
+table.insert(out, 1, floor)
 return out
 `;
 
@@ -120,14 +125,14 @@ export class RedisStore implements Store {
     let changesReply: RespValue = replies[idx]!;
     if (changesReply instanceof Error && changesReply.message.startsWith('NOSCRIPT')) changesReply = await this.redis.eval(CHANGES_LUA, [], [since]);
     const arr = ok(changesReply) as RespValue[];
-    const changes: SyncResult['changes'] = [];
-    for (let i = 1; i < arr.length; i += 2) {
-      const raw = arr[i + 1];
-      if (typeof raw === 'string') changes.push({ id: String(arr[i]), use: parseUse(raw) });
+    const deltas: UsageDelta[] = [];
+    for (let i = 1; i < arr.length; i++) {
+      const d = typeof arr[i] === 'string' ? decodeDelta(arr[i] as string) : undefined;
+      if (d) deltas.push(d);
     }
     idx++;
     const popped = pop > 0 ? ok(replies[idx]) : null;
-    return { version: Number(arr[0]), changes, requests: Array.isArray(popped) ? (popped as string[]) : [] };
+    return { floor: Number(arr[0]), deltas, requests: Array.isArray(popped) ? (popped as string[]) : [] };
   }
 
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
@@ -140,6 +145,13 @@ export class RedisStore implements Store {
 
   async release(placement: string): Promise<boolean> {
     return (await this.redis.eval(RELEASE_LUA, [], [placement])) === 1;
+  }
+
+  async giveBack(requests: readonly string[], results: readonly string[]): Promise<void> {
+    const cmds: Array<Array<string | number>> = [];
+    if (requests.length > 0) cmds.push(['LPUSH', KEYS.queue, ...[...requests].reverse()]);
+    if (results.length > 0) cmds.push(['RPUSH', KEYS.results, ...results]);
+    if (cmds.length > 0) for (const r of await this.redis.pipeline(cmds)) ok(r);
   }
 
   async waitRequest(timeoutMs: number): Promise<string | undefined> {
@@ -170,13 +182,13 @@ export async function registerHosts(redis: Redis, specs: readonly HostSpec[], ch
     const base = top - part.length;
     const specArgs: string[] = [];
     const useArgs: string[] = [];
-    const zargs: Array<string | number> = [];
     part.forEach((s, j) => {
+      if (s.id.includes('|')) throw new Error(`host id ${JSON.stringify(s.id)}: '|' separates the change log's fields`);
       const v = base + j + 1;
       specArgs.push(s.id, JSON.stringify(s));
       useArgs.push(s.id, JSON.stringify({ v, cpu: 0, mem: 0, gpu: 0, ten: {} }));
-      zargs.push(v, s.id);
     });
-    for (const r of await redis.pipeline([['HSET', KEYS.spec, ...specArgs], ['HSET', KEYS.use, ...useArgs], ['ZADD', KEYS.changed, ...zargs]])) ok(r);
+    // a new host reaches replicas through their snapshot, not the change log
+    for (const r of await redis.pipeline([['HSET', KEYS.spec, ...specArgs], ['HSET', KEYS.use, ...useArgs]])) ok(r);
   }
 }

@@ -2,7 +2,7 @@
 // shared queue in the store), plans each against its private cache, commits the batch in
 // one round trip, and on a conflict moves that request to its next candidate.
 import { HostCache } from './cache.js';
-import { applyUsage, candidates, DEFAULT_PICK, feasible, seededRng, type Host, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
+import { DEFAULT_PICK, feasible, seededRng, type Host, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
 import type { CommitItem, Store } from './store.js';
 import { FlowQueue } from './queue.js';
 
@@ -27,6 +27,8 @@ export interface SchedulerOptions {
   shared: boolean;
   queueCapacity: number;
   seed?: number;
+  /** Told about a failed step (the store away, a bug): the loop backs off and goes on. */
+  onError?: (err: unknown) => void;
 }
 
 export const DEFAULT_OPTIONS: SchedulerOptions = { replica: 'r0', batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, shared: true, queueCapacity: 1000 };
@@ -57,7 +59,7 @@ export class Scheduler {
   private sharedBuffer: string[] = [];
   private blockingPop: Promise<void> | undefined;
   private loopDone: Promise<void> | undefined;
-  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0 };
+  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0 };
 
   constructor(
     readonly store: Store,
@@ -87,7 +89,7 @@ export class Scheduler {
     const claimed = new Set<string>();
     const plans: Plan[] = jobs.map((job) => ({ job, cands: [], next: 0, attempts: 0, conflicts: 0 }));
     for (const p of plans) {
-      p.cands = candidates(this.cache.pool(p.job.req.zone), p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
+      p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
       this.choose(p, claimed);
     }
     for (;;) {
@@ -113,9 +115,8 @@ export class Scheduler {
         this.stats.attempts++;
         const h = p.host!;
         if (o.ok) {
-          const use = applyUsage(h.use, p.job.req);
-          use.v = o.v;
-          this.cache.set(h.spec.id, use);
+          const r = p.job.req;
+          this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
           p.done = { id: p.job.req.id, ok: true, host: h.spec.id, zone: h.spec.zone, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
           this.stats.placed++;
         } else {
@@ -130,7 +131,7 @@ export class Scheduler {
       for (const p of retry) {
         // the next candidate, not a full reschedule; only when the list runs out, rescan
         if (!this.choose(p, claimed)) {
-          p.cands = candidates(this.cache.pool(p.job.req.zone), p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
+          p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
           p.next = 0;
           this.choose(p, claimed);
         }
@@ -164,7 +165,8 @@ export class Scheduler {
     let placements: Placement[];
     try {
       const sync = await this.store.sync(this.cache.version, want, results);
-      this.cache.apply(sync.version, sync.changes);
+      if (this.cache.version < sync.floor) await this.init(); // the log no longer reaches back this far
+      else this.cache.apply(sync.deltas);
       for (const raw of sync.requests) {
         try {
           jobs.push({ req: JSON.parse(raw) as PlacementRequest });
@@ -196,7 +198,9 @@ export class Scheduler {
         let n = 0;
         try {
           n = await this.step();
-        } catch {
+        } catch (err) {
+          this.stats.errors++;
+          this.opts.onError?.(err);
           await new Promise((r) => setTimeout(r, 200)); // the store is away: back off, keep the queue
           continue;
         }
@@ -222,8 +226,17 @@ export class Scheduler {
     return Promise.race(waits);
   }
 
+  /**
+   * Stops the loop after its current step; a request already taken from the shared queue
+   * (by the blocking pop) but not placed goes back to the head of the queue, and results
+   * not yet sent are sent, so a replica going away loses nothing.
+   */
   async stop(): Promise<void> {
     this.running = false;
     await this.loopDone;
+    await this.blockingPop;
+    const requests = this.sharedBuffer.splice(0);
+    const results = this.pendingResults.splice(0);
+    if (requests.length + results.length > 0) await this.store.giveBack(requests, results);
   }
 }

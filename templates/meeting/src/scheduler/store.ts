@@ -2,6 +2,22 @@
 // the in-memory one (memory-store.ts) has the same semantics for unit tests.
 import type { HostSpec, HostUsage } from './placement.js';
 
+/** How many changes the log keeps; trimmed in chunks of LOG_TRIM past that. */
+export const LOG_KEEP = 200_000;
+export const LOG_TRIM = 10_000;
+
+/** A delta as stored in the log: `v|host|cpu|mem|gpu|n|tenant` (host ids have no `|`). */
+export function encodeDelta(d: UsageDelta): string {
+  return `${d.v}|${d.host}|${d.cpu}|${d.mem}|${d.gpu}|${d.n}|${d.tenant}`;
+}
+
+export function decodeDelta(s: string): UsageDelta | undefined {
+  const f = s.split('|');
+  if (f.length < 7) return undefined;
+  const n = Number(f[5]);
+  return { v: Number(f[0]), host: f[1]!, cpu: Number(f[2]), mem: Number(f[3]), gpu: Number(f[4]), n: n < 0 ? -1 : 1, tenant: f.length === 7 ? f[6]! : f.slice(6).join('|') };
+}
+
 export interface CommitItem {
   placement: string;
   host: string;
@@ -19,20 +35,39 @@ export type CommitOutcome =
   /** The host changed since `expect` (conflict) or no longer fits: its current usage. */
   | { ok: false; reason: 'conflict' | 'capacity' | 'unknown-host'; use?: HostUsage };
 
+/**
+ * One change to one host's usage, as the store's change log records it: a placement
+ * (n = 1) or a release (n = -1) of cpu/mem/gpu for a tenant, at version v. Replicas apply
+ * these to their cache (a few additions) instead of decoding each changed host in full.
+ */
+export interface UsageDelta {
+  v: number;
+  host: string;
+  cpu: number;
+  mem: number;
+  gpu: number;
+  tenant: string;
+  n: 1 | -1;
+}
+
 export interface SyncResult {
-  version: number;
-  changes: Array<{ id: string; use: HostUsage }>;
+  /** The change log holds every change after this version; a cache older than it must reload. */
+  floor: number;
+  /** The changes after the `since` asked for, in version order. */
+  deltas: UsageDelta[];
   /** Requests taken from the shared queue (JSON). */
   requests: string[];
 }
 
 export interface Store {
   snapshot(): Promise<{ version: number; hosts: Array<{ spec: HostSpec; use: HostUsage }> }>;
-  /** One round trip: pushes finished results, reads changes since `since`, pops up to `pop` queued requests. */
+  /** One round trip: pushes finished results, reads the change log after `since`, pops up to `pop` queued requests. */
   sync(since: number, pop: number, results: readonly string[]): Promise<SyncResult>;
   /** Each item is its own optimistic transaction; the batch runs atomically in the store. */
   commit(items: readonly CommitItem[]): Promise<CommitOutcome[]>;
   release(placement: string): Promise<boolean>;
+  /** On shutdown: puts requests taken but not placed back at the head of the shared queue, pushes unsent results. */
+  giveBack(requests: readonly string[], results: readonly string[]): Promise<void>;
   /** Blocks until a request is queued (or the timeout); undefined on timeout. */
   waitRequest(timeoutMs: number): Promise<string | undefined>;
   close(): void;
@@ -42,7 +77,10 @@ export const KEYS = {
   version: 'sched:ver',
   spec: 'sched:spec',
   use: 'sched:use',
-  changed: 'sched:changed',
+  /** The change log: a sorted set of encoded UsageDeltas scored by version. */
+  log: 'sched:log',
+  /** The log was trimmed up to this version. */
+  logFloor: 'sched:logfloor',
   placements: 'sched:placements',
   queue: 'sched:queue',
   results: 'sched:results',
