@@ -6,11 +6,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { CONTROL_DIR, execCapture, forwardPort, runStatus, resolveDevTarget } from '@kdev/core';
+import { CONTROL_DIR, execCapture, forwardPort, runStatus, resolveDevTarget, stopRun } from '@kdev/core';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { KdevApi } from '../../extension.js';
 import type { RemoteTerminal } from '../../terminal.js';
-import type { RemoteDebugSession } from '../../debug.js';
+import { hasDebugger, type RemoteDebugSession } from '../../debug.js';
 import { kdevApi } from './activation.test.js';
 import { ask } from './harness.js';
 import { admin, path, tempNamespace, untilTree } from './helpers.js';
@@ -217,9 +217,43 @@ suite('sessions: logs, run, terminal, debug', () => {
     assert.equal(api.debug.get(key), undefined);
   });
 
-  test('Stop Logs disposes the channel; End Dev Mode would too', () => {
+  test('Stop Following Logs stops the follow and disposes the channel', () => {
     assert.equal(api.logs.stop(workload), true);
     assert.equal(api.logs.isFollowing(key), false);
     assert.equal(api.logs.channel(key), undefined);
+  });
+
+  test('no run or debug command in the config: a clear warning, nothing is started', async () => {
+    const target = await resolveDevTarget(ns.cluster, `deployment/${APP}`);
+    await stopRun(ns.cluster, target);
+    const before = await runStatus(ns.cluster, target);
+    assert.notEqual(before.state, 'running');
+    writeFileSync(join(folder, '.kdev.yaml'), `dev:\n  ${APP}:\n    image: kdev.local/dev-node:18\n    workDir: /src\n`);
+    try {
+      assert.equal(await api.run.start(workload), undefined);
+      assert.equal(await api.debug.start(workload), undefined);
+      assert.deepEqual(await runStatus(ns.cluster, target), before, 'nothing was started');
+      assert.equal(api.debug.get(key), undefined);
+    } finally {
+      writeFileSync(join(folder, '.kdev.yaml'), CONFIG);
+    }
+  });
+
+  test('debuggers VS Code lacks here are detected (python, go, java need their extensions)', () => {
+    assert.equal(hasDebugger('pwa-node'), true);
+    assert.equal(hasDebugger('debugpy'), false);
+    assert.equal(hasDebugger('go'), false);
+  });
+
+  test('End Dev Mode disposes the workload channel; the session commands then say it is not in dev mode', async () => {
+    await api.logs.show(workload);
+    assert.ok(api.logs.isFollowing(key));
+    await api.dev.end(workload);
+    assert.equal(api.logs.isFollowing(key), false, 'the follow stopped and its channel was disposed');
+    await assert.rejects(api.logs.show(workload), (err: unknown) => {
+      assert.match(String((err as Error).message), /deployment\/web is not in dev mode/);
+      return true;
+    });
+    await assert.rejects(api.terminals.openFor(workload), /not in dev mode/);
   });
 });
