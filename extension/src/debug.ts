@@ -134,9 +134,15 @@ export class RemoteDebug implements vscode.Disposable {
       }, 30_000);
     });
     const folder = vscode.workspace.workspaceFolders?.find((f) => localRoot.startsWith(f.uri.fsPath));
-    const ok = await vscode.debug.startDebugging(folder, config);
+    // Without the type's extension VS Code says "not supported" (a modal dialog; in tests,
+    // where dialogs are refused, startDebugging throws): either way no session.
+    let why = '';
+    const ok = await Promise.resolve(vscode.debug.startDebugging(folder, config)).catch((err: unknown) => {
+      why = `: ${err instanceof Error ? err.message : String(err)}`;
+      return false;
+    });
     if (!ok) {
-      const text = `kdev: VS Code could not start a "${config.type}" debug session for ${ref}${hasDebugger(config.type) ? '' : ` (install ${PROVIDERS[config.type] ?? 'its extension'})`}; the debugger still answers on 127.0.0.1:${core.localPort}`;
+      const text = `kdev: VS Code could not start a "${config.type}" debug session for ${ref}${hasDebugger(config.type) ? '' : ` (install ${PROVIDERS[config.type] ?? 'its extension'})`}${why}; the debugger still answers on 127.0.0.1:${core.localPort}`;
       this.log.warn(text);
       void vscode.window.showErrorMessage(text);
       return r;

@@ -13,6 +13,7 @@ export async function run(): Promise<void> {
   require('./devmode.test.js');
   require('./environments.test.js');
   require('./sessions.test.js');
+  require('./debugtypes.test.js');
   require('./badinput.test.js');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const failures = await new Promise<number>((resolve) => {
