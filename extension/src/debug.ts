@@ -42,6 +42,9 @@ function contributes(e: vscode.Extension<unknown>, type: string): boolean {
 export class RemoteDebug implements vscode.Disposable {
   private readonly running = new Map<string, RemoteDebugSession>();
   private readonly subs: vscode.Disposable[] = [];
+  private readonly started = new vscode.EventEmitter<RemoteDebugSession>();
+  /** Fires when Remote Debug is done starting (with or without a VS Code session). */
+  readonly onDidStart = this.started.event;
 
   constructor(
     private readonly dev: DevMode,
@@ -145,15 +148,18 @@ export class RemoteDebug implements vscode.Disposable {
       const text = `kdev: VS Code could not start a "${config.type}" debug session for ${ref}${hasDebugger(config.type) ? '' : ` (install ${PROVIDERS[config.type] ?? 'its extension'})`}${why}; the debugger still answers on 127.0.0.1:${core.localPort}`;
       this.log.warn(text);
       void vscode.window.showErrorMessage(text);
+      this.started.fire(r);
       return r;
     }
     r.session = await started;
     this.logs.note(key, `VS Code is attached (${config.type}) through 127.0.0.1:${core.localPort}`);
+    this.started.fire(r);
     return r;
   }
 
   dispose(): void {
     for (const s of this.subs) s.dispose();
+    this.started.dispose();
     for (const r of [...this.running.values()]) void r.stop();
   }
 }

@@ -44,7 +44,7 @@ export interface RemoteTerminal {
 }
 
 export class Terminals implements vscode.Disposable {
-  private readonly open = new Set<vscode.Terminal>();
+  private readonly open = new Map<vscode.Terminal, RemoteTerminal>();
 
   constructor(
     private readonly dev: DevMode,
@@ -90,7 +90,8 @@ export class Terminals implements vscode.Disposable {
       },
     };
     const terminal = vscode.window.createTerminal({ name: `kdev: ${ref}`, pty, iconPath: new vscode.ThemeIcon('terminal') });
-    this.open.add(terminal);
+    const remote: RemoteTerminal = { terminal, exited, sizes: () => stdout.sizes };
+    this.open.set(terminal, remote);
     const sub = vscode.window.onDidCloseTerminal((t) => {
       if (t !== terminal) return;
       sub.dispose();
@@ -100,11 +101,16 @@ export class Terminals implements vscode.Disposable {
       close.dispose();
     });
     terminal.show();
-    return { terminal, exited, sizes: () => stdout.sizes };
+    return remote;
+  }
+
+  /** The kdev terminal behind a VS Code terminal. */
+  get(terminal: vscode.Terminal): RemoteTerminal | undefined {
+    return this.open.get(terminal);
   }
 
   dispose(): void {
-    for (const t of this.open) t.dispose();
+    for (const t of this.open.keys()) t.dispose();
     this.open.clear();
   }
 }

@@ -160,9 +160,19 @@ suite('sessions: logs, run, terminal, debug', () => {
     }
   });
 
-  test('Open Terminal: a TTY shell in the dev container, sized like the terminal; its exit code is reported', async () => {
-    const t = (await vscode.commands.executeCommand('kdev.openTerminal', workload)) as RemoteTerminal | undefined;
-    assert.ok(t, 'a terminal was opened');
+  test('Open Terminal (context menu): a TTY shell in the dev container, sized like the terminal; its exit code is reported', async () => {
+    const opened = new Promise<vscode.Terminal>((resolve) => {
+      const sub = vscode.window.onDidOpenTerminal((term) => {
+        if (term.name === `kdev: deployment/${APP}`) {
+          sub.dispose();
+          resolve(term);
+        }
+      });
+    });
+    await reveal();
+    await ask({ action: 'contextMenu', treeItem: APP, menuItem: 'Open Terminal' });
+    const t: RemoteTerminal | undefined = api.terminals.get(await opened);
+    assert.ok(t, 'a kdev terminal was opened');
     assert.equal(t.terminal.name, `kdev: deployment/${APP}`);
     t.terminal.sendText('echo "written from the terminal" > /tmp/from-terminal.txt; stty size > /tmp/size.txt; exit 7');
     const code = await t.exited;
@@ -189,9 +199,16 @@ suite('sessions: logs, run, terminal, debug', () => {
     assert.equal(c.exitStatus?.code, 7);
   });
 
-  test('Remote Debug: the debug command runs, its port is forwarded, a node debug session attaches', async () => {
-    const r = (await vscode.commands.executeCommand('kdev.remoteDebug', workload)) as RemoteDebugSession | undefined;
-    assert.ok(r, 'the debugger started');
+  test('Remote Debug (context menu): the debug command runs, its port is forwarded, a node debug session attaches', async () => {
+    const done = new Promise<RemoteDebugSession>((resolve) => {
+      const sub = api.debug.onDidStart((d) => {
+        sub.dispose();
+        resolve(d);
+      });
+    });
+    await reveal();
+    await ask({ action: 'contextMenu', treeItem: APP, menuItem: 'Remote Debug' });
+    const r = await done;
     assert.equal(r.core.type, 'node');
     assert.ok(r.session, 'VS Code started a debug session');
     assert.equal(r.session.configuration.request, 'attach');
