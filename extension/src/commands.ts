@@ -8,6 +8,10 @@ import type { PortForwards } from './portforward.js';
 import type { DevMode } from './devmode.js';
 import type { Environments } from './environments.js';
 import type { Syncs } from './sync.js';
+import type { Logs } from './logs.js';
+import type { Terminals } from './terminal.js';
+import type { RemoteRun } from './run.js';
+import type { RemoteDebug } from './debug.js';
 
 export interface Services {
   tree: KdevTreeProvider;
@@ -17,6 +21,10 @@ export interface Services {
   dev: DevMode;
   envs: Environments;
   syncs: Syncs;
+  logs: Logs;
+  terminals: Terminals;
+  run: RemoteRun;
+  debug: RemoteDebug;
 }
 
 /**
@@ -62,6 +70,12 @@ export function registerCommands(context: vscode.ExtensionContext, s: Services):
   register('kdev.wakeEnvironment', (node?: Node) => guarded(s, 'wake environment', async () => s.envs.wake(await target(s, node))));
   register('kdev.deleteEnvironment', (node?: Node) => guarded(s, 'delete environment', async () => s.envs.delete(await target(s, node))));
   register('kdev.syncDetails', () => guarded(s, 'sync details', () => s.syncs.details()));
+  register('kdev.showLogs', (node?: Node) => guarded(s, 'show logs', async () => s.logs.show(await target(s, node))));
+  register('kdev.stopLogs', (node?: Node) => guarded(s, 'stop logs', async () => s.logs.stop(await target(s, node))));
+  register('kdev.openTerminal', (node?: Node) => guarded(s, 'open terminal', async () => s.terminals.openFor(await target(s, node))));
+  register('kdev.remoteRun', (node?: Node) => guarded(s, 'remote run', async () => s.run.start(await target(s, node))));
+  register('kdev.stopRemoteRun', (node?: Node) => guarded(s, 'stop remote run', async () => s.run.stop(await target(s, node))));
+  register('kdev.remoteDebug', (node?: Node) => guarded(s, 'remote debug', async () => s.debug.start(await target(s, node))));
   register('kdev.stopPortForward', (localPort: number) => guarded(s, 'stop port forward', () => s.forwards.stop(localPort)));
 }
 

@@ -3,7 +3,7 @@
 // workspace state, reads the folder's .kdev.yaml, and shows core's DevEvents as progress.
 import * as vscode from 'vscode';
 import { resolve } from 'node:path';
-import { startDevMode, endDevMode, loadConfig, devEntryFor, environmentDevConfig, KdevError, isKdevError, type DevEvent, type DevSession, type EndResult, type Cluster } from '@kdev/core';
+import { startDevMode, endDevMode, loadConfig, devEntryFor, environmentDevConfig, KdevError, isKdevError, type DevEvent, type DevSession, type EndResult, type Cluster, type DevEntry } from '@kdev/core';
 import type { KdevTreeProvider, Node } from './tree.js';
 import { devStateOf, workloadKey } from './tree.js';
 import type { Log } from './output.js';
@@ -48,14 +48,14 @@ export class DevMode implements vscode.Disposable {
     await this.state.update(FOLDERS_KEY, all);
   }
 
-  private workload(node: Node | undefined): WorkloadNode {
+  workload(node: Node | undefined): WorkloadNode {
     if (node?.type !== 'workload') {
       throw new KdevError('INVALID', 'dev mode needs a workload', 'Right-click a workload (a Deployment, StatefulSet, ...) in the kdev view.');
     }
     return node;
   }
 
-  private cluster(n: WorkloadNode): Cluster {
+  cluster(n: WorkloadNode): Cluster {
     const ns = this.tree.namespaceModel(n.context, n.namespace);
     if (!ns) throw new KdevError('NO_CLUSTER', 'no kubeconfig is loaded', 'Set kdev.kubeconfig or $KUBECONFIG, then Refresh the kdev view.');
     return ns.cluster;
@@ -76,6 +76,25 @@ export class DevMode implements vscode.Disposable {
     return picked?.[0]?.fsPath;
   }
 
+  /**
+   * The dev entry of a workload: the folder's .kdev.yaml (or one above it), else the dev config
+   * of the template of the environment the workload is in. `folder` defaults to the one
+   * remembered for the workload, then the first workspace folder.
+   */
+  async devEntry(node: Node | undefined, folder?: string): Promise<{ entry: DevEntry | undefined; localRoot: string; from: string }> {
+    const n = this.workload(node);
+    const dir = folder ?? this.folderFor(workloadKey(n)) ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (dir) {
+      const { config, file, root } = loadConfig(dir);
+      const entry = devEntryFor(config, n.kind.kind, n.name);
+      if (entry) return { entry, localRoot: resolve(root, entry.sync.local), from: `config ${file}` };
+    }
+    const env = await environmentDevConfig(this.cluster(n));
+    const entry = env ? devEntryFor(env.config, n.kind.kind, n.name) : undefined;
+    // The local root is the folder picked, not the template's copy of the source.
+    return { entry, localRoot: dir ?? process.cwd(), from: entry ? `the dev config of template ${env!.template}` : 'no .kdev.yaml' };
+  }
+
   /** `folder` skips the dialog (Take Over reuses the folder just picked). */
   async start(node: Node | undefined, opts: { force?: boolean; folder?: string } = {}): Promise<DevSession | undefined> {
     const n = this.workload(node);
@@ -87,16 +106,7 @@ export class DevMode implements vscode.Disposable {
     await this.remember(key, folder);
     // The folder's .kdev.yaml (or one above it) says image, container, workDir, env, sync;
     // without an entry there, the template of the environment the workload is in (if any).
-    const { config, file, root } = loadConfig(folder);
-    let entry = devEntryFor(config, n.kind.kind, n.name);
-    let localRoot = entry ? resolve(root, entry.sync.local) : folder;
-    let from = file ? `config ${file}` : 'no .kdev.yaml';
-    if (!entry) {
-      const env = await environmentDevConfig(cluster);
-      entry = env ? devEntryFor(env.config, n.kind.kind, n.name) : undefined;
-      if (entry) from = `the dev config of template ${env!.template}`;
-      localRoot = folder; // the folder picked, not the template's copy of the source
-    }
+    const { entry, localRoot, from } = await this.devEntry(n, folder);
     this.log.info(`dev start ${ref} in ${n.namespace} (${n.context}) from ${localRoot}, ${from}${entry ? '' : ', no dev entry: current image'}`);
     try {
       const session = await this.withProgress(`Starting dev mode on ${ref}`, (onEvent, signal) =>

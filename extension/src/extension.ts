@@ -7,6 +7,10 @@ import { PortForwards } from './portforward.js';
 import { DevMode } from './devmode.js';
 import { Environments } from './environments.js';
 import { Syncs } from './sync.js';
+import { Logs } from './logs.js';
+import { Terminals } from './terminal.js';
+import { RemoteRun } from './run.js';
+import { RemoteDebug } from './debug.js';
 
 const loadedAt = performance.now();
 
@@ -19,6 +23,10 @@ export interface KdevApi {
   dev: DevMode;
   envs: Environments;
   syncs: Syncs;
+  logs: Logs;
+  terminals: Terminals;
+  run: RemoteRun;
+  debug: RemoteDebug;
   /** Milliseconds from this module's load to the end of activate. */
   activationMs: number;
 }
@@ -36,8 +44,12 @@ export function activate(context: vscode.ExtensionContext): KdevApi {
   const syncs = new Syncs(log);
   const dev = new DevMode(context.workspaceState, tree, log, syncs);
   const envs = new Environments(tree, log);
-  context.subscriptions.push(log, tree, view, forwards, syncs, dev, envs);
-  registerCommands(context, { tree, view, log, forwards, dev, envs, syncs });
+  const logs = new Logs(dev, log);
+  const terminals = new Terminals(dev, log);
+  const run = new RemoteRun(dev, logs, log);
+  const debug = new RemoteDebug(dev, logs, log);
+  context.subscriptions.push(log, tree, view, forwards, syncs, dev, envs, logs, terminals, debug);
+  registerCommands(context, { tree, view, log, forwards, dev, envs, syncs, logs, terminals, run, debug });
   tree.syncLabel = (key) => syncs.label(key);
   context.subscriptions.push(syncs.onDidChange(() => tree.refresh()));
   context.subscriptions.push(
@@ -47,7 +59,7 @@ export function activate(context: vscode.ExtensionContext): KdevApi {
   );
   const activationMs = Math.round((performance.now() - loadedAt) * 10) / 10;
   log.info(`kdev activated in ${activationMs} ms (kubeconfig: ${kubeconfigSetting() ?? 'default: $KUBECONFIG or ~/.kube/config'})`);
-  return { tree, view, log, forwards, dev, envs, syncs, activationMs };
+  return { tree, view, log, forwards, dev, envs, syncs, logs, terminals, run, debug, activationMs };
 }
 
 export function deactivate(): void {}

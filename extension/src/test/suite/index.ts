@@ -4,13 +4,16 @@
 import Mocha from 'mocha';
 
 export async function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 180_000, reporter: 'spec' });
+  // KDEV_SUITE_GREP (passed through by the harness) runs only the matching tests.
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 180_000, reporter: 'spec', ...(process.env.KDEV_SUITE_GREP ? { grep: process.env.KDEV_SUITE_GREP } : {}) });
   mocha.suite.emit('pre-require', globalThis, 'kdev-extension-suite', mocha);
   /* eslint-disable @typescript-eslint/no-require-imports */
   require('./activation.test.js');
   require('./tree.test.js');
   require('./devmode.test.js');
   require('./environments.test.js');
+  require('./sessions.test.js');
+  require('./debugtypes.test.js');
   require('./badinput.test.js');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const failures = await new Promise<number>((resolve) => {
