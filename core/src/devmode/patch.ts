@@ -3,6 +3,7 @@
 import type { V1Container, V1PodSpec, V1PodTemplateSpec, V1ResourceRequirements, V1Volume } from '@kubernetes/client-node';
 import { KdevError } from '../errors.js';
 import { SUPERVISOR_CONFIGMAP, SUPERVISOR_PATH } from './supervisor.js';
+import { SRC_VOLUME as SOURCE_VOLUME, CTL_VOLUME as CONTROL_VOLUME, CTL_DIR as CONTROL_DIR } from '../sync/sidecar.js';
 
 export const ANNOTATION_PREFIX = 'kdev.dev/';
 export const LEASE_ANNOTATION = 'kdev.dev/lease';
@@ -13,10 +14,9 @@ export const DEV_CONTAINER_ANNOTATION = 'kdev.dev/dev-container';
 /** Label on dev pods (and generated copies), value: the workload "kind.name". */
 export const DEV_LABEL = 'kdev.dev/dev-of';
 
-export const SOURCE_VOLUME = 'kdev-src';
-export const CONTROL_VOLUME = 'kdev-ctl';
+// The source and control volumes are shared with the sync sidecar: one definition.
+export { SRC_VOLUME as SOURCE_VOLUME, CTL_VOLUME as CONTROL_VOLUME, CTL_DIR as CONTROL_DIR } from '../sync/sidecar.js';
 export const BIN_VOLUME = 'kdev-bin';
-export const CONTROL_DIR = '/kdev/ctl';
 export const BIN_DIR = '/kdev/bin';
 
 export interface DevPatchOptions {
