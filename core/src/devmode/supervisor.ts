@@ -2,9 +2,8 @@
 // so it works in any image that has /bin/sh. It blocks forever (the container lives while
 // the app is stopped, crashed or restarting) and runs the app's command on request.
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Cluster } from '../kube/client.js';
-import { isNotFound, kubeError } from '../kube/errors.js';
+import { CONTENT_HASH_ANNOTATION, ensureHashedConfigMap } from '../kube/configmap.js';
 
 export const SUPERVISOR_CONFIGMAP = 'kdev-supervisor';
 export const SUPERVISOR_PATH = '/kdev/bin/supervisor.sh';
@@ -104,25 +103,12 @@ export const SUPERVISOR_HASH = createHash('sha256').update(SUPERVISOR_SCRIPT).di
 
 /** Creates or updates the supervisor's ConfigMap in a namespace (only when its content changed). */
 export async function ensureSupervisorConfigMap(cluster: Cluster, namespace: string): Promise<void> {
-  const body: V1ConfigMap = {
+  await ensureHashedConfigMap(cluster, namespace, {
     metadata: {
       name: SUPERVISOR_CONFIGMAP,
-      namespace,
       labels: { 'app.kubernetes.io/managed-by': 'kdev' },
-      annotations: { 'kdev.dev/content-hash': SUPERVISOR_HASH },
+      annotations: { [CONTENT_HASH_ANNOTATION]: SUPERVISOR_HASH },
     },
     data: { 'supervisor.sh': SUPERVISOR_SCRIPT },
-  };
-  try {
-    const current = await cluster.core.readNamespacedConfigMap({ name: SUPERVISOR_CONFIGMAP, namespace });
-    if (current.metadata?.annotations?.['kdev.dev/content-hash'] === SUPERVISOR_HASH) return;
-    await cluster.core.replaceNamespacedConfigMap({ name: SUPERVISOR_CONFIGMAP, namespace, body });
-  } catch (err) {
-    if (!isNotFound(err)) throw kubeError(err, `updating configmap/${SUPERVISOR_CONFIGMAP}`, cluster.server);
-    try {
-      await cluster.core.createNamespacedConfigMap({ namespace, body });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 409) throw kubeError(e, `creating configmap/${SUPERVISOR_CONFIGMAP}`, cluster.server);
-    }
-  }
+  });
 }

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import type { V1ConfigMap, V1Container, V1Volume } from '@kubernetes/client-node';
 import { DEFAULT_PORT } from '@kdev/sync-sidecar';
 import type { Cluster } from '../kube/client.js';
-import { isConflict, isNotFound, kubeError } from '../kube/errors.js';
+import { ensureHashedConfigMap, CONTENT_HASH_ANNOTATION } from '../kube/configmap.js';
 import { KdevError } from '../errors.js';
 
 export const SIDECAR_CONFIGMAP = 'kdev-sync-sidecar';
@@ -19,7 +19,7 @@ export const SIDECAR_VOLUME = 'kdev-sync-sidecar';
 export const SIDECAR_SRC = '/kdev/src';
 export const CTL_DIR = '/kdev/ctl';
 export const CTL_FIFO = '/kdev/ctl/cmd';
-export const HASH_ANNOTATION = 'kdev.dev/content-hash';
+export const HASH_ANNOTATION = CONTENT_HASH_ANNOTATION;
 
 export interface SidecarOptions {
   image?: string;
@@ -96,29 +96,6 @@ export function syncSidecarParts(opts: SidecarOptions = {}): SidecarParts {
 /** Creates or updates the sidecar's ConfigMap in `namespace`; writes only when the code changed. */
 export async function ensureSidecarConfigMap(cluster: Cluster, namespace: string = cluster.namespace): Promise<{ changed: boolean; hash: string }> {
   const { configMap } = syncSidecarParts();
-  const hash = configMap.metadata!.annotations![HASH_ANNOTATION]!;
-  const body: V1ConfigMap = { ...configMap, metadata: { ...configMap.metadata, namespace } };
-  // Several dev starts in one namespace may race to create or update it: on a conflict,
-  // read again and decide again.
-  for (let attempt = 0; ; attempt++) {
-    let current: V1ConfigMap | undefined;
-    try {
-      current = await cluster.core.readNamespacedConfigMap({ name: SIDECAR_CONFIGMAP, namespace });
-    } catch (e) {
-      if (!isNotFound(e)) throw kubeError(e, `reading configmap/${SIDECAR_CONFIGMAP}`, cluster.server);
-    }
-    try {
-      if (!current) {
-        await cluster.core.createNamespacedConfigMap({ namespace, body });
-        return { changed: true, hash };
-      }
-      if (current.metadata?.annotations?.[HASH_ANNOTATION] === hash) return { changed: false, hash };
-      body.metadata!.resourceVersion = current.metadata?.resourceVersion;
-      await cluster.core.replaceNamespacedConfigMap({ name: SIDECAR_CONFIGMAP, namespace, body });
-      return { changed: true, hash };
-    } catch (e) {
-      if (isConflict(e) && attempt < 3) continue;
-      throw kubeError(e, `writing configmap/${SIDECAR_CONFIGMAP}`, cluster.server);
-    }
-  }
+  const changed = await ensureHashedConfigMap(cluster, namespace, configMap);
+  return { changed, hash: configMap.metadata!.annotations![HASH_ANNOTATION]! };
 }
