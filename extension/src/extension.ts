@@ -1,8 +1,8 @@
 // Entry point: wires one small module per contribution (tree, commands, status bar, output).
 import * as vscode from 'vscode';
-import { KdevTreeProvider, type Node } from './tree.js';
+import { KdevTreeProvider } from './tree.js';
 import { Log } from './output.js';
-import { registerCommands } from './commands.js';
+import { registerCommands, type Services } from './commands.js';
 import { PortForwards } from './portforward.js';
 import { DevMode } from './devmode.js';
 import { Environments } from './environments.js';
@@ -14,19 +14,8 @@ import { RemoteDebug } from './debug.js';
 
 const loadedAt = performance.now();
 
-/** What activate returns: used by the extension's own tests. */
-export interface KdevApi {
-  tree: KdevTreeProvider;
-  view: vscode.TreeView<Node>;
-  log: Log;
-  forwards: PortForwards;
-  dev: DevMode;
-  envs: Environments;
-  syncs: Syncs;
-  logs: Logs;
-  terminals: Terminals;
-  run: RemoteRun;
-  debug: RemoteDebug;
+/** What activate returns: the services (see commands.ts), for the extension's own tests. */
+export interface KdevApi extends Services {
   /** Milliseconds from this module's load to the end of activate. */
   activationMs: number;
 }

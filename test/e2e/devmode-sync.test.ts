@@ -7,9 +7,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { endDevMode, execCapture, startDevMode, watchUntil, type Cluster } from '@kdev/core';
+import { applyAll, endDevMode, execCapture, startDevMode, watchUntil, type Cluster } from '@kdev/core';
 import type { V1Pod } from '@kubernetes/client-node';
-import { tempNamespace, testKubeconfig } from '../lib/cluster.js';
+import { nodeDeployment, tempNamespace, testKubeconfig } from '../lib/cluster.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'cli', 'dist', 'main.js');
 
@@ -35,20 +35,7 @@ describe('kdev dev start: dev mode with sync, from the CLI', () => {
 
   before(async () => {
     ns = await tempNamespace('kdev-devsync');
-    await ns.cluster.apps.createNamespacedDeployment({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'app' },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: 'app' } },
-          template: {
-            metadata: { labels: { app: 'app' } },
-            spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'app', image: 'kdev.local/node:18', command: ['node', '-e', 'setInterval(() => {}, 1e9)'] }] },
-          },
-        },
-      },
-    });
+    await applyAll(ns.cluster, [nodeDeployment(ns.name, 'app')]);
   });
   after(async () => {
     child?.kill('SIGKILL');
@@ -110,19 +97,7 @@ describe('dev mode in a fresh namespace', () => {
   });
 
   it('two workloads started at the same moment both come up (their shared ConfigMaps are created once)', async () => {
-    for (const name of ['a', 'b']) {
-      await ns.cluster.apps.createNamespacedDeployment({
-        namespace: ns.name,
-        body: {
-          metadata: { name },
-          spec: {
-            replicas: 1,
-            selector: { matchLabels: { app: name } },
-            template: { metadata: { labels: { app: name } }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name, image: 'kdev.local/node:18', command: ['node', '-e', 'setInterval(() => {}, 1e9)'] }] } },
-          },
-        },
-      });
-    }
+    await applyAll(ns.cluster, ['a', 'b'].map((name) => nodeDeployment(ns.name, name)));
     const sessions = await Promise.all(['a', 'b'].map((name) => startDevMode(ns.cluster, { workload: `deployment/${name}`, image: 'kdev.local/dev-node:18' })));
     assert.deepEqual(sessions.map((s) => s.workload), ['deployment/a', 'deployment/b']);
     await Promise.all(['a', 'b'].map((name) => endDevMode(ns.cluster, { workload: `deployment/${name}` })));

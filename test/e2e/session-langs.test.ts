@@ -22,27 +22,8 @@ import {
   type Cluster,
   type SessionTarget,
 } from '@kdev/core';
-import { tempNamespace } from '../lib/cluster.js';
+import { nodeDeployment, tempNamespace } from '../lib/cluster.js';
 import { deliver, save, startSync, untilBody } from '../lib/session.js';
-
-function deployment(ns: string, name: string): Record<string, unknown> {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: ns },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [{ name: 'app', image: 'kdev.local/node:18', imagePullPolicy: 'IfNotPresent', command: ['node', '-e', 'setInterval(() => {}, 1e9)'] }],
-        },
-      },
-    },
-  };
-}
 
 const PY = (v: string) => `from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -116,7 +97,7 @@ describe('sessions (python, go, java)', { concurrency: true }, () => {
   before(async () => {
     ns = await tempNamespace('kdev-session-langs');
     cluster = ns.cluster;
-    await applyAll(cluster, ['py', 'go', 'java'].map((n) => deployment(ns.name, n)));
+    await applyAll(cluster, ['py', 'go', 'java'].map((n) => nodeDeployment(ns.name, n, { container: 'app' })));
     const images: Record<string, string> = { py: 'kdev.local/dev-python:3.11', go: 'kdev.local/dev-go:1.19', java: 'kdev.local/dev-java:17' };
     const start = async ([name, image]: [string, string]) => {
       // python's edits go through the real sync; go and java get their files by exec

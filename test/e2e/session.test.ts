@@ -28,32 +28,13 @@ import {
   type SessionEvent,
   type SessionTarget,
 } from '@kdev/core';
-import { tempNamespace, waitPodReady } from '../lib/cluster.js';
+import { nodeDeployment, tempNamespace, waitPodReady } from '../lib/cluster.js';
 import { KDEV_MAIN, jsonOf, runKdev } from '../lib/cli.js';
 import { deliver, httpGet, save, startSync, untilBody } from '../lib/session.js';
 
 const STATE_DIR = mkdtempSync(join(tmpdir(), 'kdev-session-state-'));
 // Control sockets and sync state files of the CLI processes go to a temp folder.
 const ENV = { KDEV_STATE_DIR: STATE_DIR, XDG_CONFIG_HOME: STATE_DIR };
-
-function deployment(ns: string, name: string, code: string): Record<string, unknown> {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: ns },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [{ name, image: 'kdev.local/node:18', imagePullPolicy: 'IfNotPresent', command: ['node', '-e', code], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }],
-        },
-      },
-    },
-  };
-}
 
 const PLAIN = `require('http').createServer((q, r) => r.end(require('os').hostname())).listen(8080)`;
 const server = (version: string) =>
@@ -137,7 +118,7 @@ describe('sessions (node)', () => {
   before(async () => {
     ns = await tempNamespace('kdev-session');
     cluster = ns.cluster;
-    await applyAll(cluster, [deployment(ns.name, 'web', PLAIN), deployment(ns.name, 'plain', PLAIN)]);
+    await applyAll(cluster, [nodeDeployment(ns.name, 'web', { code: PLAIN, readyOnPort: 8080 }), nodeDeployment(ns.name, 'plain', { code: PLAIN, readyOnPort: 8080 })]);
     await waitPodReady(cluster, 'app=plain');
     // Dev mode injects the sync sidecar: edits reach the container through the real sync.
     await startDevMode(cluster, { workload: 'web', image: 'kdev.local/dev-node:18' });

@@ -1,7 +1,7 @@
 // Shared helpers of the e2e tests: the cluster under test and throw-away namespaces.
 import { randomBytes } from 'node:crypto';
 import { connect, watchUntil, type Cluster } from '@kdev/core';
-import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
 
 export function testKubeconfig(): string {
   const path = process.env.KDEV_TEST_KUBECONFIG;
@@ -57,4 +57,32 @@ export function waitPodReady(cluster: Cluster, labelSelector: string, timeoutMs 
       return type !== 'DELETED' && ready && !pod.metadata?.deletionTimestamp ? { done: true, value: pod } : { done: false };
     },
   });
+}
+
+/**
+ * A one-replica Deployment on the local Node image, labelled app=<name>, for e2e tests:
+ * `code` is what `node -e` runs (default: idle); `readyOnPort` adds a TCP readiness probe.
+ */
+export function nodeDeployment(
+  namespace: string,
+  name: string,
+  opts: { container?: string; code?: string; readyOnPort?: number } = {},
+): KubernetesObject {
+  const container = {
+    name: opts.container ?? name,
+    image: 'kdev.local/node:18',
+    imagePullPolicy: 'IfNotPresent',
+    command: ['node', '-e', opts.code ?? 'setInterval(() => {}, 1e9)'],
+    ...(opts.readyOnPort ? { readinessProbe: { tcpSocket: { port: opts.readyOnPort }, periodSeconds: 1 } } : {}),
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { terminationGracePeriodSeconds: 1, containers: [container] } },
+    },
+  } as KubernetesObject;
 }
