@@ -3,10 +3,15 @@
 //   latency      200 single-file edits, save → seen by a watcher inside the dev container
 //   firstsync    10,000 files / 100 MB into an empty folder
 //   resync       the same tree after 1 % of its files changed (a new client: full handshake)
-//   sidecar_rss_mb  peak (VmHWM during the first sync, fresh sidecar) and idle (VmRSS after)
+//   sidecar_rss_mb  the sidecar container's RSS as Kubernetes accounts it (its memory cgroup's
+//                   anonymous memory, what the kubelet reports as rssBytes): peak while the
+//                   first sync runs (sampled every 20 ms), idle 5 s after it; the process's
+//                   VmHWM/VmRSS, which also count the mapped pages of libnode.so, go in detail
+//   each of firstsync and resync runs ROUNDS times, kdev and baseline alternating (and which of
+//   them goes first alternating per round); the result is the median of the rounds
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,9 +27,9 @@ const APP = 'sync-bench';
 const FILES = Number(process.env.SYNC_BENCH_FILES ?? 10_000);
 const DIRS = Math.max(1, Math.round(FILES / 100));
 const FILE_BYTES = 10 * 1024; // 10,000 × 10 KiB ≈ 100 MB
-const ROUNDS = Number(process.env.SYNC_BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.SYNC_BENCH_ROUNDS ?? 5);
 const EDITS = Number(process.env.SYNC_BENCH_EDITS ?? 200);
-const FULL = FILES === 10_000 && ROUNDS >= 2 && EDITS === 200;
+const FULL = FILES === 10_000 && ROUNDS >= 5 && EDITS === 200;
 
 function kubeconfig(): string {
   const path = process.env.KDEV_TEST_KUBECONFIG ?? join(REPO, 'test/cluster/.state/kubeconfig');
@@ -85,6 +90,42 @@ async function sidecarMemory(cluster: Cluster, pod: string): Promise<{ rss: numb
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
 }
 
+/**
+ * The memory cgroup of the pod's sidecar container on this node (the bench runs on the local
+ * cluster's only node): kubepods/<qos>/pod<uid>/<container id>, cgroup v1 or v2.
+ */
+async function sidecarCgroup(cluster: Cluster, pod: string): Promise<string> {
+  const p = await cluster.core.readNamespacedPod({ name: pod, namespace: cluster.namespace });
+  const id = p.status?.containerStatuses?.find((c) => c.name === 'kdev-sync')?.containerID?.replace(/^[a-z]+:\/\//, '');
+  const uid = p.metadata?.uid;
+  if (!id || !uid) throw new Error(`no container id for kdev-sync in ${pod}`);
+  for (const base of ['/sys/fs/cgroup/memory/kubepods', '/sys/fs/cgroup/kubepods']) {
+    for (const qos of ['', 'burstable', 'besteffort']) {
+      const dir = join(base, qos, `pod${uid}`, id);
+      if (existsSync(join(dir, 'memory.stat'))) return dir;
+    }
+  }
+  throw new Error(`the memory cgroup of container ${id} was not found under /sys/fs/cgroup`);
+}
+
+/** A container's RSS as the kubelet reports it (rssBytes): the cgroup's anonymous memory, MB. */
+function cgroupRss(dir: string): number {
+  const stat = readFileSync(join(dir, 'memory.stat'), 'utf8');
+  const v1 = /^rss (\d+)$/m.exec(stat); // cgroup v1
+  const v2 = /^anon (\d+)$/m.exec(stat); // cgroup v2
+  return Number((v1 ?? v2)?.[1] ?? NaN) / 1048576;
+}
+
+/** Samples cgroupRss every 20 ms until stopped; returns the highest sample. */
+function sampleCgroupRss(dir: string): () => number {
+  let peak = cgroupRss(dir);
+  const timer = setInterval(() => (peak = Math.max(peak, cgroupRss(dir))), 20);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, cgroupRss(dir));
+  };
+}
+
 /** VmRSS of a Node 18 process that does nothing, in the same image: the floor under any sidecar. */
 async function idleNodeRss(cluster: Cluster, pod: string): Promise<{ rss: number; anon: number; file: number }> {
   const script = "setTimeout(()=>{const s=require('fs').readFileSync('/proc/self/status','utf8');const k=(n)=>Number(new RegExp(n+':\\\\s+(\\\\d+)').exec(s)[1])/1024;console.log(JSON.stringify({rss:k('VmRSS'),anon:k('RssAnon'),file:k('RssFile')}))},500)";
@@ -121,7 +162,17 @@ const percentile = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+/** Medians of alternating kdev / baseline rounds, and their ratio. */
+const compare = (runs: { kdev: number[]; baseline: number[] }): { kdev_ms: number; baseline_ms: number; ratio: number } => {
+  const k = median(runs.kdev);
+  const b = median(runs.baseline);
+  return { kdev_ms: Math.round(k), baseline_ms: Math.round(b), ratio: Math.round((b / k) * 100) / 100 };
+};
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function latency(cluster: Cluster, pod: string, root: string): Promise<number[]> {
@@ -218,41 +269,47 @@ async function main(): Promise<void> {
     const resync = { kdev: [] as number[], baseline: [] as number[] };
     const peaks: number[] = [];
     const idles: number[] = [];
-    const idleDetail: Array<{ rss: number; anon: number; file: number }> = [];
+    const processDetail: Array<{ vm_hwm: number; idle_vm_rss: number; idle_anon: number; idle_file: number }> = [];
     for (let r = 0; r < ROUNDS; r++) {
       // a fresh pod: empty source volume, fresh sidecar process (its VmHWM is this sync's peak)
       if (r > 0) {
         await cluster.core.deleteNamespacedPod({ name: pod, namespace: nsName, gracePeriodSeconds: 0 });
         pod = await waitReady(cluster, pod);
       }
+      const cgroup = await sidecarCgroup(cluster, pod);
       // alternate which goes first: the first run after a pod switch shares the node with the
       // old pod's teardown (its volume and container layers being deleted)
       const kdevFirst = r % 2 === 0;
       let b = kdevFirst ? 0 : await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
+      const stopSampling = sampleCgroupRss(cgroup);
       const k = await kdevSync(cluster, pod, tree);
+      const peak = stopSampling();
       first.kdev.push(k);
+      peaks.push(peak);
       const mem = await sidecarMemory(cluster, pod);
-      peaks.push(mem.hwm);
       if (kdevFirst) b = await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
       first.baseline.push(b);
-      console.log(`firstsync round ${r + 1}: kdev ${k.toFixed(0)} ms, baseline ${b.toFixed(0)} ms, sidecar peak ${mem.hwm.toFixed(1)} MB`);
+      console.log(`firstsync round ${r + 1}: kdev ${k.toFixed(0)} ms, baseline ${b.toFixed(0)} ms, sidecar container RSS peak ${peak.toFixed(1)} MB (process VmHWM ${mem.hwm.toFixed(1)})`);
       await new Promise((res) => setTimeout(res, 5000));
-      const idle = await sidecarMemory(cluster, pod);
-      idles.push(idle.rss);
-      idleDetail.push({ rss: round1(idle.rss), anon: round1(idle.anon), file: round1(idle.file) });
+      const idle = cgroupRss(cgroup);
+      const proc = await sidecarMemory(cluster, pod);
+      idles.push(idle);
+      processDetail.push({ vm_hwm: round1(mem.hwm), idle_vm_rss: round1(proc.rss), idle_anon: round1(proc.anon), idle_file: round1(proc.file) });
       if (TRACE) {
         const logs = await cluster.core.readNamespacedPodLog({ name: pod, namespace: nsName, container: 'kdev-sync' });
         console.log(String(logs).trim().split('\n').slice(-3).map((l) => `  sidecar log: ${l}`).join('\n'));
       }
-      console.log(`  sidecar idle: VmRSS ${idle.rss.toFixed(1)} MB (anonymous ${idle.anon.toFixed(1)}, file-backed ${idle.file.toFixed(1)})`);
+      console.log(`  sidecar idle: container RSS ${idle.toFixed(1)} MB; process VmRSS ${proc.rss.toFixed(1)} MB (anonymous ${proc.anon.toFixed(1)}, file-backed ${proc.file.toFixed(1)})`);
     }
     for (let r = 0; r < ROUNDS; r++) {
       changeOnePercent(tree, r);
+      // the baseline copies the whole tree again, each time into a folder of its own (tar x
+      // over an earlier copy would first unlink every file: far slower, and not the baseline)
       const kdevFirst = r % 2 === 0;
-      let b = kdevFirst ? 0 : await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
+      let b = kdevFirst ? 0 : await tarPipe(cluster, pod, tree, `/tmp/base-re-${r}`);
       const k = await kdevSync(cluster, pod, tree);
       resync.kdev.push(k);
-      if (kdevFirst) b = await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
+      if (kdevFirst) b = await tarPipe(cluster, pod, tree, `/tmp/base-re-${r}`);
       resync.baseline.push(b);
       console.log(`resync round ${r + 1}: kdev ${k.toFixed(0)} ms, baseline ${b.toFixed(0)} ms`);
     }
@@ -264,19 +321,20 @@ async function main(): Promise<void> {
     const lat = await latency(cluster, pod, tree);
     const result = {
       latency: { p50_ms: round1(percentile(lat, 50)), p95_ms: round1(percentile(lat, 95)), max_ms: round1(Math.max(...lat)) },
-      firstsync: { kdev_ms: Math.round(mean(first.kdev)), baseline_ms: Math.round(mean(first.baseline)), ratio: Math.round((mean(first.baseline) / mean(first.kdev)) * 100) / 100 },
-      resync: { kdev_ms: Math.round(mean(resync.kdev)), baseline_ms: Math.round(mean(resync.baseline)), ratio: Math.round((mean(resync.baseline) / mean(resync.kdev)) * 100) / 100 },
+      firstsync: compare(first),
+      resync: compare(resync),
       sidecar_rss_mb: { peak: round1(Math.max(...peaks)), idle: round1(Math.max(...idles)) },
       detail: {
         files: FILES,
         bytes: FILES * FILE_BYTES,
         rounds: ROUNDS,
-        firstsync_runs: first,
-        resync_runs: resync,
+        firstsync_runs: { kdev: first.kdev.map(Math.round), baseline: first.baseline.map(Math.round) },
+        resync_runs: { kdev: resync.kdev.map(Math.round), baseline: resync.baseline.map(Math.round) },
         latency_samples: lat.length,
-        sidecar_idle_mb: idleDetail,
+        sidecar_container_rss_mb: { peaks: peaks.map(round1), idles: idles.map(round1) },
+        sidecar_process_mb: processDetail,
         node18_noop_rss_mb: floor,
-        note: 'kdev_ms: from a new SyncSession to start() resolving (port-forward, local scan, handshake, transfer, all acknowledged; the file watcher starts after); baseline: tar c | exec -i tar x into the dev container; kdev and baseline alternate, and which goes first alternates per round. The client hash cache (~/.cache/kdev/sync) is warm from round 2 of firstsync on.',
+        note: 'kdev_ms and baseline_ms are medians over the rounds, ratio = baseline_ms / kdev_ms. kdev_ms: from a new SyncSession to start() resolving (port-forward, local scan, handshake, transfer, all acknowledged; the file watcher starts after); baseline: tar c | exec -i tar x into a new folder of the dev container; kdev and baseline alternate, and which goes first alternates per round. The client hash cache (~/.cache/kdev/sync) is warm from round 2 of firstsync on. sidecar_rss_mb is the sidecar container\'s RSS as the kubelet reports it (rssBytes: the anonymous memory of its memory cgroup); sidecar_process_mb has the process\'s VmHWM and VmRSS, which also count the resident pages of the mapped node binary and libraries (libnode.so alone about 26 MB), shared with every other process using them.',
       },
     };
     if (FULL || process.env.SYNC_BENCH_WRITE === '1') {

@@ -2,6 +2,7 @@
 // CommonJS for VS Code's Node extension host. Type checking is tsc's (npm run build).
 import { build } from 'esbuild';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,12 +50,25 @@ const common = {
   format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
-  external: ['vscode'],
+  // ws masks every frame it sends (100 MB synced = 100 MB masked): with bufferutil's N-API
+  // build that is native code instead of a JavaScript loop. It is loaded from out/node_modules
+  // (copied below); should it fail to load, ws falls back to its JavaScript mask.
+  external: ['vscode', 'bufferutil', 'utf-8-validate'],
   plugins: [directHttp, sidecarCode],
 };
 
 await build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'out/extension.js', minify: true });
-await build({ ...common, entryPoints: ['src/test/suite/index.ts'], outfile: 'out/test/suite/index.js', external: ['vscode', 'mocha'] });
+await build({ ...common, entryPoints: ['src/test/suite/index.ts'], outfile: 'out/test/suite/index.js', external: [...common.external, 'mocha'] });
+
+// bufferutil (prebuilt N-API binaries for each platform, ABI-stable, so they load in VS
+// Code's Electron too) and the loader it uses.
+const require = createRequire(import.meta.url);
+for (const pkg of ['bufferutil', 'node-gyp-build']) {
+  const from = dirname(require.resolve(`${pkg}/package.json`));
+  const to = join(HERE, 'out', 'node_modules', pkg);
+  rmSync(to, { recursive: true, force: true });
+  cpSync(from, to, { recursive: true, filter: (src) => !/[\\/](src|binding\.gyp)$/.test(src) });
+}
 
 // The environment templates (every folder of ../templates with a template.yaml).
 const templates = join(HERE, '..', 'templates');
