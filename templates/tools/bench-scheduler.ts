@@ -123,8 +123,7 @@ async function main(): Promise<void> {
       const results: Placement[] = [];
       while (results.length < REQUESTS) {
         if (performance.now() - t0 > DEADLINE_MS) throw new Error(`only ${results.length} results after ${DEADLINE_MS / 1000} s`);
-        // 1000 at a time: a reply of a few hundred KB arrives in many socket reads, and the RESP
-        // parser starts an incomplete reply over on each; smaller replies keep that cheap
+        // 1000 at a time: the driver reads results as they come, in replies of a few hundred KB
         const got = await redis.call('LPOP', KEYS.results, 1000);
         if (Array.isArray(got)) for (const g of got) results.push(JSON.parse(String(g)) as Placement);
         else {

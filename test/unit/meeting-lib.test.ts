@@ -96,6 +96,40 @@ describe('RESP', () => {
     }
   });
 
+  it('parses nested and empty arrays fed one byte at a time, replies completing in between', () => {
+    const wire = Buffer.from('*4\r\n*0\r\n*2\r\n*1\r\n$2\r\nxy\r\n*0\r\n:7\r\n*-1\r\n+PONG\r\n*2\r\n:1\r\n*1\r\n$3\r\nabc\r\n');
+    const p = new RespParser();
+    const out: unknown[] = [];
+    const completedAt: number[] = [];
+    for (let i = 0; i < wire.length; i++) {
+      const got = p.feed(wire.subarray(i, i + 1));
+      for (const v of got) {
+        out.push(v);
+        completedAt.push(i);
+      }
+    }
+    assert.deepEqual(out, [[[], [['xy'], []], 7, null], 'PONG', [1, ['abc']]]);
+    // each reply is returned by the feed that brings its last byte, not later
+    assert.deepEqual(completedAt, [wire.indexOf('*-1\r\n') + 4, wire.indexOf('+PONG\r\n') + 6, wire.length - 1]);
+  });
+
+  it('reads a large array reply cut into hundreds of chunks', () => {
+    const n = 20_000;
+    let text = `*${n}\r\n`;
+    for (let i = 0; i < n; i++) text += `$${String(i).length}\r\n${i}\r\n`;
+    const wire = Buffer.from(text);
+    const p = new RespParser();
+    let reply: unknown;
+    let calls = 0;
+    for (let o = 0; o < wire.length; o += 512) {
+      calls++;
+      for (const v of p.feed(wire.subarray(o, o + 512))) reply = v;
+    }
+    assert.ok(calls > 200);
+    assert.equal((reply as string[]).length, n);
+    assert.equal((reply as string[])[n - 1], String(n - 1));
+  });
+
   it('encodes commands as bulk strings', () => {
     assert.equal(encodeCommand(['SET', 'k', 1]).toString(), '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n1\r\n');
   });

@@ -137,6 +137,40 @@ describe('replicas sharing a store', () => {
     assert.equal(a.cache.stats.changesApplied, 1);
   });
 
+  it('needs one exchange with the store per batch in steady state', async () => {
+    const store = new MemoryStore();
+    store.addHosts(makeFleet(100, 3));
+    const requests = makeRequests(64 * 5, 4);
+    store.queue.push(...requests.map((r) => JSON.stringify(r)));
+    // count the scheduler's calls (not the memory store's own, inside commitThenSync)
+    const calls = { sync: 0, commit: 0, commitThenSync: 0 };
+    let inside = false;
+    for (const name of Object.keys(calls) as Array<keyof typeof calls>) {
+      const real = (store[name] as (...a: unknown[]) => Promise<unknown>).bind(store);
+      (store as unknown as Record<string, unknown>)[name] = async (...a: unknown[]) => {
+        if (inside) return real(...a);
+        calls[name]++;
+        inside = name === 'commitThenSync';
+        try {
+          return await real(...a);
+        } finally {
+          inside = false;
+        }
+      };
+    }
+    const a = new Scheduler(store, { replica: 'a', batch: 64, seed: 1 });
+    await a.init();
+    let placed = 0;
+    for (let i = 0; i < 5; i++) placed += await a.step();
+    assert.equal(placed, 64 * 5);
+    // the first step syncs to get requests; after that each batch's commit carries the sync
+    assert.deepEqual(calls, { sync: 1, commit: 0, commitThenSync: 5 });
+    assert.equal(store.queue.length, 0);
+    // the results of the last batch leave with the next exchange; stop() sends them
+    await a.stop();
+    assert.equal(store.results.length, 64 * 5);
+  });
+
   it('answers an unschedulable request with the reason', async () => {
     const store = new MemoryStore();
     store.addHosts([spec('h1')]);

@@ -1,9 +1,9 @@
 // GENERATED from templates/meeting/src/quality-indexer by `npm run -w templates bundle`; edit the TypeScript source.
 
-// templates/meeting/src/quality-indexer/main.ts
+// meeting/src/quality-indexer/main.ts
 import { hostname } from "node:os";
 
-// templates/meeting/src/lib/http.ts
+// meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -232,7 +232,7 @@ function envUrl(name, fallback) {
   return process.env[name] ?? fallback;
 }
 
-// templates/meeting/src/lib/redis.ts
+// meeting/src/lib/redis.ts
 import { createHash } from "node:crypto";
 import { connect } from "node:net";
 var RedisReplyError = class extends Error {
@@ -250,18 +250,38 @@ function encodeCommand(args) {
 var RespParser = class {
   buf = Buffer.alloc(0);
   pos = 0;
+  /** Arrays being filled, outermost first. */
+  open = [];
   feed(chunk) {
     this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
     this.pos = 0;
     const out = [];
     for (; ; ) {
       const start = this.pos;
-      const v = this.parse();
-      if (v === void 0) {
+      const el = this.element();
+      if (el === INCOMPLETE) {
         this.pos = start;
         break;
       }
-      out.push(v.value);
+      let value;
+      if (el instanceof ArrayHeader) {
+        if (el.n > 0) {
+          this.open.push({ items: [], left: el.n });
+          continue;
+        }
+        value = [];
+      } else value = el;
+      for (; ; ) {
+        const top = this.open[this.open.length - 1];
+        if (!top) {
+          out.push(value);
+          break;
+        }
+        top.items.push(value);
+        if (--top.left > 0) break;
+        this.open.pop();
+        value = top.items;
+      }
     }
     return out;
   }
@@ -272,41 +292,41 @@ var RespParser = class {
     this.pos = end + 2;
     return s;
   }
-  parse() {
-    if (this.pos >= this.buf.length) return void 0;
+  /** One scalar, or the header of an array (its items follow as elements of their own). */
+  element() {
+    if (this.pos >= this.buf.length) return INCOMPLETE;
     const type = String.fromCharCode(this.buf[this.pos]);
     this.pos++;
     const l = this.line();
-    if (l === void 0) return void 0;
+    if (l === void 0) return INCOMPLETE;
     switch (type) {
       case "+":
-        return { value: l };
+        return l;
       case "-":
-        return { value: new RedisReplyError(l) };
+        return new RedisReplyError(l);
       case ":":
-        return { value: Number(l) };
+        return Number(l);
       case "$": {
         const n = Number(l);
-        if (n < 0) return { value: null };
-        if (this.pos + n + 2 > this.buf.length) return void 0;
+        if (n < 0) return null;
+        if (this.pos + n + 2 > this.buf.length) return INCOMPLETE;
         const s = this.buf.toString("utf8", this.pos, this.pos + n);
         this.pos += n + 2;
-        return { value: s };
+        return s;
       }
       case "*": {
         const n = Number(l);
-        if (n < 0) return { value: null };
-        const items = [];
-        for (let i = 0; i < n; i++) {
-          const v = this.parse();
-          if (v === void 0) return void 0;
-          items.push(v.value);
-        }
-        return { value: items };
+        return n < 0 ? null : new ArrayHeader(n);
       }
       default:
         throw new Error(`RESP: unexpected type byte ${JSON.stringify(type)}`);
     }
+  }
+};
+var INCOMPLETE = Symbol("incomplete");
+var ArrayHeader = class {
+  constructor(n) {
+    this.n = n;
   }
 };
 function parseRedisUrl(url) {
@@ -403,7 +423,7 @@ function ok(v) {
   return v ?? null;
 }
 
-// templates/meeting/src/quality-indexer/search.ts
+// meeting/src/quality-indexer/search.ts
 import { Agent as Agent2, request } from "node:http";
 var INDEX = "quality-reports";
 var MAPPING = {
@@ -495,7 +515,7 @@ var SearchClient = class {
   }
 };
 
-// templates/meeting/src/quality-indexer/stream.ts
+// meeting/src/quality-indexer/stream.ts
 function entries(reply) {
   if (!Array.isArray(reply)) return [];
   const out = [];
@@ -514,7 +534,7 @@ function entries(reply) {
   return out;
 }
 
-// templates/meeting/src/quality-indexer/main.ts
+// meeting/src/quality-indexer/main.ts
 var STREAM = "quality:reports";
 var GROUP = "indexers";
 var CONSUMER = process.env.HOSTNAME ?? hostname();

@@ -1,6 +1,6 @@
 // GENERATED from templates/meeting/src/quality-ingest by `npm run -w templates bundle`; edit the TypeScript source.
 
-// templates/meeting/src/lib/http.ts
+// meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -256,7 +256,7 @@ function envUrl(name, fallback) {
   return process.env[name] ?? fallback;
 }
 
-// templates/meeting/src/lib/redis.ts
+// meeting/src/lib/redis.ts
 import { createHash } from "node:crypto";
 import { connect } from "node:net";
 var RedisReplyError = class extends Error {
@@ -274,18 +274,38 @@ function encodeCommand(args) {
 var RespParser = class {
   buf = Buffer.alloc(0);
   pos = 0;
+  /** Arrays being filled, outermost first. */
+  open = [];
   feed(chunk) {
     this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
     this.pos = 0;
     const out = [];
     for (; ; ) {
       const start = this.pos;
-      const v = this.parse();
-      if (v === void 0) {
+      const el = this.element();
+      if (el === INCOMPLETE) {
         this.pos = start;
         break;
       }
-      out.push(v.value);
+      let value;
+      if (el instanceof ArrayHeader) {
+        if (el.n > 0) {
+          this.open.push({ items: [], left: el.n });
+          continue;
+        }
+        value = [];
+      } else value = el;
+      for (; ; ) {
+        const top = this.open[this.open.length - 1];
+        if (!top) {
+          out.push(value);
+          break;
+        }
+        top.items.push(value);
+        if (--top.left > 0) break;
+        this.open.pop();
+        value = top.items;
+      }
     }
     return out;
   }
@@ -296,41 +316,41 @@ var RespParser = class {
     this.pos = end + 2;
     return s;
   }
-  parse() {
-    if (this.pos >= this.buf.length) return void 0;
+  /** One scalar, or the header of an array (its items follow as elements of their own). */
+  element() {
+    if (this.pos >= this.buf.length) return INCOMPLETE;
     const type = String.fromCharCode(this.buf[this.pos]);
     this.pos++;
     const l = this.line();
-    if (l === void 0) return void 0;
+    if (l === void 0) return INCOMPLETE;
     switch (type) {
       case "+":
-        return { value: l };
+        return l;
       case "-":
-        return { value: new RedisReplyError(l) };
+        return new RedisReplyError(l);
       case ":":
-        return { value: Number(l) };
+        return Number(l);
       case "$": {
         const n = Number(l);
-        if (n < 0) return { value: null };
-        if (this.pos + n + 2 > this.buf.length) return void 0;
+        if (n < 0) return null;
+        if (this.pos + n + 2 > this.buf.length) return INCOMPLETE;
         const s = this.buf.toString("utf8", this.pos, this.pos + n);
         this.pos += n + 2;
-        return { value: s };
+        return s;
       }
       case "*": {
         const n = Number(l);
-        if (n < 0) return { value: null };
-        const items = [];
-        for (let i = 0; i < n; i++) {
-          const v = this.parse();
-          if (v === void 0) return void 0;
-          items.push(v.value);
-        }
-        return { value: items };
+        return n < 0 ? null : new ArrayHeader(n);
       }
       default:
         throw new Error(`RESP: unexpected type byte ${JSON.stringify(type)}`);
     }
+  }
+};
+var INCOMPLETE = Symbol("incomplete");
+var ArrayHeader = class {
+  constructor(n) {
+    this.n = n;
   }
 };
 function parseRedisUrl(url) {
@@ -427,7 +447,7 @@ function ok(v) {
   return v ?? null;
 }
 
-// templates/meeting/src/quality-ingest/report.ts
+// meeting/src/quality-ingest/report.ts
 var NETWORKS = /* @__PURE__ */ new Set(["wifi", "ethernet", "cellular", "unknown"]);
 var ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 var LABEL = /^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,59}$/;
@@ -468,7 +488,7 @@ function reportsOf(body, max = 1e3) {
   return [body];
 }
 
-// templates/meeting/src/quality-ingest/throttle.ts
+// meeting/src/quality-ingest/throttle.ts
 function targetRate(mem, low, high) {
   if (mem <= low) return 1;
   if (mem >= high) return 0;
@@ -514,7 +534,7 @@ var SmoothThrottle = class {
   }
 };
 
-// templates/meeting/src/quality-ingest/main.ts
+// meeting/src/quality-ingest/main.ts
 var STREAM = "quality:reports";
 var MB = 1024 * 1024;
 var redis = new Redis(parseRedisUrl(envUrl("REDIS_URL", "redis://redis:6379")));

@@ -1,10 +1,10 @@
 // GENERATED from templates/meeting/src/scheduler by `npm run -w templates bundle`; edit the TypeScript source.
 
-// templates/meeting/src/scheduler/main.ts
+// meeting/src/scheduler/main.ts
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 
-// templates/meeting/src/lib/http.ts
+// meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -260,7 +260,7 @@ function envUrl(name, fallback) {
   return process.env[name] ?? fallback;
 }
 
-// templates/meeting/src/lib/redis.ts
+// meeting/src/lib/redis.ts
 import { createHash } from "node:crypto";
 import { connect } from "node:net";
 var RedisReplyError = class extends Error {
@@ -278,18 +278,38 @@ function encodeCommand(args) {
 var RespParser = class {
   buf = Buffer.alloc(0);
   pos = 0;
+  /** Arrays being filled, outermost first. */
+  open = [];
   feed(chunk) {
     this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
     this.pos = 0;
     const out = [];
     for (; ; ) {
       const start = this.pos;
-      const v = this.parse();
-      if (v === void 0) {
+      const el = this.element();
+      if (el === INCOMPLETE) {
         this.pos = start;
         break;
       }
-      out.push(v.value);
+      let value;
+      if (el instanceof ArrayHeader) {
+        if (el.n > 0) {
+          this.open.push({ items: [], left: el.n });
+          continue;
+        }
+        value = [];
+      } else value = el;
+      for (; ; ) {
+        const top = this.open[this.open.length - 1];
+        if (!top) {
+          out.push(value);
+          break;
+        }
+        top.items.push(value);
+        if (--top.left > 0) break;
+        this.open.pop();
+        value = top.items;
+      }
     }
     return out;
   }
@@ -300,41 +320,41 @@ var RespParser = class {
     this.pos = end + 2;
     return s;
   }
-  parse() {
-    if (this.pos >= this.buf.length) return void 0;
+  /** One scalar, or the header of an array (its items follow as elements of their own). */
+  element() {
+    if (this.pos >= this.buf.length) return INCOMPLETE;
     const type = String.fromCharCode(this.buf[this.pos]);
     this.pos++;
     const l = this.line();
-    if (l === void 0) return void 0;
+    if (l === void 0) return INCOMPLETE;
     switch (type) {
       case "+":
-        return { value: l };
+        return l;
       case "-":
-        return { value: new RedisReplyError(l) };
+        return new RedisReplyError(l);
       case ":":
-        return { value: Number(l) };
+        return Number(l);
       case "$": {
         const n = Number(l);
-        if (n < 0) return { value: null };
-        if (this.pos + n + 2 > this.buf.length) return void 0;
+        if (n < 0) return null;
+        if (this.pos + n + 2 > this.buf.length) return INCOMPLETE;
         const s = this.buf.toString("utf8", this.pos, this.pos + n);
         this.pos += n + 2;
-        return { value: s };
+        return s;
       }
       case "*": {
         const n = Number(l);
-        if (n < 0) return { value: null };
-        const items = [];
-        for (let i = 0; i < n; i++) {
-          const v = this.parse();
-          if (v === void 0) return void 0;
-          items.push(v.value);
-        }
-        return { value: items };
+        return n < 0 ? null : new ArrayHeader(n);
       }
       default:
         throw new Error(`RESP: unexpected type byte ${JSON.stringify(type)}`);
     }
+  }
+};
+var INCOMPLETE = Symbol("incomplete");
+var ArrayHeader = class {
+  constructor(n) {
+    this.n = n;
   }
 };
 function parseRedisUrl(url) {
@@ -431,7 +451,7 @@ function ok(v) {
   return v ?? null;
 }
 
-// templates/meeting/src/scheduler/placement.ts
+// meeting/src/scheduler/placement.ts
 function feasible(h, r) {
   const s = h.spec;
   const u = h.use;
@@ -460,7 +480,7 @@ function shuffle(items, rng) {
 }
 var DEFAULT_PICK = { sample: 48, topK: 5 };
 
-// templates/meeting/src/scheduler/fleet.ts
+// meeting/src/scheduler/fleet.ts
 var ZONES = ["zone-a", "zone-b", "zone-c", "zone-d"];
 var FEATURES = ["h264-hw", "av1", "simulcast", "e2ee", "recording"];
 var IMAGES = Array.from({ length: 8 }, (_, i) => `media-server:1.${i}`);
@@ -482,10 +502,10 @@ function makeFleet(n, seed = 1) {
   });
 }
 
-// templates/meeting/src/scheduler/redis-store.ts
+// meeting/src/scheduler/redis-store.ts
 import { createHash as createHash2 } from "node:crypto";
 
-// templates/meeting/src/scheduler/store.ts
+// meeting/src/scheduler/store.ts
 var LOG_KEEP = 2e5;
 var LOG_TRIM = 1e4;
 function decodeDelta(s) {
@@ -496,8 +516,14 @@ function decodeDelta(s) {
 }
 var KEYS = {
   version: "sched:ver",
+  /** host → its HostSpec as JSON (read by replicas' snapshots). */
   spec: "sched:spec",
+  /** host → `cpu|mem|gpu` capacity (read by the commit script). */
+  cap: "sched:cap",
+  /** host → `v|cpu|mem|gpu`: the host's version and what is placed on it. */
   use: "sched:use",
+  /** `sched:ten:<host>`: tenant → instances on that host (anti-affinity). */
+  tenantsPrefix: "sched:ten:",
   /** The change log: a sorted set of encoded UsageDeltas scored by version. */
   log: "sched:log",
   /** The log was trimmed up to this version. */
@@ -507,7 +533,7 @@ var KEYS = {
   results: "sched:results"
 };
 
-// templates/meeting/src/scheduler/redis-store.ts
+// meeting/src/scheduler/redis-store.ts
 var TRIM_LUA = `
 if redis.call('ZCARD', '${KEYS.log}') > ${LOG_KEEP + LOG_TRIM} then
   redis.call('ZREMRANGEBYRANK', '${KEYS.log}', 0, ${LOG_TRIM - 1})
@@ -515,7 +541,18 @@ if redis.call('ZCARD', '${KEYS.log}') > ${LOG_KEEP + LOG_TRIM} then
   redis.call('SET', '${KEYS.logFloor}', tonumber(first[2]) - 1)
 end
 `;
+var HELPERS_LUA = `
+local NUM = '(-?[%d.e+]+)'
+local function use_of(raw)
+  local v, cpu, mem, gpu = string.match(raw, '^' .. NUM .. '|' .. NUM .. '|' .. NUM .. '|' .. NUM .. '$')
+  return tonumber(v), tonumber(cpu), tonumber(mem), tonumber(gpu)
+end
+local function tenants_of(host)
+  return redis.call('HGETALL', '${KEYS.tenantsPrefix}' .. host)
+end
+`;
 var COMMIT_LUA = `
+${HELPERS_LUA}
 local items = cjson.decode(ARGV[1])
 local out = {}
 for i, it in ipairs(items) do
@@ -524,24 +561,20 @@ for i, it in ipairs(items) do
   if not raw then
     out[i] = {0, 'unknown-host'}
   else
-    local u = cjson.decode(raw)
-    if u.v ~= expect then
-      out[i] = {0, 'conflict', raw}
+    local v, ucpu, umem, ugpu = use_of(raw)
+    if v ~= expect then
+      out[i] = {0, 'conflict', raw, tenants_of(host)}
     else
-      local s = cjson.decode(redis.call('HGET', '${KEYS.spec}', host))
-      if u.cpu + cpu > s.cpu or u.mem + mem > s.mem or u.gpu + gpu > s.gpu then
-        out[i] = {0, 'capacity', raw}
+      local ccpu, cmem, cgpu = string.match(redis.call('HGET', '${KEYS.cap}', host), '^' .. NUM .. '|' .. NUM .. '|' .. NUM .. '$')
+      if ucpu + cpu > tonumber(ccpu) or umem + mem > tonumber(cmem) or ugpu + gpu > tonumber(cgpu) then
+        out[i] = {0, 'capacity', raw, tenants_of(host)}
       else
-        u.cpu = u.cpu + cpu
-        u.mem = u.mem + mem
-        u.gpu = u.gpu + gpu
-        u.ten[tenant] = (u.ten[tenant] or 0) + 1
-        local v = redis.call('INCR', '${KEYS.version}')
-        u.v = v
-        redis.call('HSET', '${KEYS.use}', host, cjson.encode(u))
-        redis.call('ZADD', '${KEYS.log}', v, v .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|1|' .. tenant)
-        redis.call('HSET', '${KEYS.placements}', pid, cjson.encode({host, cpu, mem, gpu, tenant}))
-        out[i] = {1, v}
+        local nv = redis.call('INCR', '${KEYS.version}')
+        redis.call('HSET', '${KEYS.use}', host, nv .. '|' .. (ucpu + cpu) .. '|' .. (umem + mem) .. '|' .. (ugpu + gpu))
+        redis.call('HINCRBY', '${KEYS.tenantsPrefix}' .. host, tenant, 1)
+        redis.call('ZADD', '${KEYS.log}', nv, nv .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|1|' .. tenant)
+        redis.call('HSET', '${KEYS.placements}', pid, host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|' .. tenant)
+        out[i] = {1, nv}
       end
     end
   end
@@ -550,20 +583,18 @@ ${TRIM_LUA}
 return cjson.encode(out)
 `;
 var RELEASE_LUA = `
+${HELPERS_LUA}
 local raw = redis.call('HGET', '${KEYS.placements}', ARGV[1])
 if not raw then return 0 end
-local p = cjson.decode(raw)
-local host, cpu, mem, gpu, tenant = p[1], p[2], p[3], p[4], p[5]
-local u = cjson.decode(redis.call('HGET', '${KEYS.use}', host))
-u.cpu = u.cpu - cpu
-u.mem = u.mem - mem
-u.gpu = u.gpu - gpu
-local n = (u.ten[tenant] or 1) - 1
-if n > 0 then u.ten[tenant] = n else u.ten[tenant] = nil end
-local v = redis.call('INCR', '${KEYS.version}')
-u.v = v
-redis.call('HSET', '${KEYS.use}', host, cjson.encode(u))
-redis.call('ZADD', '${KEYS.log}', v, v .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|-1|' .. tenant)
+local host, cpu, mem, gpu, tenant = string.match(raw, '^([^|]*)|' .. NUM .. '|' .. NUM .. '|' .. NUM .. '|(.*)$')
+cpu, mem, gpu = tonumber(cpu), tonumber(mem), tonumber(gpu)
+local v, ucpu, umem, ugpu = use_of(redis.call('HGET', '${KEYS.use}', host))
+local nv = redis.call('INCR', '${KEYS.version}')
+redis.call('HSET', '${KEYS.use}', host, nv .. '|' .. (ucpu - cpu) .. '|' .. (umem - mem) .. '|' .. (ugpu - gpu))
+if redis.call('HINCRBY', '${KEYS.tenantsPrefix}' .. host, tenant, -1) <= 0 then
+  redis.call('HDEL', '${KEYS.tenantsPrefix}' .. host, tenant)
+end
+redis.call('ZADD', '${KEYS.log}', nv, nv .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|-1|' .. tenant)
 redis.call('HDEL', '${KEYS.placements}', ARGV[1])
 ${TRIM_LUA}
 return 1
@@ -574,35 +605,73 @@ local out = redis.call('ZRANGEBYSCORE', '${KEYS.log}', '(' .. ARGV[1], '+inf')
 table.insert(out, 1, floor)
 return out
 `;
-function parseUse(raw) {
-  const u = JSON.parse(raw);
-  if (Array.isArray(u.ten)) u.ten = {};
-  return u;
+function parseUse(raw, tenants = []) {
+  const f = raw.split("|");
+  if (f.length !== 4) throw new Error(`bad usage record ${JSON.stringify(raw)}`);
+  const ten = {};
+  for (let i = 0; i + 1 < tenants.length; i += 2) {
+    const n = Number(tenants[i + 1]);
+    if (n > 0) ten[String(tenants[i])] = n;
+  }
+  return { v: Number(f[0]), cpu: Number(f[1]), mem: Number(f[2]), gpu: Number(f[3]), ten };
 }
+var packUse = (u) => `${u.v}|${u.cpu}|${u.mem}|${u.gpu}`;
 var RedisStore = class {
   constructor(redis2, blocking) {
     this.redis = redis2;
     this.blocking = blocking;
   }
+  /**
+   * Every host's spec and usage at one moment: one MULTI/EXEC, so no commit lands between
+   * reading the version, the usages and the tenant counts.
+   */
   async snapshot() {
-    const [ver, specs, uses] = await this.redis.pipeline([["GET", KEYS.version], ["HGETALL", KEYS.spec], ["HGETALL", KEYS.use]]);
-    const specList = ok(specs);
-    const useList = ok(uses);
+    const ids = ok(await this.redis.call("HKEYS", KEYS.spec));
+    const cmds = [["MULTI"], ["GET", KEYS.version], ["HGETALL", KEYS.spec], ["HGETALL", KEYS.use]];
+    for (const id of ids) cmds.push(["HGETALL", KEYS.tenantsPrefix + id]);
+    cmds.push(["EXEC"]);
+    const replies = await this.redis.pipeline(cmds);
+    const exec = ok(replies[replies.length - 1]);
+    if (!Array.isArray(exec)) throw new Error("snapshot transaction aborted");
+    const [ver, specs, uses, ...tenants] = exec.map(ok);
+    const specList = specs;
+    const useList = uses;
     const useById = /* @__PURE__ */ new Map();
     for (let i = 0; i < useList.length; i += 2) useById.set(useList[i], useList[i + 1]);
+    const tenantsById = /* @__PURE__ */ new Map();
+    ids.forEach((id, i) => tenantsById.set(id, tenants[i] ?? []));
     const hosts = [];
     for (let i = 0; i < specList.length; i += 2) {
-      const raw = useById.get(specList[i]);
-      if (raw) hosts.push({ spec: JSON.parse(specList[i + 1]), use: parseUse(raw) });
+      const id = specList[i];
+      const raw = useById.get(id);
+      if (raw) hosts.push({ spec: JSON.parse(specList[i + 1]), use: parseUse(raw, tenantsById.get(id)) });
     }
-    return { version: Number(ok(ver) ?? 0), hosts };
+    return { version: Number(ver ?? 0), hosts };
   }
   async sync(since, pop, results) {
+    const replies = await this.redis.pipeline(this.syncCommands(since, pop, results));
+    return this.syncResult(replies, since, pop, results);
+  }
+  async commit(items) {
+    if (items.length === 0) return [];
+    return parseOutcomes(await this.redis.eval(COMMIT_LUA, [], [commitArg(items)]));
+  }
+  async commitThenSync(items, since, pop, results) {
+    if (items.length === 0) return { outcomes: [], sync: await this.sync(since, pop, results) };
+    const replies = await this.redis.pipeline([["EVALSHA", sha(COMMIT_LUA), 0, commitArg(items)], ...this.syncCommands(since, pop, results)]);
+    let committed = replies[0];
+    if (committed instanceof Error && committed.message.startsWith("NOSCRIPT")) committed = await this.redis.eval(COMMIT_LUA, [], [commitArg(items)]);
+    const outcomes = parseOutcomes(ok(committed));
+    return { outcomes, sync: await this.syncResult(replies.slice(1), since, pop, results) };
+  }
+  syncCommands(since, pop, results) {
     const cmds = [];
     if (results.length > 0) cmds.push(["RPUSH", KEYS.results, ...results]);
     cmds.push(["EVALSHA", sha(CHANGES_LUA), 0, since]);
     if (pop > 0) cmds.push(["LPOP", KEYS.queue, pop]);
-    const replies = await this.redis.pipeline(cmds);
+    return cmds;
+  }
+  async syncResult(replies, since, pop, results) {
     let idx = results.length > 0 ? 1 : 0;
     if (results.length > 0) ok(replies[0]);
     let changesReply = replies[idx];
@@ -616,13 +685,6 @@ var RedisStore = class {
     idx++;
     const popped = pop > 0 ? ok(replies[idx]) : null;
     return { floor: Number(arr[0]), deltas, requests: Array.isArray(popped) ? popped : [] };
-  }
-  async commit(items) {
-    if (items.length === 0) return [];
-    const arg = JSON.stringify(items.map((i) => [i.placement, i.host, i.expect, i.cpu, i.mem, i.gpu, i.tenant]));
-    const raw = await this.redis.eval(COMMIT_LUA, [], [arg]);
-    const out = JSON.parse(raw);
-    return out.map((o) => o[0] === 1 ? { ok: true, v: o[1] } : { ok: false, reason: o[1], ...o[2] ? { use: parseUse(o[2]) } : {} });
   }
   async release(placement) {
     return await this.redis.eval(RELEASE_LUA, [], [placement]) === 1;
@@ -643,6 +705,13 @@ var RedisStore = class {
     this.blocking?.close();
   }
 };
+function commitArg(items) {
+  return JSON.stringify(items.map((i) => [i.placement, i.host, i.expect, i.cpu, i.mem, i.gpu, i.tenant]));
+}
+function parseOutcomes(raw) {
+  const out = JSON.parse(raw);
+  return out.map((o) => o[0] === 1 ? { ok: true, v: o[1] } : { ok: false, reason: o[1], ...o[2] ? { use: parseUse(o[2], Array.isArray(o[3]) ? o[3] : []) } : {} });
+}
 var shas = /* @__PURE__ */ new Map();
 function sha(script) {
   let s = shas.get(script);
@@ -656,18 +725,20 @@ async function registerHosts(redis2, specs, chunk = 1e3) {
     const top = Number(ok(first));
     const base = top - part.length;
     const specArgs = [];
+    const capArgs = [];
     const useArgs = [];
     part.forEach((s, j) => {
       if (s.id.includes("|")) throw new Error(`host id ${JSON.stringify(s.id)}: '|' separates the change log's fields`);
       const v = base + j + 1;
       specArgs.push(s.id, JSON.stringify(s));
-      useArgs.push(s.id, JSON.stringify({ v, cpu: 0, mem: 0, gpu: 0, ten: {} }));
+      capArgs.push(s.id, `${s.cpu}|${s.mem}|${s.gpu}`);
+      useArgs.push(s.id, packUse({ v, cpu: 0, mem: 0, gpu: 0 }));
     });
-    for (const r of await redis2.pipeline([["HSET", KEYS.spec, ...specArgs], ["HSET", KEYS.use, ...useArgs]])) ok(r);
+    for (const r of await redis2.pipeline([["HSET", KEYS.spec, ...specArgs], ["HSET", KEYS.cap, ...capArgs], ["HSET", KEYS.use, ...useArgs]])) ok(r);
   }
 }
 
-// templates/meeting/src/scheduler/request.ts
+// meeting/src/scheduler/request.ts
 import { randomUUID as randomUUID2 } from "node:crypto";
 var NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 function parsePlacementRequest(body) {
@@ -686,7 +757,7 @@ function parsePlacementRequest(body) {
   };
 }
 
-// templates/meeting/src/scheduler/cache.ts
+// meeting/src/scheduler/cache.ts
 var Bits = class {
   bit = /* @__PURE__ */ new Map();
   /** A bit for a name, assigning one if there is room; -1 when all 31 are taken. */
@@ -890,7 +961,7 @@ var HostCache = class {
   }
 };
 
-// templates/meeting/src/scheduler/queue.ts
+// meeting/src/scheduler/queue.ts
 var QueueFullError = class extends Error {
   constructor(retryAfterS) {
     super("the scheduler is overloaded: the request waited too long for a place in the queue");
@@ -960,7 +1031,7 @@ var FlowQueue = class {
   }
 };
 
-// templates/meeting/src/scheduler/scheduler.ts
+// meeting/src/scheduler/scheduler.ts
 var DEFAULT_OPTIONS = { replica: "r0", batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, shared: true, queueCapacity: 1e3 };
 var Scheduler = class {
   constructor(store2, opts = {}) {
@@ -990,8 +1061,12 @@ var Scheduler = class {
     await this.local.push({ req, resolve }, waitMs);
     return result;
   }
-  /** Plans and commits one batch; returns the placements. Exposed for tests. */
-  async placeBatch(jobs) {
+  /**
+   * Plans and commits one batch; returns the placements. With `next`, the first commit
+   * round also syncs (see Store.commitThenSync): the changes are applied to the cache and
+   * the requests popped are kept for the next step. Exposed for tests.
+   */
+  async placeBatch(jobs, next) {
     this.stats.batches++;
     const claimed = /* @__PURE__ */ new Set();
     const plans = jobs.map((job) => ({ job, cands: [], next: 0, attempts: 0, conflicts: 0 }));
@@ -1002,7 +1077,7 @@ var Scheduler = class {
     for (; ; ) {
       const round = plans.filter((p) => !p.done && p.host);
       for (const p of plans) if (!p.done && !p.host) p.done = this.fail(p, p.attempts === 0 ? "unschedulable: no host satisfies the hard constraints" : "unschedulable after conflicts");
-      if (round.length === 0) break;
+      if (round.length === 0 && !next) break;
       const items = round.map((p) => ({
         placement: p.job.req.id,
         host: p.host.spec.id,
@@ -1012,7 +1087,12 @@ var Scheduler = class {
         gpu: p.job.req.gpu,
         tenant: p.job.req.tenant
       }));
-      const outcomes = await this.store.commit(items);
+      let outcomes;
+      let sync;
+      if (next) {
+        ({ outcomes, sync } = await this.store.commitThenSync(items, this.cache.version, next.pop, next.results));
+        next = void 0;
+      } else outcomes = await this.store.commit(items);
       this.stats.commits++;
       claimed.clear();
       const retry = [];
@@ -1035,6 +1115,7 @@ var Scheduler = class {
           else retry.push(p);
         }
       });
+      if (sync) await this.applySync(sync);
       for (const p of retry) {
         if (!this.choose(p, claimed)) {
           p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
@@ -1044,6 +1125,12 @@ var Scheduler = class {
       }
     }
     return plans.map((p) => p.done);
+  }
+  /** Brings the cache up to date and keeps the requests popped for the next step. */
+  async applySync(sync) {
+    if (this.cache.version < sync.floor) await this.init();
+    else this.cache.apply(sync.deltas);
+    this.sharedBuffer.push(...sync.requests);
   }
   choose(p, claimed) {
     while (p.next < p.cands.length) {
@@ -1059,26 +1146,37 @@ var Scheduler = class {
     this.stats.failed++;
     return { id: p.job.req.id, ok: false, error, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
   }
-  /** One iteration: sync with the store (results out, changes and queued requests in), place, commit. */
+  /**
+   * One iteration: place and commit a batch. Its requests were popped by the previous
+   * step's exchange; when there are none (the first step, or after idling) a sync round
+   * fetches them first.
+   */
   async step() {
     const jobs = this.local.take(this.opts.batch);
-    for (const raw of this.sharedBuffer.splice(0, this.opts.batch - jobs.length)) jobs.push({ req: JSON.parse(raw) });
-    const want = this.opts.shared ? this.opts.batch - jobs.length : 0;
-    const results = this.pendingResults.splice(0);
-    let placements;
-    try {
-      const sync = await this.store.sync(this.cache.version, want, results);
-      if (this.cache.version < sync.floor) await this.init();
-      else this.cache.apply(sync.deltas);
-      for (const raw of sync.requests) {
+    const take = () => {
+      for (const raw of this.sharedBuffer.splice(0, this.opts.batch - jobs.length)) {
         try {
           jobs.push({ req: JSON.parse(raw) });
         } catch {
         }
       }
-      if (jobs.length === 0) return 0;
-      placements = await this.placeBatch(jobs);
+    };
+    take();
+    let placements;
+    const want = this.opts.shared ? this.opts.batch : 0;
+    let results = [];
+    try {
+      if (jobs.length === 0) {
+        results = this.pendingResults.splice(0);
+        await this.applySync(await this.store.sync(this.cache.version, want, results));
+        results = [];
+        take();
+        if (jobs.length === 0) return 0;
+      }
+      results = this.pendingResults.splice(0);
+      placements = await this.placeBatch(jobs, { pop: want, results });
     } catch (err) {
+      this.pendingResults.unshift(...results);
       const error = `store unavailable: ${err instanceof Error ? err.message : String(err)}`;
       for (const j of jobs) j.resolve?.({ id: j.req.id, ok: false, error, attempts: 0, conflicts: 0, replica: this.opts.replica });
       throw err;
@@ -1136,7 +1234,7 @@ var Scheduler = class {
   }
 };
 
-// templates/meeting/src/scheduler/main.ts
+// meeting/src/scheduler/main.ts
 var redisOpts = parseRedisUrl(envUrl("REDIS_URL", "redis://redis:6379"));
 var redis = new Redis(redisOpts);
 var store = new RedisStore(redis, new Redis(redisOpts));

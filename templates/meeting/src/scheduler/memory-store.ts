@@ -32,6 +32,11 @@ export class MemoryStore implements Store {
     return { floor: 0, deltas, requests: this.queue.splice(0, pop) };
   }
 
+  async commitThenSync(items: readonly CommitItem[], since: number, pop: number, results: readonly string[]): Promise<{ outcomes: CommitOutcome[]; sync: SyncResult }> {
+    const outcomes = await this.commit(items);
+    return { outcomes, sync: await this.sync(since, pop, results) };
+  }
+
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
     this.commits++;
     return items.map((it) => {

@@ -1,9 +1,11 @@
 // One scheduler replica: takes requests in batches (its own HTTP queue first, then the
 // shared queue in the store), plans each against its private cache, commits the batch in
-// one round trip, and on a conflict moves that request to its next candidate.
+// one round trip, and on a conflict moves that request to its next candidate. In steady
+// state a batch costs one exchange with the store: its commit travels with the sync for
+// the next batch (results out, changes and the next requests in).
 import { HostCache } from './cache.js';
 import { DEFAULT_PICK, feasible, seededRng, type Host, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
-import type { CommitItem, Store } from './store.js';
+import type { CommitItem, CommitOutcome, Store, SyncResult } from './store.js';
 import { FlowQueue } from './queue.js';
 
 export interface Placement {
@@ -83,8 +85,12 @@ export class Scheduler {
     return result;
   }
 
-  /** Plans and commits one batch; returns the placements. Exposed for tests. */
-  async placeBatch(jobs: Job[]): Promise<Placement[]> {
+  /**
+   * Plans and commits one batch; returns the placements. With `next`, the first commit
+   * round also syncs (see Store.commitThenSync): the changes are applied to the cache and
+   * the requests popped are kept for the next step. Exposed for tests.
+   */
+  async placeBatch(jobs: Job[], next?: { pop: number; results: string[] }): Promise<Placement[]> {
     this.stats.batches++;
     const claimed = new Set<string>();
     const plans: Plan[] = jobs.map((job) => ({ job, cands: [], next: 0, attempts: 0, conflicts: 0 }));
@@ -95,7 +101,7 @@ export class Scheduler {
     for (;;) {
       const round = plans.filter((p) => !p.done && p.host);
       for (const p of plans) if (!p.done && !p.host) p.done = this.fail(p, p.attempts === 0 ? 'unschedulable: no host satisfies the hard constraints' : 'unschedulable after conflicts');
-      if (round.length === 0) break;
+      if (round.length === 0 && !next) break;
       const items: CommitItem[] = round.map((p) => ({
         placement: p.job.req.id,
         host: p.host!.spec.id,
@@ -105,7 +111,12 @@ export class Scheduler {
         gpu: p.job.req.gpu,
         tenant: p.job.req.tenant,
       }));
-      const outcomes = await this.store.commit(items);
+      let outcomes: CommitOutcome[];
+      let sync: SyncResult | undefined;
+      if (next) {
+        ({ outcomes, sync } = await this.store.commitThenSync(items, this.cache.version, next.pop, next.results));
+        next = undefined;
+      } else outcomes = await this.store.commit(items);
       this.stats.commits++;
       claimed.clear();
       const retry: Plan[] = [];
@@ -128,6 +139,8 @@ export class Scheduler {
           else retry.push(p);
         }
       });
+      // after this replica's own outcomes (a delta at or below a host's version is skipped)
+      if (sync) await this.applySync(sync);
       for (const p of retry) {
         // the next candidate, not a full reschedule; only when the list runs out, rescan
         if (!this.choose(p, claimed)) {
@@ -138,6 +151,13 @@ export class Scheduler {
       }
     }
     return plans.map((p) => p.done!);
+  }
+
+  /** Brings the cache up to date and keeps the requests popped for the next step. */
+  private async applySync(sync: SyncResult): Promise<void> {
+    if (this.cache.version < sync.floor) await this.init(); // the log no longer reaches back this far
+    else this.cache.apply(sync.deltas);
+    this.sharedBuffer.push(...sync.requests);
   }
 
   private choose(p: Plan, claimed: Set<string>): boolean {
@@ -156,27 +176,39 @@ export class Scheduler {
     return { id: p.job.req.id, ok: false, error, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
   }
 
-  /** One iteration: sync with the store (results out, changes and queued requests in), place, commit. */
+  /**
+   * One iteration: place and commit a batch. Its requests were popped by the previous
+   * step's exchange; when there are none (the first step, or after idling) a sync round
+   * fetches them first.
+   */
   async step(): Promise<number> {
     const jobs: Job[] = this.local.take(this.opts.batch);
-    for (const raw of this.sharedBuffer.splice(0, this.opts.batch - jobs.length)) jobs.push({ req: JSON.parse(raw) as PlacementRequest });
-    const want = this.opts.shared ? this.opts.batch - jobs.length : 0;
-    const results = this.pendingResults.splice(0);
-    let placements: Placement[];
-    try {
-      const sync = await this.store.sync(this.cache.version, want, results);
-      if (this.cache.version < sync.floor) await this.init(); // the log no longer reaches back this far
-      else this.cache.apply(sync.deltas);
-      for (const raw of sync.requests) {
+    const take = (): void => {
+      for (const raw of this.sharedBuffer.splice(0, this.opts.batch - jobs.length)) {
         try {
           jobs.push({ req: JSON.parse(raw) as PlacementRequest });
         } catch {
           // a malformed request in the shared queue is dropped, not retried forever
         }
       }
-      if (jobs.length === 0) return 0;
-      placements = await this.placeBatch(jobs);
+    };
+    take();
+    let placements: Placement[];
+    const want = this.opts.shared ? this.opts.batch : 0;
+    let results: string[] = [];
+    try {
+      if (jobs.length === 0) {
+        results = this.pendingResults.splice(0);
+        await this.applySync(await this.store.sync(this.cache.version, want, results));
+        results = [];
+        take();
+        if (jobs.length === 0) return 0;
+      }
+      results = this.pendingResults.splice(0);
+      placements = await this.placeBatch(jobs, { pop: want, results });
     } catch (err) {
+      this.pendingResults.unshift(...results); // not known to have arrived: sent again
+
       const error = `store unavailable: ${err instanceof Error ? err.message : String(err)}`;
       for (const j of jobs) j.resolve?.({ id: j.req.id, ok: false, error, attempts: 0, conflicts: 0, replica: this.opts.replica });
       throw err;

@@ -65,6 +65,11 @@ export interface Store {
   sync(since: number, pop: number, results: readonly string[]): Promise<SyncResult>;
   /** Each item is its own optimistic transaction; the batch runs atomically in the store. */
   commit(items: readonly CommitItem[]): Promise<CommitOutcome[]>;
+  /**
+   * commit(), then sync(), in one round trip: a replica's steady state is one exchange with
+   * the store per batch (this batch's commit, the next batch's requests and the changes).
+   */
+  commitThenSync(items: readonly CommitItem[], since: number, pop: number, results: readonly string[]): Promise<{ outcomes: CommitOutcome[]; sync: SyncResult }>;
   release(placement: string): Promise<boolean>;
   /** On shutdown: puts requests taken but not placed back at the head of the shared queue, pushes unsent results. */
   giveBack(requests: readonly string[], results: readonly string[]): Promise<void>;
@@ -75,8 +80,14 @@ export interface Store {
 
 export const KEYS = {
   version: 'sched:ver',
+  /** host → its HostSpec as JSON (read by replicas' snapshots). */
   spec: 'sched:spec',
+  /** host → `cpu|mem|gpu` capacity (read by the commit script). */
+  cap: 'sched:cap',
+  /** host → `v|cpu|mem|gpu`: the host's version and what is placed on it. */
   use: 'sched:use',
+  /** `sched:ten:<host>`: tenant → instances on that host (anti-affinity). */
+  tenantsPrefix: 'sched:ten:',
   /** The change log: a sorted set of encoded UsageDeltas scored by version. */
   log: 'sched:log',
   /** The log was trimmed up to this version. */

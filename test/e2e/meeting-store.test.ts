@@ -1,0 +1,87 @@
+// The scheduler's shared store on the template's real Redis (in the local cluster): the Lua
+// scripts for commit (optimistic concurrency, capacity, tenant counts, the change log),
+// release, the change feed and the snapshot, and one commit-then-sync round trip.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TEMPLATES_DIR } from '@kdev/templates/bundle.js';
+import { Redis } from '@kdev/templates/meeting/src/lib/redis.js';
+import { RedisStore, registerHosts } from '@kdev/templates/meeting/src/scheduler/redis-store.js';
+import { KEYS } from '@kdev/templates/meeting/src/scheduler/store.js';
+import type { HostSpec } from '@kdev/templates/meeting/src/scheduler/placement.js';
+import { assertLocalTarget, deployTemplate, podIps } from '@kdev/templates/tools/deploy.js';
+import { tempNamespace } from '../lib/cluster.js';
+
+const host = (id: string, cpu: number): HostSpec => ({ id, zone: 'zone-a', cpu, mem: 8192, gpu: 0, features: [], images: [] });
+const item = (placement: string, hostId: string, expect: number, cpu: number, tenant = 't1') => ({ placement, host: hostId, expect, cpu, mem: 100, gpu: 0, tenant });
+
+describe('scheduler store on Redis', { timeout: 300_000 }, () => {
+  let ns: Awaited<ReturnType<typeof tempNamespace>>;
+  let redis: Redis;
+  let store: RedisStore;
+
+  before(async () => {
+    ns = await tempNamespace('kdev-e2e-sched-store');
+    await deployTemplate(ns.cluster, join(TEMPLATES_DIR, 'meeting'), { only: ['redis'], params: { hosts: '0', schedulerReplicas: '0' } });
+    const [ip] = await podIps(ns.cluster, 'redis');
+    assert.ok(ip, 'redis has a ready pod');
+    assertLocalTarget(ip);
+    redis = new Redis({ host: ip, port: 6379 });
+    store = new RedisStore(redis);
+    await registerHosts(redis, [host('h1', 1000), host('h2', 1000)]);
+  });
+  after(async () => {
+    store?.close();
+    await ns?.remove();
+  });
+
+  it('commits, refuses stale versions and over-capacity, keeps tenant counts, logs and releases', async () => {
+    const snap0 = await store.snapshot();
+    const v1 = snap0.hosts.find((h) => h.spec.id === 'h1')!.use.v;
+    assert.deepEqual(snap0.hosts.map((h) => h.use.cpu), [0, 0]);
+
+    const [a, b] = await store.commit([item('p1', 'h1', v1, 600), item('p2', 'h1', v1, 100, 't2')]);
+    assert.equal(a!.ok, true);
+    // the second item planned against the version the first one just replaced: a conflict,
+    // answered with the host's current usage and tenant counts
+    assert.equal(b!.ok, false);
+    assert.equal(!b!.ok && b!.reason, 'conflict');
+    const current = !b!.ok ? b!.use! : undefined;
+    assert.deepEqual({ cpu: current?.cpu, ten: current?.ten }, { cpu: 600, ten: { t1: 1 } });
+
+    const [c] = await store.commit([item('p3', 'h1', current!.v, 500)]);
+    assert.equal(!c!.ok && c!.reason, 'capacity');
+    const [d] = await store.commit([item('p4', 'h1', current!.v, 400)]);
+    assert.equal(d!.ok, true);
+    const [e] = await store.commit([item('p5', 'nope', 1, 1)]);
+    assert.equal(!e!.ok && e!.reason, 'unknown-host');
+
+    // the change log after the snapshot: two placements, in version order
+    const sync = await store.sync(snap0.version, 0, []);
+    assert.deepEqual(sync.deltas.map((x) => [x.host, x.cpu, x.n, x.tenant]), [['h1', 600, 1, 't1'], ['h1', 400, 1, 't1']]);
+
+    assert.equal(await store.release('p1'), true);
+    assert.equal(await store.release('p1'), false, 'a placement is released once');
+    const snap = await store.snapshot();
+    const h1 = snap.hosts.find((h) => h.spec.id === 'h1')!;
+    assert.deepEqual({ cpu: h1.use.cpu, mem: h1.use.mem, ten: h1.use.ten }, { cpu: 400, mem: 100, ten: { t1: 1 } });
+    assert.equal(h1.spec.cpu, 1000);
+    const last = (await store.sync(sync.deltas.at(-1)!.v, 0, [])).deltas;
+    assert.deepEqual(last.map((x) => [x.host, x.cpu, x.n]), [['h1', 600, -1]]);
+  });
+
+  it('commits and syncs in one round trip: results out, changes and requests in', async () => {
+    await redis.call('RPUSH', KEYS.queue, 'q1', 'q2', 'q3');
+    const snap = await store.snapshot();
+    const h2 = snap.hosts.find((h) => h.spec.id === 'h2')!;
+    const { outcomes, sync } = await store.commitThenSync([item('p9', 'h2', h2.use.v, 250)], snap.version, 2, ['result-1']);
+    assert.equal(outcomes[0]!.ok, true);
+    assert.deepEqual(sync.requests, ['q1', 'q2']);
+    // the change feed read after the commit includes it
+    assert.deepEqual(sync.deltas.map((x) => [x.host, x.cpu]), [['h2', 250]]);
+    assert.deepEqual(await redis.call('LRANGE', KEYS.results, 0, -1), ['result-1']);
+    // nothing to commit: a plain sync
+    const empty = await store.commitThenSync([], sync.deltas.at(-1)!.v, 5, []);
+    assert.deepEqual(empty, { outcomes: [], sync: { floor: 0, deltas: [], requests: ['q3'] } });
+  });
+});
