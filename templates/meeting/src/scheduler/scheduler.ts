@@ -208,7 +208,6 @@ export class Scheduler {
       placements = await this.placeBatch(jobs, { pop: want, results });
     } catch (err) {
       this.pendingResults.unshift(...results); // not known to have arrived: sent again
-
       const error = `store unavailable: ${err instanceof Error ? err.message : String(err)}`;
       for (const j of jobs) j.resolve?.({ id: j.req.id, ok: false, error, attempts: 0, conflicts: 0, replica: this.opts.replica });
       throw err;
