@@ -36,6 +36,9 @@ export function services(root = TEMPLATES_DIR): ServiceBundle[] {
 function options(b: ServiceBundle): esbuild.BuildOptions {
   return {
     entryPoints: [b.entry],
+    // the repository root, whatever the current folder: esbuild names each source in a
+    // comment relative to it, and the committed bundle must not depend on where it was built
+    absWorkingDir: join(TEMPLATES_DIR, '..'),
     bundle: true,
     platform: 'node',
     target: 'node18',

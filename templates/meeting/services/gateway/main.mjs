@@ -1,6 +1,6 @@
 // GENERATED from templates/meeting/src/gateway by `npm run -w templates bundle`; edit the TypeScript source.
 
-// meeting/src/lib/http.ts
+// templates/meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -229,7 +229,7 @@ function envUrl(name, fallback) {
   return process.env[name] ?? fallback;
 }
 
-// meeting/src/gateway/dashboard.ts
+// templates/meeting/src/gateway/dashboard.ts
 function dashboardPage() {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>call quality</title>
@@ -295,7 +295,7 @@ refresh(); setInterval(refresh, 5000);
 </script></body></html>`;
 }
 
-// meeting/src/gateway/page.ts
+// templates/meeting/src/gateway/page.ts
 var GREETING = "kdev meeting";
 function homePage(version) {
   return `<!doctype html>
@@ -338,7 +338,7 @@ $('query').onclick = () => api('GET', '/api/quality/rooms/' + state.room.id);
 </script></body></html>`;
 }
 
-// meeting/src/gateway/routes.ts
+// templates/meeting/src/gateway/routes.ts
 var enc = encodeURIComponent;
 function relay(ctx, base, method, path, body) {
   return ctx.forward(base, method, path, body);
@@ -360,7 +360,7 @@ function gatewayRouter(up, version) {
   });
 }
 
-// meeting/src/gateway/main.ts
+// templates/meeting/src/gateway/main.ts
 var router = gatewayRouter(
   {
     users: envUrl("USERS_URL", "http://users"),

@@ -1,6 +1,6 @@
 // GENERATED from templates/meeting/src/media by `npm run -w templates bundle`; edit the TypeScript source.
 
-// meeting/src/lib/http.ts
+// templates/meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -256,7 +256,7 @@ function envUrl(name, fallback) {
   return process.env[name] ?? fallback;
 }
 
-// meeting/src/media/sizing.ts
+// templates/meeting/src/media/sizing.ts
 function parseAllocation(body) {
   const o = obj(body);
   const codec = str(o, "codec", { optional: true }) || "h264";
@@ -280,7 +280,7 @@ function size(a) {
   return { cpu, mem, gpu: a.gpu ? 1 : 0, features, image: MEDIA_IMAGE };
 }
 
-// meeting/src/media/main.ts
+// templates/meeting/src/media/main.ts
 var SCHEDULER = envUrl("SCHEDULER_URL", "http://scheduler");
 var allocations = /* @__PURE__ */ new Map();
 var router = new Router().post("/allocations", async (ctx) => {

@@ -1,9 +1,9 @@
 // GENERATED from templates/meeting/src/quality-indexer by `npm run -w templates bundle`; edit the TypeScript source.
 
-// meeting/src/quality-indexer/main.ts
+// templates/meeting/src/quality-indexer/main.ts
 import { hostname } from "node:os";
 
-// meeting/src/lib/http.ts
+// templates/meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -232,7 +232,7 @@ function envUrl(name, fallback) {
   return process.env[name] ?? fallback;
 }
 
-// meeting/src/lib/redis.ts
+// templates/meeting/src/lib/redis.ts
 import { createHash } from "node:crypto";
 import { connect } from "node:net";
 var RedisReplyError = class extends Error {
@@ -423,7 +423,7 @@ function ok(v) {
   return v ?? null;
 }
 
-// meeting/src/quality-indexer/search.ts
+// templates/meeting/src/quality-indexer/search.ts
 import { Agent as Agent2, request } from "node:http";
 var INDEX = "quality-reports";
 var MAPPING = {
@@ -515,7 +515,7 @@ var SearchClient = class {
   }
 };
 
-// meeting/src/quality-indexer/stream.ts
+// templates/meeting/src/quality-indexer/stream.ts
 function entries(reply) {
   if (!Array.isArray(reply)) return [];
   const out = [];
@@ -534,7 +534,7 @@ function entries(reply) {
   return out;
 }
 
-// meeting/src/quality-indexer/main.ts
+// templates/meeting/src/quality-indexer/main.ts
 var STREAM = "quality:reports";
 var GROUP = "indexers";
 var CONSUMER = process.env.HOSTNAME ?? hostname();

@@ -1,6 +1,6 @@
 // GENERATED from templates/meeting/src/quality-ingest by `npm run -w templates bundle`; edit the TypeScript source.
 
-// meeting/src/lib/http.ts
+// templates/meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -256,7 +256,7 @@ function envUrl(name, fallback) {
   return process.env[name] ?? fallback;
 }
 
-// meeting/src/lib/redis.ts
+// templates/meeting/src/lib/redis.ts
 import { createHash } from "node:crypto";
 import { connect } from "node:net";
 var RedisReplyError = class extends Error {
@@ -447,7 +447,7 @@ function ok(v) {
   return v ?? null;
 }
 
-// meeting/src/quality-ingest/report.ts
+// templates/meeting/src/quality-ingest/report.ts
 var NETWORKS = /* @__PURE__ */ new Set(["wifi", "ethernet", "cellular", "unknown"]);
 var ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 var LABEL = /^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,59}$/;
@@ -488,7 +488,7 @@ function reportsOf(body, max = 1e3) {
   return [body];
 }
 
-// meeting/src/quality-ingest/throttle.ts
+// templates/meeting/src/quality-ingest/throttle.ts
 function targetRate(mem, low, high) {
   if (mem <= low) return 1;
   if (mem >= high) return 0;
@@ -534,7 +534,7 @@ var SmoothThrottle = class {
   }
 };
 
-// meeting/src/quality-ingest/main.ts
+// templates/meeting/src/quality-ingest/main.ts
 var STREAM = "quality:reports";
 var MB = 1024 * 1024;
 var redis = new Redis(parseRedisUrl(envUrl("REDIS_URL", "redis://redis:6379")));

@@ -1,6 +1,6 @@
 // GENERATED from templates/meeting/src/quality-query by `npm run -w templates bundle`; edit the TypeScript source.
 
-// meeting/src/lib/http.ts
+// templates/meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -229,7 +229,7 @@ function envUrl(name, fallback) {
   return process.env[name] ?? fallback;
 }
 
-// meeting/src/quality-indexer/search.ts
+// templates/meeting/src/quality-indexer/search.ts
 import { Agent as Agent2, request } from "node:http";
 var INDEX = "quality-reports";
 var MAPPING = {
@@ -370,7 +370,7 @@ var SearchClient = class {
   }
 };
 
-// meeting/src/quality-query/params.ts
+// templates/meeting/src/quality-query/params.ts
 function window(q) {
   const since = Number(q.get("since") ?? 3600);
   const interval = Number(q.get("interval") ?? 60);
@@ -382,7 +382,7 @@ function window(q) {
   return { sinceMs: Date.now() - since * 1e3, intervalS: interval, limit };
 }
 
-// meeting/src/quality-query/main.ts
+// templates/meeting/src/quality-query/main.ts
 var search = new SearchClient(envUrl("SEARCH_URL", "http://opensearch:9200"));
 async function run(body) {
   try {

@@ -1,6 +1,6 @@
 // GENERATED from templates/meeting/src/rooms by `npm run -w templates bundle`; edit the TypeScript source.
 
-// meeting/src/lib/http.ts
+// templates/meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -256,7 +256,7 @@ function envUrl(name, fallback) {
   return process.env[name] ?? fallback;
 }
 
-// meeting/src/rooms/rooms.ts
+// templates/meeting/src/rooms/rooms.ts
 import { randomUUID as randomUUID2 } from "node:crypto";
 var REGION = /^[a-z0-9-]{1,40}$/;
 var RoomRegistry = class {
@@ -298,7 +298,7 @@ var RoomRegistry = class {
   }
 };
 
-// meeting/src/rooms/main.ts
+// templates/meeting/src/rooms/main.ts
 var USERS = envUrl("USERS_URL", "http://users");
 var SIGNALLING = envUrl("SIGNALLING_URL", "http://signalling");
 var MEDIA = envUrl("MEDIA_URL", "http://media");

@@ -1,10 +1,10 @@
 // GENERATED from templates/meeting/src/scheduler by `npm run -w templates bundle`; edit the TypeScript source.
 
-// meeting/src/scheduler/main.ts
+// templates/meeting/src/scheduler/main.ts
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 
-// meeting/src/lib/http.ts
+// templates/meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -260,7 +260,7 @@ function envUrl(name, fallback) {
   return process.env[name] ?? fallback;
 }
 
-// meeting/src/lib/redis.ts
+// templates/meeting/src/lib/redis.ts
 import { createHash } from "node:crypto";
 import { connect } from "node:net";
 var RedisReplyError = class extends Error {
@@ -451,7 +451,7 @@ function ok(v) {
   return v ?? null;
 }
 
-// meeting/src/scheduler/placement.ts
+// templates/meeting/src/scheduler/placement.ts
 function feasible(h, r) {
   const s = h.spec;
   const u = h.use;
@@ -480,7 +480,7 @@ function shuffle(items, rng) {
 }
 var DEFAULT_PICK = { sample: 48, topK: 5 };
 
-// meeting/src/scheduler/fleet.ts
+// templates/meeting/src/scheduler/fleet.ts
 var ZONES = ["zone-a", "zone-b", "zone-c", "zone-d"];
 var FEATURES = ["h264-hw", "av1", "simulcast", "e2ee", "recording"];
 var IMAGES = Array.from({ length: 8 }, (_, i) => `media-server:1.${i}`);
@@ -502,10 +502,10 @@ function makeFleet(n, seed = 1) {
   });
 }
 
-// meeting/src/scheduler/redis-store.ts
+// templates/meeting/src/scheduler/redis-store.ts
 import { createHash as createHash2 } from "node:crypto";
 
-// meeting/src/scheduler/store.ts
+// templates/meeting/src/scheduler/store.ts
 var LOG_KEEP = 2e5;
 var LOG_TRIM = 1e4;
 function decodeDelta(s) {
@@ -533,7 +533,7 @@ var KEYS = {
   results: "sched:results"
 };
 
-// meeting/src/scheduler/redis-store.ts
+// templates/meeting/src/scheduler/redis-store.ts
 var TRIM_LUA = `
 if redis.call('ZCARD', '${KEYS.log}') > ${LOG_KEEP + LOG_TRIM} then
   redis.call('ZREMRANGEBYRANK', '${KEYS.log}', 0, ${LOG_TRIM - 1})
@@ -738,7 +738,7 @@ async function registerHosts(redis2, specs, chunk = 1e3) {
   }
 }
 
-// meeting/src/scheduler/request.ts
+// templates/meeting/src/scheduler/request.ts
 import { randomUUID as randomUUID2 } from "node:crypto";
 var NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 function parsePlacementRequest(body) {
@@ -757,7 +757,7 @@ function parsePlacementRequest(body) {
   };
 }
 
-// meeting/src/scheduler/cache.ts
+// templates/meeting/src/scheduler/cache.ts
 var Bits = class {
   bit = /* @__PURE__ */ new Map();
   /** A bit for a name, assigning one if there is room; -1 when all 31 are taken. */
@@ -961,7 +961,7 @@ var HostCache = class {
   }
 };
 
-// meeting/src/scheduler/queue.ts
+// templates/meeting/src/scheduler/queue.ts
 var QueueFullError = class extends Error {
   constructor(retryAfterS) {
     super("the scheduler is overloaded: the request waited too long for a place in the queue");
@@ -1031,7 +1031,7 @@ var FlowQueue = class {
   }
 };
 
-// meeting/src/scheduler/scheduler.ts
+// templates/meeting/src/scheduler/scheduler.ts
 var DEFAULT_OPTIONS = { replica: "r0", batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, shared: true, queueCapacity: 1e3 };
 var Scheduler = class {
   constructor(store2, opts = {}) {
@@ -1234,7 +1234,7 @@ var Scheduler = class {
   }
 };
 
-// meeting/src/scheduler/main.ts
+// templates/meeting/src/scheduler/main.ts
 var redisOpts = parseRedisUrl(envUrl("REDIS_URL", "redis://redis:6379"));
 var redis = new Redis(redisOpts);
 var store = new RedisStore(redis, new Redis(redisOpts));

@@ -1,6 +1,6 @@
 // GENERATED from templates/meeting/src/signalling by `npm run -w templates bundle`; edit the TypeScript source.
 
-// meeting/src/lib/http.ts
+// templates/meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -241,7 +241,7 @@ function str(o, key, opts = {}) {
   return v;
 }
 
-// meeting/src/signalling/signalling.ts
+// templates/meeting/src/signalling/signalling.ts
 import { randomUUID as randomUUID2 } from "node:crypto";
 var TYPES = /* @__PURE__ */ new Set(["offer", "answer", "candidate", "bye"]);
 var SignallingHub = class {
@@ -298,7 +298,7 @@ var SignallingHub = class {
   }
 };
 
-// meeting/src/signalling/main.ts
+// templates/meeting/src/signalling/main.ts
 var hub = new SignallingHub();
 var router = new Router().post("/sessions", (ctx) => ({ status: 201, body: hub.open(ctx.body) })).delete("/sessions/:id", (ctx) => ({ closed: hub.close(ctx.params.id) })).get("/rooms/:id/peers", (ctx) => ({ peers: hub.peers(ctx.params.id) })).post("/messages", (ctx) => ({ status: 201, body: hub.send(ctx.body) })).get("/sessions/:id/messages", (ctx) => ({ messages: hub.inbox(ctx.params.id, Number(ctx.query.get("after") ?? 0)) }));
 var server = await serve({ name: "signalling", port: Number(process.env.PORT ?? 8080), router });

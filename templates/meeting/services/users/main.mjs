@@ -1,6 +1,6 @@
 // GENERATED from templates/meeting/src/users by `npm run -w templates bundle`; edit the TypeScript source.
 
-// meeting/src/lib/http.ts
+// templates/meeting/src/lib/http.ts
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest } from "node:http";
 var REQUEST_ID = "x-request-id";
@@ -241,7 +241,7 @@ function str(o, key, opts = {}) {
   return v;
 }
 
-// meeting/src/users/users.ts
+// templates/meeting/src/users/users.ts
 import { randomUUID as randomUUID2 } from "node:crypto";
 var NAME = /^[\p{L}\p{N} ._'-]{1,80}$/u;
 var TENANT = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -269,7 +269,7 @@ var UserDirectory = class {
   }
 };
 
-// meeting/src/users/main.ts
+// templates/meeting/src/users/main.ts
 var dir = new UserDirectory();
 var router = new Router().post("/users", (ctx) => ({ status: 201, body: dir.create(ctx.body) })).get("/users/:id", (ctx) => dir.get(ctx.params.id)).get("/users", (ctx) => ({ users: dir.list(ctx.query.get("tenant") ?? void 0) })).get("/", () => ({ service: "users", version: process.env.APP_VERSION ?? "1", users: dir.list().length }));
 var server = await serve({ name: "users", port: Number(process.env.PORT ?? 8080), router });
