@@ -102,7 +102,7 @@ return out
 `;
 
 /** A host's usage from its packed record and its flat tenant → count list. */
-export function parseUse(raw: string, tenants: readonly RespValue[] = []): HostUsage {
+function parseUse(raw: string, tenants: readonly RespValue[] = []): HostUsage {
   const f = raw.split('|');
   if (f.length !== 4) throw new Error(`bad usage record ${JSON.stringify(raw)}`);
   const ten: Record<string, number> = {};
@@ -114,7 +114,7 @@ export function parseUse(raw: string, tenants: readonly RespValue[] = []): HostU
 }
 
 /** The packed usage record of a host (`v|cpu|mem|gpu`). */
-export const packUse = (u: Pick<HostUsage, 'v' | 'cpu' | 'mem' | 'gpu'>): string => `${u.v}|${u.cpu}|${u.mem}|${u.gpu}`;
+const packUse = (u: Pick<HostUsage, 'v' | 'cpu' | 'mem' | 'gpu'>): string => `${u.v}|${u.cpu}|${u.mem}|${u.gpu}`;
 
 export class RedisStore implements Store {
   constructor(
