@@ -81,7 +81,33 @@ describe('scheduler store on Redis', { timeout: 300_000 }, () => {
     assert.deepEqual(sync.deltas.map((x) => [x.host, x.cpu]), [['h2', 250]]);
     assert.deepEqual(await redis.call('LRANGE', KEYS.results, 0, -1), ['result-1']);
     // nothing to commit: a plain sync
-    const empty = await store.commitThenSync([], sync.deltas.at(-1)!.v, 5, []);
-    assert.deepEqual(empty, { outcomes: [], sync: { floor: 0, deltas: [], requests: ['q3'] } });
+    const since = sync.deltas.at(-1)!.v;
+    const empty = await store.commitThenSync([], since, 5, []);
+    assert.deepEqual(empty, { outcomes: [], sync: { floor: 0, deltas: [], top: since, requests: ['q3'] } });
+  });
+
+  it('tries alternates inside the commit; replicas skip their own log entries but not each other\'s', async () => {
+    const a = new RedisStore(redis, { skipOwn: true });
+    const b = new RedisStore(redis, { skipOwn: true });
+    await registerHosts(redis, [host('h3', 1000), host('h4', 1000), host('h5', 300)]);
+    const snap = await a.snapshot();
+    const v = (id: string) => snap.hosts.find((h) => h.spec.id === id)!.use.v;
+    // h3 planned with a stale version, h5 too small: placed on the last alternate, h4
+    const [o] = await a.commit([{ ...item('p20', 'h3', v('h3') - 1, 500), alternates: [{ host: 'h5', expect: v('h5') }, { host: 'h4', expect: v('h4') }] }]);
+    assert.ok(o!.ok);
+    assert.equal(o!.ok && o!.at, 2);
+    assert.deepEqual(o!.refused.map((f) => [f.host, f.reason, f.use?.v]), [['h3', 'conflict', v('h3')], ['h5', 'capacity', v('h5')]]);
+    // two items of one commit on the same host: the second planned on the version the first replaced
+    const [c1, c2] = await b.commit([item('p21', 'h3', v('h3'), 100), { ...item('p22', 'h3', v('h3'), 100), alternates: [{ host: 'h4', expect: o!.ok ? o!.v : 0 }] }]);
+    assert.ok(c1!.ok && c2!.ok);
+    assert.deepEqual([c2!.ok && c2!.at, c2!.refused.map((f) => [f.host, f.reason, f.use?.cpu])], [1, [['h3', 'conflict', 100]]]);
+    // a reads b's commit but not its own; both answers cover every version
+    const sa = await a.sync(snap.version, 0, []);
+    assert.deepEqual(sa.deltas.map((d) => [d.host, d.cpu]), [['h3', 100], ['h4', 100]]);
+    const sb = await b.sync(snap.version, 0, []);
+    assert.deepEqual(sb.deltas.map((d) => [d.host, d.cpu]), [['h4', 500]]);
+    assert.equal(sa.top, sb.top);
+    assert.equal(sa.top, c1!.ok ? c1!.v : NaN);
+    assert.notEqual(a.writer, b.writer);
   });
 });

@@ -8,6 +8,7 @@ import { MemoryStore } from '@kdev/templates/meeting/src/scheduler/memory-store.
 import { applyUsage, candidates, emptyUsage, feasible, score, seededRng, violation, type Host, type HostSpec, type PlacementRequest } from '@kdev/templates/meeting/src/scheduler/placement.js';
 import { FlowQueue, QueueFullError } from '@kdev/templates/meeting/src/scheduler/queue.js';
 import { Scheduler } from '@kdev/templates/meeting/src/scheduler/scheduler.js';
+import { decodeEntry, encodeEntry, type UsageDelta } from '@kdev/templates/meeting/src/scheduler/store.js';
 
 const spec = (id: string, over: Partial<HostSpec> = {}): HostSpec => ({ id, zone: 'zone-a', cpu: 8000, mem: 16384, gpu: 0, features: ['h264-hw'], images: [], ...over });
 const host = (s: HostSpec, use = emptyUsage()): Host => ({ spec: s, use });
@@ -200,6 +201,23 @@ describe('shutdown', () => {
 });
 
 describe('the cache\'s packed candidates', () => {
+  it('claims made before a reload still exclude their hosts after it', () => {
+    const fleet = makeFleet(50, 5);
+    const cache = new HostCache();
+    const load = (order: HostSpec[]) => cache.load(1, order.map((s) => ({ spec: s, use: emptyUsage() })));
+    load(fleet);
+    const claims = cache.claims();
+    const all = (): string[] => cache.candidates(req({ cpu: 1, mem: 1 }), seededRng(1), { sample: 50, topK: 1, exclude: claims }).map((h) => h.spec.id);
+    claims.add('host-00003');
+    assert.ok(!all().includes('host-00003'));
+    load([...fleet].reverse()); // every host moves to another slot
+    assert.ok(!all().includes('host-00003'), 'excluded by id after the reload');
+    claims.add('host-00007');
+    assert.deepEqual(['host-00003', 'host-00007'].filter((id) => all().includes(id)), []);
+    claims.clear();
+    assert.equal(all().length, 50);
+  });
+
   it('equal candidates() over the same pool, with usage, tenants, exclusions and names past 31 bits', () => {
     const fleet = makeFleet(1500, 3);
     // hosts 0..39 carry extra features and images, so the bit tables overflow to the slow path
@@ -231,7 +249,103 @@ describe('the cache\'s packed candidates', () => {
       const want = candidates(cache.pool(r.zone), r, seededRng(j), opts).map((h) => h.spec.id);
       const got = cache.candidates(r, seededRng(j), opts).map((h) => h.spec.id);
       assert.deepEqual(got, want, `request ${r.id}`);
+      // the same exclusions as claims, looked up by slot
+      const claims = cache.claims();
+      for (const id of exclude) claims.add(id);
+      assert.deepEqual(cache.candidates(r, seededRng(j), { ...opts, exclude: claims }).map((h) => h.spec.id), want, `request ${r.id}, claims`);
     }
     assert.deepEqual(cache.candidates(extra.at(-3)!, seededRng(1), { sample: 48, topK: 5 }).map((h) => h.spec.id), ['host-00039'], 'a feature past the bits is found on its host');
+  });
+});
+
+describe('the change log', () => {
+  it('encodes a commit as one entry and decodes it in one pass, leaving out its own writer', () => {
+    const changes = [
+      { host: 'h-1', cpu: 250, mem: 512, gpu: 0, n: 1 as const, tenant: 'tenant-3' },
+      { host: 'h-2', cpu: 0.5, mem: 1e6, gpu: 1, n: 1 as const, tenant: 'a.b:c' },
+    ];
+    const entry = encodeEntry(42, 'w1', changes);
+    assert.equal(entry, '42|w1|h-1,250,512,0,1,tenant-3;h-2,0.5,1000000,1,1,a.b:c');
+    const out: UsageDelta[] = [];
+    assert.equal(decodeEntry(entry, 'other', out), 42);
+    assert.deepEqual(out, changes.map((c) => ({ v: 42, ...c })));
+    // the writer's own entry: its version, no changes
+    const own: UsageDelta[] = [];
+    assert.equal(decodeEntry(entry, 'w1', own), 42);
+    assert.deepEqual(own, []);
+    // a release (no writer), read by everyone
+    const rel: UsageDelta[] = [];
+    assert.equal(decodeEntry('43||h-1,250,512,0,-1,tenant-3', 'w1', rel), 43);
+    assert.deepEqual(rel, [{ v: 43, host: 'h-1', cpu: 250, mem: 512, gpu: 0, n: -1, tenant: 'tenant-3' }]);
+  });
+
+  it('rejects a malformed entry whole: NaN, and nothing added', () => {
+    for (const bad of ['', 'x|w|h,1,1,0,1,t', '5', '5|w', '5|w|h,1,1,0,1,t;h2,1,1', '5|w|h,1,x,0,1,t', '5|w|,1,1,0,1,t', '5|w|h,1,1,0,1,t;']) {
+      const out: UsageDelta[] = [{ v: 1, host: 'keep', cpu: 1, mem: 1, gpu: 0, n: 1, tenant: 't' }];
+      const v = decodeEntry(bad, undefined, out);
+      // '5|w|h,...;' ends in an empty change: malformed too
+      assert.ok(Number.isNaN(v), `${JSON.stringify(bad)} → ${v}`);
+      assert.equal(out.length, 1, `${JSON.stringify(bad)} added nothing`);
+    }
+  });
+
+  it('moves the cache to the version the answer covered, changes left out included', () => {
+    const cache = new HostCache();
+    cache.load(10, [{ spec: spec('h1'), use: { ...emptyUsage(), v: 10 } }]);
+    cache.apply([], 17); // only this replica's own commits up to 17: nothing to apply
+    assert.equal(cache.version, 17);
+    cache.apply([{ v: 18, host: 'h1', cpu: 100, mem: 10, gpu: 0, n: 1, tenant: 't' }], 18);
+    assert.equal(cache.version, 18);
+    assert.equal(cache.hosts.get('h1')!.use.cpu, 100);
+  });
+});
+
+describe('commit with alternates', () => {
+  it('tries the next candidate in the same commit when the host planned on refuses', async () => {
+    const store = new MemoryStore();
+    store.addHosts([spec('h1'), spec('h2'), spec('h3', { cpu: 100 })]);
+    const v = (id: string) => store.uses.get(id)!.v;
+    const item = { placement: 'p1', host: 'h1', expect: v('h1') - 1, alternates: [{ host: 'h3', expect: v('h3') }, { host: 'h2', expect: v('h2') }], cpu: 500, mem: 100, gpu: 0, tenant: 't' };
+    const [o] = await store.commit([item]);
+    assert.ok(o!.ok);
+    assert.equal(o!.ok && o!.at, 2, 'placed on the second alternate');
+    assert.deepEqual(o!.refused.map((f) => [f.host, f.reason, f.use?.v]), [['h1', 'conflict', v('h1')], ['h3', 'capacity', v('h3')]]);
+    assert.equal(store.placements.get('p1')!.host, 'h2');
+    // none left: refused, with the last reason
+    const [none] = await store.commit([{ ...item, placement: 'p2', alternates: [] }]);
+    assert.deepEqual(none!.ok ? undefined : [none!.reason, none!.refused.length], ['conflict', 1]);
+  });
+
+  it('a replica places on an alternate without another round trip, and counts the conflict', async () => {
+    const store = new MemoryStore();
+    // h1 is much larger, so the best-balanced choice for any request
+    store.addHosts([spec('h1', { cpu: 64_000, mem: 262_144 }), spec('h2')]);
+    const a = new Scheduler(store, { replica: 'a', batch: 4, seed: 1, pick: { sample: 2, topK: 1 }, shared: false });
+    await a.init();
+    // another writer places on h1 after a's snapshot: a's copy of h1 is stale
+    await store.commit([{ placement: 'x', host: 'h1', expect: store.uses.get('h1')!.v, cpu: 100, mem: 10, gpu: 0, tenant: 'o' }]);
+    const commitsBefore = store.commits;
+    const p = a.schedule(req({ id: 'r1' }));
+    await a.step();
+    const placed = await p;
+    assert.deepEqual([placed.ok, placed.host, placed.conflicts, placed.attempts], [true, 'h2', 1, 2]);
+    assert.equal(store.commits - commitsBefore, 1, 'one commit, its alternate tried inside it');
+    // the refusal brought h1's current state into the cache
+    assert.equal(a.cache.hosts.get('h1')!.use.cpu, 100);
+  });
+});
+
+describe('the shared queue', () => {
+  it('answers a request that breaks the rules with a failed result, and drops what is not JSON', async () => {
+    const store = new MemoryStore();
+    store.addHosts([spec('h1')]);
+    store.queue.push('{not json', JSON.stringify(req({ id: 'bad', tenant: 'a;b' })), JSON.stringify(req({ id: 'good' })));
+    const a = new Scheduler(store, { replica: 'a', seed: 1 });
+    await a.init();
+    await a.step();
+    await a.step();
+    const results = store.results.map((r) => JSON.parse(r) as { id: string; ok: boolean; error?: string });
+    assert.deepEqual(results.map((r) => [r.id, r.ok]).sort(), [['bad', false], ['good', true]]);
+    assert.match(results.find((r) => r.id === 'bad')!.error!, /invalid request: tenant has an invalid format/);
   });
 });

@@ -471,13 +471,6 @@ function seededRng(seed) {
     return ((t ^ t >>> 14) >>> 0) / 4294967296;
   };
 }
-function shuffle(items, rng) {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
-}
 var DEFAULT_PICK = { sample: 48, topK: 5 };
 
 // templates/meeting/src/scheduler/fleet.ts
@@ -503,16 +496,67 @@ function makeFleet(n, seed = 1) {
 }
 
 // templates/meeting/src/scheduler/redis-store.ts
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash2, randomBytes } from "node:crypto";
 
 // templates/meeting/src/scheduler/store.ts
-var LOG_KEEP = 2e5;
-var LOG_TRIM = 1e4;
-function decodeDelta(s) {
-  const f = s.split("|");
-  if (f.length < 7) return void 0;
-  const n = Number(f[5]);
-  return { v: Number(f[0]), host: f[1], cpu: Number(f[2]), mem: Number(f[3]), gpu: Number(f[4]), n: n < 0 ? -1 : 1, tenant: f.length === 7 ? f[6] : f.slice(6).join("|") };
+var LOG_KEEP = 5e3;
+var LOG_TRIM = 500;
+var LOG_SEPARATORS = /[|;,]/;
+function decodeEntry(s, skip, out) {
+  const bar1 = s.indexOf("|");
+  const bar2 = bar1 < 0 ? -1 : s.indexOf("|", bar1 + 1);
+  if (bar2 < 0) return NaN;
+  const v = numberAt(s, 0, bar1);
+  if (!Number.isFinite(v)) return NaN;
+  if (skip !== void 0 && skip !== "" && bar2 - bar1 - 1 === skip.length && s.startsWith(skip, bar1 + 1)) return v;
+  const mark = out.length;
+  let pos = bar2 + 1;
+  while (pos < s.length) {
+    let end = s.indexOf(";", pos);
+    if (end < 0) end = s.length;
+    const c1 = s.indexOf(",", pos);
+    const c2 = c1 < 0 ? -1 : s.indexOf(",", c1 + 1);
+    const c3 = c2 < 0 ? -1 : s.indexOf(",", c2 + 1);
+    const c4 = c3 < 0 ? -1 : s.indexOf(",", c3 + 1);
+    const c5 = c4 < 0 ? -1 : s.indexOf(",", c4 + 1);
+    if (c5 < 0 || c5 >= end || c1 === pos) {
+      out.length = mark;
+      return NaN;
+    }
+    const cpu = numberAt(s, c1 + 1, c2);
+    const mem = numberAt(s, c2 + 1, c3);
+    const gpu = numberAt(s, c3 + 1, c4);
+    const n = numberAt(s, c4 + 1, c5);
+    if (!Number.isFinite(cpu + mem + gpu + n)) {
+      out.length = mark;
+      return NaN;
+    }
+    out.push({ v, host: s.slice(pos, c1), cpu, mem, gpu, n: n < 0 ? -1 : 1, tenant: s.slice(c5 + 1, end) });
+    if (end === s.length) break;
+    pos = end + 1;
+    if (pos === s.length) {
+      out.length = mark;
+      return NaN;
+    }
+  }
+  return v;
+}
+function numberAt(s, from, to) {
+  if (to <= from) return NaN;
+  let neg = false;
+  let i = from;
+  if (s.charCodeAt(i) === 45) {
+    neg = true;
+    i++;
+  }
+  let x = 0;
+  if (i === to || to - i > 15) return Number(s.slice(from, to));
+  for (; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return Number(s.slice(from, to));
+    x = x * 10 + c;
+  }
+  return neg ? -x : x;
 }
 var KEYS = {
   version: "sched:ver",
@@ -524,7 +568,7 @@ var KEYS = {
   use: "sched:use",
   /** `sched:ten:<host>`: tenant → instances on that host (anti-affinity). */
   tenantsPrefix: "sched:ten:",
-  /** The change log: a sorted set of encoded UsageDeltas scored by version. */
+  /** The change log: a sorted set of entries (encodeEntry: one per commit) scored by version. */
   log: "sched:log",
   /** The log was trimmed up to this version. */
   logFloor: "sched:logfloor",
@@ -550,36 +594,58 @@ end
 local function tenants_of(host)
   return redis.call('HGETALL', '${KEYS.tenantsPrefix}' .. host)
 end
+local function hset_all(key, args)
+  for i = 1, #args, 400 do
+    redis.call('HSET', key, unpack(args, i, math.min(i + 399, #args)))
+  end
+end
 `;
 var COMMIT_LUA = `
 ${HELPERS_LUA}
 local items = cjson.decode(ARGV[1])
-local out = {}
+local out, uses, placed, changes, pending = {}, {}, {}, {}, {}
+local nv = nil
 for i, it in ipairs(items) do
-  local pid, host, expect, cpu, mem, gpu, tenant = it[1], it[2], it[3], it[4], it[5], it[6], it[7]
-  local raw = redis.call('HGET', '${KEYS.use}', host)
-  if not raw then
-    out[i] = {0, 'unknown-host'}
-  else
-    local v, ucpu, umem, ugpu = use_of(raw)
-    if v ~= expect then
-      out[i] = {0, 'conflict', raw, tenants_of(host)}
+  local pid, cpu, mem, gpu, tenant, hosts = it[1], it[2], it[3], it[4], it[5], it[6]
+  local refused = {}
+  out[i] = {0, 0, -1, refused}
+  for k = 1, #hosts - 1, 2 do
+    local host, expect = hosts[k], hosts[k + 1]
+    local raw = pending[host] or redis.call('HGET', '${KEYS.use}', host)
+    if not raw then
+      refused[#refused + 1] = {host, 'unknown-host'}
     else
-      local ccpu, cmem, cgpu = string.match(redis.call('HGET', '${KEYS.cap}', host), '^' .. NUM .. '|' .. NUM .. '|' .. NUM .. '$')
-      if ucpu + cpu > tonumber(ccpu) or umem + mem > tonumber(cmem) or ugpu + gpu > tonumber(cgpu) then
-        out[i] = {0, 'capacity', raw, tenants_of(host)}
+      local v, ucpu, umem, ugpu = use_of(raw)
+      local fits = false
+      if v ~= expect then
+        refused[#refused + 1] = {host, 'conflict', raw, tenants_of(host)}
       else
-        local nv = redis.call('INCR', '${KEYS.version}')
-        redis.call('HSET', '${KEYS.use}', host, nv .. '|' .. (ucpu + cpu) .. '|' .. (umem + mem) .. '|' .. (ugpu + gpu))
+        local ccpu, cmem, cgpu = string.match(redis.call('HGET', '${KEYS.cap}', host), '^' .. NUM .. '|' .. NUM .. '|' .. NUM .. '$')
+        fits = ucpu + cpu <= tonumber(ccpu) and umem + mem <= tonumber(cmem) and ugpu + gpu <= tonumber(cgpu)
+        if not fits then refused[#refused + 1] = {host, 'capacity', raw, tenants_of(host)} end
+      end
+      if fits then
+        if not nv then nv = redis.call('INCR', '${KEYS.version}') end
+        local rec = nv .. '|' .. (ucpu + cpu) .. '|' .. (umem + mem) .. '|' .. (ugpu + gpu)
+        pending[host] = rec
+        uses[#uses + 1] = host
+        uses[#uses + 1] = rec
+        placed[#placed + 1] = pid
+        placed[#placed + 1] = host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|' .. tenant
+        changes[#changes + 1] = host .. ',' .. cpu .. ',' .. mem .. ',' .. gpu .. ',1,' .. tenant
         redis.call('HINCRBY', '${KEYS.tenantsPrefix}' .. host, tenant, 1)
-        redis.call('ZADD', '${KEYS.log}', nv, nv .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|1|' .. tenant)
-        redis.call('HSET', '${KEYS.placements}', pid, host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|' .. tenant)
-        out[i] = {1, nv}
+        out[i] = {1, nv, (k - 1) / 2, refused}
+        break
       end
     end
   end
 end
+if nv then
+  hset_all('${KEYS.use}', uses)
+  hset_all('${KEYS.placements}', placed)
+  redis.call('ZADD', '${KEYS.log}', nv, nv .. '|' .. ARGV[2] .. '|' .. table.concat(changes, ';'))
 ${TRIM_LUA}
+end
 return cjson.encode(out)
 `;
 var RELEASE_LUA = `
@@ -594,7 +660,7 @@ redis.call('HSET', '${KEYS.use}', host, nv .. '|' .. (ucpu - cpu) .. '|' .. (ume
 if redis.call('HINCRBY', '${KEYS.tenantsPrefix}' .. host, tenant, -1) <= 0 then
   redis.call('HDEL', '${KEYS.tenantsPrefix}' .. host, tenant)
 end
-redis.call('ZADD', '${KEYS.log}', nv, nv .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|-1|' .. tenant)
+redis.call('ZADD', '${KEYS.log}', nv, nv .. '||' .. host .. ',' .. cpu .. ',' .. mem .. ',' .. gpu .. ',-1,' .. tenant)
 redis.call('HDEL', '${KEYS.placements}', ARGV[1])
 ${TRIM_LUA}
 return 1
@@ -617,10 +683,14 @@ function parseUse(raw, tenants = []) {
 }
 var packUse = (u) => `${u.v}|${u.cpu}|${u.mem}|${u.gpu}`;
 var RedisStore = class {
-  constructor(redis2, blocking) {
+  constructor(redis2, opts = {}) {
     this.redis = redis2;
-    this.blocking = blocking;
+    this.blocking = opts.blocking;
+    this.writer = opts.skipOwn ? randomBytes(6).toString("hex") : "";
   }
+  blocking;
+  /** The writer id of this store's commits ('' when it reads its own commits back). */
+  writer;
   /**
    * Every host's spec and usage at one moment: one MULTI/EXEC, so no commit lands between
    * reading the version, the usages and the tenant counts.
@@ -654,13 +724,13 @@ var RedisStore = class {
   }
   async commit(items) {
     if (items.length === 0) return [];
-    return parseOutcomes(await this.redis.eval(COMMIT_LUA, [], [commitArg(items)]));
+    return parseOutcomes(await this.redis.eval(COMMIT_LUA, [], [commitArg(items), this.writer]));
   }
   async commitThenSync(items, since, pop, results) {
     if (items.length === 0) return { outcomes: [], sync: await this.sync(since, pop, results) };
-    const replies = await this.redis.pipeline([["EVALSHA", sha(COMMIT_LUA), 0, commitArg(items)], ...this.syncCommands(since, pop, results)]);
+    const replies = await this.redis.pipeline([["EVALSHA", sha(COMMIT_LUA), 0, commitArg(items), this.writer], ...this.syncCommands(since, pop, results)]);
     let committed = replies[0];
-    if (committed instanceof Error && committed.message.startsWith("NOSCRIPT")) committed = await this.redis.eval(COMMIT_LUA, [], [commitArg(items)]);
+    if (committed instanceof Error && committed.message.startsWith("NOSCRIPT")) committed = await this.redis.eval(COMMIT_LUA, [], [commitArg(items), this.writer]);
     const outcomes = parseOutcomes(ok(committed));
     return { outcomes, sync: await this.syncResult(replies.slice(1), since, pop, results) };
   }
@@ -678,13 +748,15 @@ var RedisStore = class {
     if (changesReply instanceof Error && changesReply.message.startsWith("NOSCRIPT")) changesReply = await this.redis.eval(CHANGES_LUA, [], [since]);
     const arr = ok(changesReply);
     const deltas = [];
+    let top = since;
     for (let i = 1; i < arr.length; i++) {
-      const d = typeof arr[i] === "string" ? decodeDelta(arr[i]) : void 0;
-      if (d) deltas.push(d);
+      const entry = arr[i];
+      const v = typeof entry === "string" ? decodeEntry(entry, this.writer, deltas) : NaN;
+      if (v > top) top = v;
     }
     idx++;
     const popped = pop > 0 ? ok(replies[idx]) : null;
-    return { floor: Number(arr[0]), deltas, requests: Array.isArray(popped) ? popped : [] };
+    return { floor: Number(arr[0]), deltas, top, requests: Array.isArray(popped) ? popped : [] };
   }
   async release(placement) {
     return await this.redis.eval(RELEASE_LUA, [], [placement]) === 1;
@@ -706,11 +778,22 @@ var RedisStore = class {
   }
 };
 function commitArg(items) {
-  return JSON.stringify(items.map((i) => [i.placement, i.host, i.expect, i.cpu, i.mem, i.gpu, i.tenant]));
+  return JSON.stringify(
+    items.map((i) => {
+      const hosts = [i.host, i.expect];
+      for (const a of i.alternates ?? []) hosts.push(a.host, a.expect);
+      return [i.placement, i.cpu, i.mem, i.gpu, i.tenant, hosts];
+    })
+  );
 }
 function parseOutcomes(raw) {
   const out = JSON.parse(raw);
-  return out.map((o) => o[0] === 1 ? { ok: true, v: o[1] } : { ok: false, reason: o[1], ...o[2] ? { use: parseUse(o[2], Array.isArray(o[3]) ? o[3] : []) } : {} });
+  return out.map(([ok2, v, at, list]) => {
+    const refused = (Array.isArray(list) ? list : []).map(([host, reason, use, tenants]) => ({ host, reason, ...use ? { use: parseUse(use, Array.isArray(tenants) ? tenants : []) } : {} }));
+    if (ok2 === 1) return { ok: true, v, at, refused };
+    const last = refused.at(-1);
+    return { ok: false, reason: last?.reason ?? "unknown-host", ...last?.use ? { use: last.use } : {}, refused };
+  });
 }
 var shas = /* @__PURE__ */ new Map();
 function sha(script) {
@@ -728,7 +811,7 @@ async function registerHosts(redis2, specs, chunk = 1e3) {
     const capArgs = [];
     const useArgs = [];
     part.forEach((s, j) => {
-      if (s.id.includes("|")) throw new Error(`host id ${JSON.stringify(s.id)}: '|' separates the change log's fields`);
+      if (LOG_SEPARATORS.test(s.id)) throw new Error(`host id ${JSON.stringify(s.id)}: '|', ';' and ',' separate the change log's fields`);
       const v = base + j + 1;
       specArgs.push(s.id, JSON.stringify(s));
       capArgs.push(s.id, `${s.cpu}|${s.mem}|${s.gpu}`);
@@ -784,28 +867,80 @@ function dictTenants(u) {
   u.ten = Object.assign(/* @__PURE__ */ Object.create(null), u.ten);
   return u;
 }
+var REC = 8;
+var USE_CPU = 0;
+var USE_MEM = 1;
+var USE_GPU = 2;
+var CAP_CPU = 3;
+var CAP_MEM = 4;
+var CAP_GPU = 5;
+var FEAT = 6;
+var IMG = 7;
+var HostClaims = class {
+  constructor(cache) {
+    this.cache = cache;
+  }
+  ids = /* @__PURE__ */ new Set();
+  marks = new Uint32Array(0);
+  gen = 1;
+  load = -1;
+  add(id) {
+    this.ids.add(id);
+    if (this.load !== this.cache.loads) {
+      this.marks = new Uint32Array(this.cache.size);
+      this.gen = 1;
+      this.load = this.cache.loads;
+      for (const c of this.ids) this.mark(c);
+    } else this.mark(id);
+    return this;
+  }
+  mark(id) {
+    const i = this.cache.slot(id);
+    if (i !== void 0) this.marks[i] = this.gen;
+  }
+  /** Whether slot i of `cache` is claimed; undefined if the slots are not that cache's current ones. */
+  marked(cache, i) {
+    return cache === this.cache && this.load === cache.loads ? this.marks[i] === this.gen : void 0;
+  }
+  clear() {
+    this.ids.clear();
+    if (++this.gen === 4294967295) {
+      this.marks.fill(0);
+      this.gen = 1;
+    }
+  }
+  has(id) {
+    return this.ids.has(id);
+  }
+  get size() {
+    return this.ids.size;
+  }
+};
 var HostCache = class {
   hosts = /* @__PURE__ */ new Map();
   zones = /* @__PURE__ */ new Map();
   all = new Int32Array(0);
   list = [];
   index = /* @__PURE__ */ new Map();
-  capCpu = new Float64Array(0);
-  capMem = new Float64Array(0);
-  capGpu = new Float64Array(0);
-  useCpu = new Float64Array(0);
-  useMem = new Float64Array(0);
-  useGpu = new Float64Array(0);
-  /** Feature and image bits per host; -1 when a host has more names than bits (slow path). */
-  featMask = new Int32Array(0);
-  imgMask = new Int32Array(0);
+  /**
+   * What a scan reads of each host, one 64-byte record per host (REC doubles): usage,
+   * capacity, feature and image bits. One record is one cache line, so a host costs a
+   * scan one memory access however many of its fields it reads — with several replicas
+   * sharing a core's caches, that is what the scan's time goes to.
+   */
+  rec = new Float64Array(0);
   features = new Bits();
   images = new Bits();
   /** tenant → host index → instances (anti-affinity). */
   tenants = /* @__PURE__ */ new Map();
+  /** Scratch space of candidates(): the feasible hosts found so far and their scores. */
+  foundScratch = new Int32Array(0);
+  scoreScratch = new Float64Array(0);
   /** The highest store version this cache has seen. */
   version = 0;
   stats = { full: 0, incremental: 0, changesRead: 0, changesApplied: 0 };
+  /** How many times load() ran: slots (host positions) are valid for one load. */
+  loads = 0;
   load(version, hosts) {
     const n = hosts.length;
     this.hosts.clear();
@@ -813,14 +948,7 @@ var HostCache = class {
     this.tenants.clear();
     this.list = [];
     this.all = new Int32Array(n);
-    this.capCpu = new Float64Array(n);
-    this.capMem = new Float64Array(n);
-    this.capGpu = new Float64Array(n);
-    this.useCpu = new Float64Array(n);
-    this.useMem = new Float64Array(n);
-    this.useGpu = new Float64Array(n);
-    this.featMask = new Int32Array(n);
-    this.imgMask = new Int32Array(n);
+    this.rec = new Float64Array(n * REC);
     const byZone = /* @__PURE__ */ new Map();
     hosts.forEach((h, i) => {
       const host = { spec: h.spec, use: dictTenants(h.use) };
@@ -831,11 +959,12 @@ var HostCache = class {
       let z = byZone.get(h.spec.zone);
       if (!z) byZone.set(h.spec.zone, z = []);
       z.push(i);
-      this.capCpu[i] = h.spec.cpu;
-      this.capMem[i] = h.spec.mem;
-      this.capGpu[i] = h.spec.gpu;
-      this.featMask[i] = this.features.mask(h.spec.features, true);
-      this.imgMask[i] = this.images.mask(h.spec.images, true);
+      const r = i * REC;
+      this.rec[r + CAP_CPU] = h.spec.cpu;
+      this.rec[r + CAP_MEM] = h.spec.mem;
+      this.rec[r + CAP_GPU] = h.spec.gpu;
+      this.rec[r + FEAT] = this.features.mask(h.spec.features, true);
+      this.rec[r + IMG] = this.images.mask(h.spec.images, true);
       this.setArrays(i, h.use);
       for (const [t, c] of Object.entries(h.use.ten)) this.tenantAdd(t, i, c);
     });
@@ -843,11 +972,13 @@ var HostCache = class {
     for (const [z, ids] of byZone) this.zones.set(z, Int32Array.from(ids));
     this.version = version;
     this.stats.full++;
+    this.loads++;
   }
   setArrays(i, u) {
-    this.useCpu[i] = u.cpu;
-    this.useMem[i] = u.mem;
-    this.useGpu[i] = u.gpu;
+    const r = i * REC;
+    this.rec[r + USE_CPU] = u.cpu;
+    this.rec[r + USE_MEM] = u.mem;
+    this.rec[r + USE_GPU] = u.gpu;
   }
   tenantAdd(tenant, i, d) {
     let m = this.tenants.get(tenant);
@@ -860,14 +991,17 @@ var HostCache = class {
    * Applies the change log after this cache's version, in version order; returns how many
    * deltas were newer than the cache's copy of their host. A host's copy at version x
    * already holds every change up to x (its own commits, a conflict's current state), so a
-   * delta at or below x is skipped and the later ones are added on top.
+   * delta at or below x is skipped and the later ones are added on top. `top` is the
+   * highest version the store's answer covered, changes it left out included (this
+   * replica's own commits, which placed() applied already).
    */
-  apply(deltas) {
+  apply(deltas, top = 0) {
     let n = 0;
     for (const d of deltas) {
       if (d.v > this.version) this.version = d.v;
       if (this.add(d)) n++;
     }
+    if (top > this.version) this.version = top;
     this.stats.changesRead += deltas.length;
     this.stats.incremental++;
     this.stats.changesApplied += n;
@@ -917,7 +1051,11 @@ var HostCache = class {
   /**
    * candidates() of placement.ts over this cache's pool for the request, computed from the
    * packed arrays: the same scan from the same random offset, the same scores, the same
-   * order and shuffle (a unit test holds the two equal), at a fraction of the memory reads.
+   * order and shuffle (a unit test holds the two equal), at a fraction of the cost. This
+   * is where a replica spends the largest share of its time, so: the arrays are read
+   * through locals, each feasible host is insertion-ranked as it is found (a stable sort
+   * by descending score, without a comparator call per step), into scratch arrays reused
+   * from call to call.
    */
   candidates(r, rng, opts) {
     const ids = r.zone === "" ? this.all : this.zones.get(r.zone);
@@ -925,39 +1063,72 @@ var HostCache = class {
     if (!ids || n === 0) return [];
     const need = this.features.mask(r.features, false);
     const img = this.images.of(r.image, false);
+    const imgBit = img >= 0 ? 1 << img : 0;
     const w = opts.weights ?? DEFAULT_WEIGHTS;
     const ten = this.tenants.get(r.tenant);
     const exclude = opts.exclude && opts.exclude.size > 0 ? opts.exclude : void 0;
-    const found = [];
-    const scores = [];
-    const start = Math.floor(rng() * n);
-    for (let k2 = 0; k2 < n && found.length < opts.sample; k2++) {
-      const i = ids[(start + k2) % n];
-      if (this.useCpu[i] + r.cpu > this.capCpu[i] || this.useMem[i] + r.mem > this.capMem[i] || this.useGpu[i] + r.gpu > this.capGpu[i]) continue;
-      const fm = this.featMask[i];
-      if (fm < 0 ? !r.features.every((f) => this.list[i].spec.features.includes(f)) : need < 0 || (fm & need) !== need) continue;
-      if (exclude?.has(this.list[i].spec.id)) continue;
-      const cpu = this.capCpu[i];
-      const mem = this.capMem[i];
-      const ucpu = (this.useCpu[i] + r.cpu) / cpu;
-      const umem = (this.useMem[i] + r.mem) / mem;
-      const balance = 1 - Math.max(ucpu, umem) - 0.5 * Math.abs(ucpu - umem);
-      const im = this.imgMask[i];
-      const image = (im < 0 ? this.list[i].spec.images.includes(r.image) : img >= 0 && (im & 1 << img) !== 0) ? 1 : 0;
-      const same = ten?.get(i) ?? 0;
-      found.push(i);
-      scores.push(w.balance * balance + w.image * image - w.antiAffinity * Math.min(same, 4));
+    const claims = exclude instanceof HostClaims && exclude.marked(this, 0) !== void 0 ? exclude : void 0;
+    const sample = opts.sample;
+    if (this.foundScratch.length < sample) {
+      this.foundScratch = new Int32Array(sample);
+      this.scoreScratch = new Float64Array(sample);
     }
-    const order = found.map((_, j) => j);
-    order.sort((a, b) => scores[b] - scores[a]);
-    const ranked = order.map((j) => this.list[found[j]]);
-    const k = Math.min(opts.topK, ranked.length);
-    const top = shuffle(ranked.slice(0, k), rng);
-    for (let j = 0; j < k; j++) ranked[j] = top[j];
+    const found = this.foundScratch;
+    const scores = this.scoreScratch;
+    const { rec, list } = this;
+    const rc = r.cpu;
+    const rm = r.mem;
+    const rg = r.gpu;
+    let m = 0;
+    let pos = Math.floor(rng() * n);
+    for (let k = 0; k < n && m < sample; k++) {
+      const i = ids[pos];
+      if (++pos === n) pos = 0;
+      const at = i * REC;
+      const cpu = rec[at + CAP_CPU];
+      const mem = rec[at + CAP_MEM];
+      const uc = rec[at + USE_CPU] + rc;
+      const um = rec[at + USE_MEM] + rm;
+      if (uc > cpu || um > mem || rec[at + USE_GPU] + rg > rec[at + CAP_GPU]) continue;
+      const fm = rec[at + FEAT];
+      if (fm < 0 ? !r.features.every((f) => list[i].spec.features.includes(f)) : need < 0 || (fm & need) !== need) continue;
+      if (claims ? claims.marked(this, i) : exclude?.has(list[i].spec.id)) continue;
+      const ucpu = uc / cpu;
+      const umem = um / mem;
+      const balance = 1 - Math.max(ucpu, umem) - 0.5 * Math.abs(ucpu - umem);
+      const im = rec[at + IMG];
+      const image = (im < 0 ? list[i].spec.images.includes(r.image) : (im & imgBit) !== 0) ? 1 : 0;
+      const same = ten?.get(i) ?? 0;
+      const score = w.balance * balance + w.image * image - w.antiAffinity * Math.min(same, 4);
+      let j = m++;
+      while (j > 0 && scores[j - 1] < score) {
+        scores[j] = scores[j - 1];
+        found[j] = found[j - 1];
+        j--;
+      }
+      scores[j] = score;
+      found[j] = i;
+    }
+    const ranked = new Array(m);
+    for (let j = 0; j < m; j++) ranked[j] = list[found[j]];
+    for (let j = Math.min(opts.topK, m) - 1; j > 0; j--) {
+      const x = Math.floor(rng() * (j + 1));
+      const t = ranked[j];
+      ranked[j] = ranked[x];
+      ranked[x] = t;
+    }
     return ranked;
   }
   get size() {
     return this.list.length;
+  }
+  /** A host's slot in this load of the cache. */
+  slot(id) {
+    return this.index.get(id);
+  }
+  /** A set of claimed hosts whose lookups by candidates() go by slot. */
+  claims() {
+    return new HostClaims(this);
   }
 };
 
@@ -1032,7 +1203,7 @@ var FlowQueue = class {
 };
 
 // templates/meeting/src/scheduler/scheduler.ts
-var DEFAULT_OPTIONS = { replica: "r0", batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, shared: true, queueCapacity: 1e3 };
+var DEFAULT_OPTIONS = { replica: "r0", batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, alternates: 2, shared: true, queueCapacity: 1e3 };
 var Scheduler = class {
   constructor(store2, opts = {}) {
     this.store = store2;
@@ -1068,8 +1239,8 @@ var Scheduler = class {
    */
   async placeBatch(jobs, next) {
     this.stats.batches++;
-    const claimed = /* @__PURE__ */ new Set();
-    const plans = jobs.map((job) => ({ job, cands: [], next: 0, attempts: 0, conflicts: 0 }));
+    const claimed = this.cache.claims();
+    const plans = jobs.map((job) => ({ job, cands: [], next: 0, alternates: [], attempts: 0, conflicts: 0 }));
     for (const p of plans) {
       p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
       this.choose(p, claimed);
@@ -1078,15 +1249,19 @@ var Scheduler = class {
       const round = plans.filter((p) => !p.done && p.host);
       for (const p of plans) if (!p.done && !p.host) p.done = this.fail(p, p.attempts === 0 ? "unschedulable: no host satisfies the hard constraints" : "unschedulable after conflicts");
       if (round.length === 0 && !next) break;
-      const items = round.map((p) => ({
-        placement: p.job.req.id,
-        host: p.host.spec.id,
-        expect: p.host.use.v,
-        cpu: p.job.req.cpu,
-        mem: p.job.req.mem,
-        gpu: p.job.req.gpu,
-        tenant: p.job.req.tenant
-      }));
+      const items = round.map((p) => {
+        this.pickAlternates(p, claimed);
+        return {
+          placement: p.job.req.id,
+          host: p.host.spec.id,
+          expect: p.host.use.v,
+          alternates: p.alternates.map((h) => ({ host: h.spec.id, expect: h.use.v })),
+          cpu: p.job.req.cpu,
+          mem: p.job.req.mem,
+          gpu: p.job.req.gpu,
+          tenant: p.job.req.tenant
+        };
+      });
       let outcomes;
       let sync;
       if (next) {
@@ -1098,22 +1273,24 @@ var Scheduler = class {
       const retry = [];
       round.forEach((p, i) => {
         const o = outcomes[i];
-        p.attempts++;
-        this.stats.attempts++;
-        const h = p.host;
+        for (const f of o.refused) if (f.use) this.cache.set(f.host, f.use);
+        const tried = o.refused.length + (o.ok ? 1 : 0);
+        p.attempts += tried;
+        p.conflicts += o.refused.length;
+        this.stats.attempts += tried;
+        this.stats.conflicts += o.refused.length;
         if (o.ok) {
+          const h = o.at === 0 ? p.host : p.alternates[o.at - 1];
           const r = p.job.req;
           this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
           p.done = { id: p.job.req.id, ok: true, host: h.spec.id, zone: h.spec.zone, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
           this.stats.placed++;
         } else {
-          if (o.use) this.cache.set(h.spec.id, o.use);
-          p.conflicts++;
-          this.stats.conflicts++;
           p.host = void 0;
           if (p.attempts >= this.opts.maxAttempts) p.done = this.fail(p, `gave up after ${p.attempts} conflicting attempts`);
           else retry.push(p);
         }
+        p.alternates = [];
       });
       if (sync) await this.applySync(sync);
       for (const p of retry) {
@@ -1129,8 +1306,20 @@ var Scheduler = class {
   /** Brings the cache up to date and keeps the requests popped for the next step. */
   async applySync(sync) {
     if (this.cache.version < sync.floor) await this.init();
-    else this.cache.apply(sync.deltas);
+    else this.cache.apply(sync.deltas, sync.top);
     this.sharedBuffer.push(...sync.requests);
+  }
+  /**
+   * The next feasible candidates after the plan's host, up to `alternates` of them and
+   * within its attempts left. They are not claimed: if another plan of this commit takes
+   * one first, the store sees that host's new version and refuses it for this plan.
+   */
+  pickAlternates(p, claimed) {
+    const max = Math.min(this.opts.alternates, this.opts.maxAttempts - p.attempts - 1);
+    while (p.alternates.length < max && p.next < p.cands.length) {
+      const h = p.cands[p.next++];
+      if (!claimed.has(h.spec.id) && feasible(h, p.job.req)) p.alternates.push(h);
+    }
   }
   choose(p, claimed) {
     while (p.next < p.cands.length) {
@@ -1155,9 +1344,17 @@ var Scheduler = class {
     const jobs = this.local.take(this.opts.batch);
     const take = () => {
       for (const raw of this.sharedBuffer.splice(0, this.opts.batch - jobs.length)) {
+        let body;
         try {
-          jobs.push({ req: JSON.parse(raw) });
+          body = JSON.parse(raw);
         } catch {
+          continue;
+        }
+        try {
+          jobs.push({ req: parsePlacementRequest(body) });
+        } catch (err) {
+          const id = body?.id;
+          if (typeof id === "string") this.pendingResults.push(JSON.stringify({ id, ok: false, error: `invalid request: ${err instanceof Error ? err.message : String(err)}`, attempts: 0, conflicts: 0, replica: this.opts.replica }));
         }
       }
     };
@@ -1237,7 +1434,7 @@ var Scheduler = class {
 // templates/meeting/src/scheduler/main.ts
 var redisOpts = parseRedisUrl(envUrl("REDIS_URL", "redis://redis:6379"));
 var redis = new Redis(redisOpts);
-var store = new RedisStore(redis, new Redis(redisOpts));
+var store = new RedisStore(redis, { blocking: new Redis(redisOpts), skipOwn: true });
 var intEnv = (name, fallback) => {
   const v = Number(process.env[name]);
   return Number.isInteger(v) && v > 0 ? v : fallback;

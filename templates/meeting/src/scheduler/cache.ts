@@ -6,7 +6,7 @@
 // flat typed arrays (capacity, usage, feature and image bits) and the per-tenant instance
 // counts in one small map per tenant: a request scans dozens of hosts, and reading packed
 // arrays instead of chasing each host's objects is what its time goes to.
-import { DEFAULT_WEIGHTS, shuffle, type Host, type HostSpec, type HostUsage, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
+import { DEFAULT_WEIGHTS, type Host, type HostSpec, type HostUsage, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
 import type { UsageDelta } from './store.js';
 
 /** Names (features, images) → bit numbers, for as many as fit in 31 bits. */
@@ -44,28 +44,95 @@ function dictTenants(u: HostUsage): HostUsage {
   return u;
 }
 
+// A host's record in HostCache.rec: REC doubles, its fields at these offsets. The feature
+// and image bits are -1 when a host has more names than bits (the slow path).
+const REC = 8;
+const USE_CPU = 0;
+const USE_MEM = 1;
+const USE_GPU = 2;
+const CAP_CPU = 3;
+const CAP_MEM = 4;
+const CAP_GPU = 5;
+const FEAT = 6;
+const IMG = 7;
+
+/**
+ * The hosts claimed by one commit round's plans: a set of host ids that also marks each
+ * host's slot in the cache it was made for, so that candidates() checks a claim by slot
+ * instead of hashing the host's id for every host it scans. After the cache reloads, the
+ * slots no longer match and candidates() falls back to the ids.
+ */
+export class HostClaims implements Pick<ReadonlySet<string>, 'has' | 'size'> {
+  private readonly ids = new Set<string>();
+  private marks = new Uint32Array(0);
+  private gen = 1;
+  private load = -1;
+
+  constructor(private readonly cache: HostCache) {}
+
+  add(id: string): this {
+    this.ids.add(id);
+    if (this.load !== this.cache.loads) {
+      this.marks = new Uint32Array(this.cache.size);
+      this.gen = 1;
+      this.load = this.cache.loads;
+      for (const c of this.ids) this.mark(c);
+    } else this.mark(id);
+    return this;
+  }
+
+  private mark(id: string): void {
+    const i = this.cache.slot(id);
+    if (i !== undefined) this.marks[i] = this.gen;
+  }
+
+  /** Whether slot i of `cache` is claimed; undefined if the slots are not that cache's current ones. */
+  marked(cache: HostCache, i: number): boolean | undefined {
+    return cache === this.cache && this.load === cache.loads ? this.marks[i] === this.gen : undefined;
+  }
+
+  clear(): void {
+    this.ids.clear();
+    if (++this.gen === 0xffffffff) {
+      this.marks.fill(0);
+      this.gen = 1;
+    }
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+}
+
 export class HostCache {
   readonly hosts = new Map<string, Host>();
   private readonly zones = new Map<string, Int32Array>();
   private all = new Int32Array(0);
   private list: Host[] = [];
   private readonly index = new Map<string, number>();
-  private capCpu = new Float64Array(0);
-  private capMem = new Float64Array(0);
-  private capGpu = new Float64Array(0);
-  private useCpu = new Float64Array(0);
-  private useMem = new Float64Array(0);
-  private useGpu = new Float64Array(0);
-  /** Feature and image bits per host; -1 when a host has more names than bits (slow path). */
-  private featMask = new Int32Array(0);
-  private imgMask = new Int32Array(0);
+  /**
+   * What a scan reads of each host, one 64-byte record per host (REC doubles): usage,
+   * capacity, feature and image bits. One record is one cache line, so a host costs a
+   * scan one memory access however many of its fields it reads — with several replicas
+   * sharing a core's caches, that is what the scan's time goes to.
+   */
+  private rec = new Float64Array(0);
   private readonly features = new Bits();
   private readonly images = new Bits();
   /** tenant → host index → instances (anti-affinity). */
   private readonly tenants = new Map<string, Map<number, number>>();
+  /** Scratch space of candidates(): the feasible hosts found so far and their scores. */
+  private foundScratch = new Int32Array(0);
+  private scoreScratch = new Float64Array(0);
   /** The highest store version this cache has seen. */
   version = 0;
   stats = { full: 0, incremental: 0, changesRead: 0, changesApplied: 0 };
+  /** How many times load() ran: slots (host positions) are valid for one load. */
+  loads = 0;
 
   load(version: number, hosts: Array<{ spec: HostSpec; use: HostUsage }>): void {
     const n = hosts.length;
@@ -74,14 +141,7 @@ export class HostCache {
     this.tenants.clear();
     this.list = [];
     this.all = new Int32Array(n);
-    this.capCpu = new Float64Array(n);
-    this.capMem = new Float64Array(n);
-    this.capGpu = new Float64Array(n);
-    this.useCpu = new Float64Array(n);
-    this.useMem = new Float64Array(n);
-    this.useGpu = new Float64Array(n);
-    this.featMask = new Int32Array(n);
-    this.imgMask = new Int32Array(n);
+    this.rec = new Float64Array(n * REC);
     const byZone = new Map<string, number[]>();
     hosts.forEach((h, i) => {
       const host: Host = { spec: h.spec, use: dictTenants(h.use) };
@@ -92,11 +152,12 @@ export class HostCache {
       let z = byZone.get(h.spec.zone);
       if (!z) byZone.set(h.spec.zone, (z = []));
       z.push(i);
-      this.capCpu[i] = h.spec.cpu;
-      this.capMem[i] = h.spec.mem;
-      this.capGpu[i] = h.spec.gpu;
-      this.featMask[i] = this.features.mask(h.spec.features, true);
-      this.imgMask[i] = this.images.mask(h.spec.images, true);
+      const r = i * REC;
+      this.rec[r + CAP_CPU] = h.spec.cpu;
+      this.rec[r + CAP_MEM] = h.spec.mem;
+      this.rec[r + CAP_GPU] = h.spec.gpu;
+      this.rec[r + FEAT] = this.features.mask(h.spec.features, true);
+      this.rec[r + IMG] = this.images.mask(h.spec.images, true);
       this.setArrays(i, h.use);
       for (const [t, c] of Object.entries(h.use.ten)) this.tenantAdd(t, i, c);
     });
@@ -104,12 +165,14 @@ export class HostCache {
     for (const [z, ids] of byZone) this.zones.set(z, Int32Array.from(ids));
     this.version = version;
     this.stats.full++;
+    this.loads++;
   }
 
   private setArrays(i: number, u: HostUsage): void {
-    this.useCpu[i] = u.cpu;
-    this.useMem[i] = u.mem;
-    this.useGpu[i] = u.gpu;
+    const r = i * REC;
+    this.rec[r + USE_CPU] = u.cpu;
+    this.rec[r + USE_MEM] = u.mem;
+    this.rec[r + USE_GPU] = u.gpu;
   }
 
   private tenantAdd(tenant: string, i: number, d: number): void {
@@ -124,14 +187,17 @@ export class HostCache {
    * Applies the change log after this cache's version, in version order; returns how many
    * deltas were newer than the cache's copy of their host. A host's copy at version x
    * already holds every change up to x (its own commits, a conflict's current state), so a
-   * delta at or below x is skipped and the later ones are added on top.
+   * delta at or below x is skipped and the later ones are added on top. `top` is the
+   * highest version the store's answer covered, changes it left out included (this
+   * replica's own commits, which placed() applied already).
    */
-  apply(deltas: readonly UsageDelta[]): number {
+  apply(deltas: readonly UsageDelta[], top = 0): number {
     let n = 0;
     for (const d of deltas) {
       if (d.v > this.version) this.version = d.v;
       if (this.add(d)) n++;
     }
+    if (top > this.version) this.version = top;
     this.stats.changesRead += deltas.length;
     this.stats.incremental++;
     this.stats.changesApplied += n;
@@ -186,7 +252,11 @@ export class HostCache {
   /**
    * candidates() of placement.ts over this cache's pool for the request, computed from the
    * packed arrays: the same scan from the same random offset, the same scores, the same
-   * order and shuffle (a unit test holds the two equal), at a fraction of the memory reads.
+   * order and shuffle (a unit test holds the two equal), at a fraction of the cost. This
+   * is where a replica spends the largest share of its time, so: the arrays are read
+   * through locals, each feasible host is insertion-ranked as it is found (a stable sort
+   * by descending score, without a comparator call per step), into scratch arrays reused
+   * from call to call.
    */
   candidates(r: PlacementRequest, rng: Rng, opts: PickOptions): Host[] {
     const ids = r.zone === '' ? this.all : this.zones.get(r.zone);
@@ -194,40 +264,77 @@ export class HostCache {
     if (!ids || n === 0) return [];
     const need = this.features.mask(r.features, false);
     const img = this.images.of(r.image, false);
+    const imgBit = img >= 0 ? 1 << img : 0;
     const w = opts.weights ?? DEFAULT_WEIGHTS;
     const ten = this.tenants.get(r.tenant);
     const exclude = opts.exclude && opts.exclude.size > 0 ? opts.exclude : undefined;
-    const found: number[] = [];
-    const scores: number[] = [];
-    const start = Math.floor(rng() * n);
-    for (let k = 0; k < n && found.length < opts.sample; k++) {
-      const i = ids[(start + k) % n]!;
-      if (this.useCpu[i]! + r.cpu > this.capCpu[i]! || this.useMem[i]! + r.mem > this.capMem[i]! || this.useGpu[i]! + r.gpu > this.capGpu[i]!) continue;
-      const fm = this.featMask[i]!;
-      // need < 0: the request names a feature without a bit, which only a slow-path host can have
-      if (fm < 0 ? !r.features.every((f) => this.list[i]!.spec.features.includes(f)) : need < 0 || (fm & need) !== need) continue;
-      if (exclude?.has(this.list[i]!.spec.id)) continue;
-      const cpu = this.capCpu[i]!;
-      const mem = this.capMem[i]!;
-      const ucpu = (this.useCpu[i]! + r.cpu) / cpu;
-      const umem = (this.useMem[i]! + r.mem) / mem;
-      const balance = 1 - Math.max(ucpu, umem) - 0.5 * Math.abs(ucpu - umem);
-      const im = this.imgMask[i]!;
-      const image = (im < 0 ? this.list[i]!.spec.images.includes(r.image) : img >= 0 && (im & (1 << img)) !== 0) ? 1 : 0;
-      const same = ten?.get(i) ?? 0;
-      found.push(i);
-      scores.push(w.balance * balance + w.image * image - w.antiAffinity * Math.min(same, 4));
+    const claims = exclude instanceof HostClaims && exclude.marked(this, 0) !== undefined ? exclude : undefined;
+    const sample = opts.sample;
+    if (this.foundScratch.length < sample) {
+      this.foundScratch = new Int32Array(sample);
+      this.scoreScratch = new Float64Array(sample);
     }
-    const order = found.map((_, j) => j);
-    order.sort((a, b) => scores[b]! - scores[a]!);
-    const ranked = order.map((j) => this.list[found[j]!]!);
-    const k = Math.min(opts.topK, ranked.length);
-    const top = shuffle(ranked.slice(0, k), rng);
-    for (let j = 0; j < k; j++) ranked[j] = top[j]!;
+    const found = this.foundScratch;
+    const scores = this.scoreScratch;
+    const { rec, list } = this;
+    const rc = r.cpu;
+    const rm = r.mem;
+    const rg = r.gpu;
+    let m = 0;
+    let pos = Math.floor(rng() * n);
+    for (let k = 0; k < n && m < sample; k++) {
+      const i = ids[pos]!;
+      if (++pos === n) pos = 0;
+      const at = i * REC;
+      const cpu = rec[at + CAP_CPU]!;
+      const mem = rec[at + CAP_MEM]!;
+      const uc = rec[at + USE_CPU]! + rc;
+      const um = rec[at + USE_MEM]! + rm;
+      if (uc > cpu || um > mem || rec[at + USE_GPU]! + rg > rec[at + CAP_GPU]!) continue;
+      const fm = rec[at + FEAT]!;
+      // need < 0: the request names a feature without a bit, which only a slow-path host can have
+      if (fm < 0 ? !r.features.every((f) => list[i]!.spec.features.includes(f)) : need < 0 || (fm & need) !== need) continue;
+      if (claims ? claims.marked(this, i) : exclude?.has(list[i]!.spec.id)) continue;
+      const ucpu = uc / cpu;
+      const umem = um / mem;
+      const balance = 1 - Math.max(ucpu, umem) - 0.5 * Math.abs(ucpu - umem);
+      const im = rec[at + IMG]!;
+      const image = (im < 0 ? list[i]!.spec.images.includes(r.image) : (im & imgBit) !== 0) ? 1 : 0;
+      const same = ten?.get(i) ?? 0;
+      const score = w.balance * balance + w.image * image - w.antiAffinity * Math.min(same, 4);
+      // after every equal or higher score found before it (stable, descending)
+      let j = m++;
+      while (j > 0 && scores[j - 1]! < score) {
+        scores[j] = scores[j - 1]!;
+        found[j] = found[j - 1]!;
+        j--;
+      }
+      scores[j] = score;
+      found[j] = i;
+    }
+    const ranked: Host[] = new Array(m);
+    for (let j = 0; j < m; j++) ranked[j] = list[found[j]!]!;
+    // shuffle() of the top k, in place
+    for (let j = Math.min(opts.topK, m) - 1; j > 0; j--) {
+      const x = Math.floor(rng() * (j + 1));
+      const t = ranked[j]!;
+      ranked[j] = ranked[x]!;
+      ranked[x] = t;
+    }
     return ranked;
   }
 
   get size(): number {
     return this.list.length;
+  }
+
+  /** A host's slot in this load of the cache. */
+  slot(id: string): number | undefined {
+    return this.index.get(id);
+  }
+
+  /** A set of claimed hosts whose lookups by candidates() go by slot. */
+  claims(): HostClaims {
+    return new HostClaims(this);
   }
 }

@@ -13,7 +13,7 @@ import { KEYS } from './store.js';
 
 const redisOpts = parseRedisUrl(envUrl('REDIS_URL', 'redis://redis:6379'));
 const redis = new Redis(redisOpts);
-const store = new RedisStore(redis, new Redis(redisOpts));
+const store = new RedisStore(redis, { blocking: new Redis(redisOpts), skipOwn: true });
 const intEnv = (name: string, fallback: number) => {
   const v = Number(process.env[name]);
   return Number.isInteger(v) && v > 0 ? v : fallback;

@@ -2,7 +2,7 @@
 // compare-and-set commits, a change log by version, a request queue.
 import type { HostSpec, HostUsage } from './placement.js';
 import { applyUsage } from './placement.js';
-import type { CommitItem, CommitOutcome, Store, SyncResult, UsageDelta } from './store.js';
+import type { CommitItem, CommitOutcome, Refusal, Store, SyncResult, UsageDelta } from './store.js';
 
 export class MemoryStore implements Store {
   version = 0;
@@ -29,7 +29,7 @@ export class MemoryStore implements Store {
   async sync(since: number, pop: number, results: readonly string[]): Promise<SyncResult> {
     this.results.push(...results);
     const deltas = this.log.filter((d) => d.v > since).map((d) => ({ ...d }));
-    return { floor: 0, deltas, requests: this.queue.splice(0, pop) };
+    return { floor: 0, deltas, top: Math.max(since, this.log.at(-1)?.v ?? 0), requests: this.queue.splice(0, pop) };
   }
 
   async commitThenSync(items: readonly CommitItem[], since: number, pop: number, results: readonly string[]): Promise<{ outcomes: CommitOutcome[]; sync: SyncResult }> {
@@ -40,17 +40,25 @@ export class MemoryStore implements Store {
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
     this.commits++;
     return items.map((it) => {
-      const use = this.uses.get(it.host);
-      const spec = this.specs.get(it.host);
-      if (!use || !spec) return { ok: false, reason: 'unknown-host' };
-      if (use.v !== it.expect) return { ok: false, reason: 'conflict', use: structuredClone(use) };
-      if (use.cpu + it.cpu > spec.cpu || use.mem + it.mem > spec.mem || use.gpu + it.gpu > spec.gpu) return { ok: false, reason: 'capacity', use: structuredClone(use) };
-      const next = applyUsage(use, it);
-      next.v = ++this.version;
-      this.uses.set(it.host, next);
-      this.log.push({ v: next.v, host: it.host, cpu: it.cpu, mem: it.mem, gpu: it.gpu, tenant: it.tenant, n: 1 });
-      this.placements.set(it.placement, it);
-      return { ok: true, v: next.v };
+      const refused: Refusal[] = [];
+      const hosts = [{ host: it.host, expect: it.expect }, ...(it.alternates ?? [])];
+      for (const [at, { host, expect }] of hosts.entries()) {
+        const use = this.uses.get(host);
+        const spec = this.specs.get(host);
+        if (!use || !spec) refused.push({ host, reason: 'unknown-host' });
+        else if (use.v !== expect) refused.push({ host, reason: 'conflict', use: structuredClone(use) });
+        else if (use.cpu + it.cpu > spec.cpu || use.mem + it.mem > spec.mem || use.gpu + it.gpu > spec.gpu) refused.push({ host, reason: 'capacity', use: structuredClone(use) });
+        else {
+          const next = applyUsage(use, it);
+          next.v = ++this.version;
+          this.uses.set(host, next);
+          this.log.push({ v: next.v, host, cpu: it.cpu, mem: it.mem, gpu: it.gpu, tenant: it.tenant, n: 1 });
+          this.placements.set(it.placement, { ...it, host });
+          return { ok: true, v: next.v, at, refused };
+        }
+      }
+      const last = refused.at(-1)!;
+      return { ok: false, reason: last.reason, ...(last.use ? { use: last.use } : {}), refused };
     });
   }
 

@@ -118,7 +118,7 @@ export interface PickOptions {
   topK: number;
   weights?: Weights;
   /** Hosts to skip (already chosen in this batch). */
-  exclude?: ReadonlySet<string>;
+  exclude?: Pick<ReadonlySet<string>, 'has' | 'size'>;
 }
 
 export const DEFAULT_PICK: PickOptions = { sample: 48, topK: 5 };

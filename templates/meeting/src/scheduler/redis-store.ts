@@ -1,21 +1,29 @@
 // The shared store on Redis. Every write goes through a Lua script, which Redis runs
 // atomically: a commit checks each host's version against the one the replica planned
 // with (optimistic concurrency), re-checks capacity, applies the usage, bumps the global
-// version and appends the change to the change log (a sorted set of compact deltas scored
-// by version), which replicas read to refresh their caches.
+// version and appends the commit to the change log (a sorted set scored by version), which
+// replicas read to refresh their caches.
 //
-// Redis is the one resource every replica shares, so the scripts do little per item: a
-// host's usage is a packed `v|cpu|mem|gpu` string and its capacity `cpu|mem|gpu` (read with
-// one string.match, no JSON), and its per-tenant counts live in a hash of their own
-// (sched:ten:<host>, one HINCRBY), so that a commit's cost does not grow with the number
-// of tenants a host has seen. (With the usage as a JSON object holding the tenant counts,
-// every commit decoded and re-encoded that growing object: about 20 µs of Redis time per
-// placement, the largest single cost of a placement.)
-import { createHash } from 'node:crypto';
+// Redis is the one resource every replica shares, and every replica reads every change,
+// so both sides do little per item:
+// - a host's usage is a packed `v|cpu|mem|gpu` string and its capacity `cpu|mem|gpu` (read
+//   with one string.match, no JSON); its per-tenant counts live in a hash of their own
+//   (sched:ten:<host>, one HINCRBY), so a commit's cost does not grow with the tenants a
+//   host has seen (with JSON usage records holding the tenant counts, every commit decoded
+//   and re-encoded that growing object: about 20 µs of Redis time per placement);
+// - a commit takes one version for all its items and writes the usages, the placements
+//   and one change-log entry for the whole batch with one command each: per item, the
+//   script reads the usage and the capacity and counts the tenant, nothing more;
+// - a log entry carries its writer, so a replica skips its own commits without decoding
+//   them, and decodes the others' in one pass over the entry (store.ts, decodeEntry).
+//   (With one sorted-set member per change, replicas spent about 6 µs per change reading
+//   the log: a reply element, a split and five Number() conversions each. Every replica
+//   reads every change, so that cost grew with the number of replicas.)
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis, RespValue } from '../lib/redis.js';
 import { ok } from '../lib/redis.js';
 import type { HostSpec, HostUsage } from './placement.js';
-import { decodeDelta, KEYS, LOG_KEEP, LOG_TRIM, type CommitItem, type CommitOutcome, type Store, type SyncResult, type UsageDelta } from './store.js';
+import { decodeEntry, KEYS, LOG_KEEP, LOG_SEPARATORS, LOG_TRIM, type CommitItem, type CommitOutcome, type Refusal, type Store, type SyncResult, type UsageDelta } from './store.js';
 
 // Keeps the change log bounded: past LOG_KEEP + LOG_TRIM entries, the oldest LOG_TRIM go
 // and the floor moves up (a replica behind the floor reloads its cache from a snapshot).
@@ -27,7 +35,7 @@ if redis.call('ZCARD', '${KEYS.log}') > ${LOG_KEEP + LOG_TRIM} then
 end
 `;
 
-// Shared by the scripts: packed records and a host's tenant counts.
+// Shared by the scripts: packed records, a host's tenant counts, multi-field HSET.
 const HELPERS_LUA = `
 local NUM = '(-?[%d.e+]+)'
 local function use_of(raw)
@@ -37,39 +45,66 @@ end
 local function tenants_of(host)
   return redis.call('HGETALL', '${KEYS.tenantsPrefix}' .. host)
 end
+local function hset_all(key, args)
+  for i = 1, #args, 400 do
+    redis.call('HSET', key, unpack(args, i, math.min(i + 399, #args)))
+  end
+end
 `;
 
-// ARGV[1]: JSON [[placement, host, expect, cpu, mem, gpu, tenant], ...]
-// returns JSON [[1, v] | [0, reason, use?, tenants?], ...] (use packed, tenants flat)
+// ARGV[1]: JSON [[placement, cpu, mem, gpu, tenant, [host, expect, host, expect, ...]], ...]
+// (the host planned, then its alternates); ARGV[2]: writer.
+// returns JSON [[ok, v, at, [[host, reason, use?, tenants?], ...]], ...]: ok 1 committed at
+// version v on the at-th host (0-based), after the refusals listed (use packed, tenants
+// flat); ok 0 when every host refused. Items are checked in order against the state their
+// predecessors left: a host that an earlier item of the same commit changed has a new
+// version, so a later item planned on its old one is refused (a conflict), never over-commits.
 export const COMMIT_LUA = `
 ${HELPERS_LUA}
 local items = cjson.decode(ARGV[1])
-local out = {}
+local out, uses, placed, changes, pending = {}, {}, {}, {}, {}
+local nv = nil
 for i, it in ipairs(items) do
-  local pid, host, expect, cpu, mem, gpu, tenant = it[1], it[2], it[3], it[4], it[5], it[6], it[7]
-  local raw = redis.call('HGET', '${KEYS.use}', host)
-  if not raw then
-    out[i] = {0, 'unknown-host'}
-  else
-    local v, ucpu, umem, ugpu = use_of(raw)
-    if v ~= expect then
-      out[i] = {0, 'conflict', raw, tenants_of(host)}
+  local pid, cpu, mem, gpu, tenant, hosts = it[1], it[2], it[3], it[4], it[5], it[6]
+  local refused = {}
+  out[i] = {0, 0, -1, refused}
+  for k = 1, #hosts - 1, 2 do
+    local host, expect = hosts[k], hosts[k + 1]
+    local raw = pending[host] or redis.call('HGET', '${KEYS.use}', host)
+    if not raw then
+      refused[#refused + 1] = {host, 'unknown-host'}
     else
-      local ccpu, cmem, cgpu = string.match(redis.call('HGET', '${KEYS.cap}', host), '^' .. NUM .. '|' .. NUM .. '|' .. NUM .. '$')
-      if ucpu + cpu > tonumber(ccpu) or umem + mem > tonumber(cmem) or ugpu + gpu > tonumber(cgpu) then
-        out[i] = {0, 'capacity', raw, tenants_of(host)}
+      local v, ucpu, umem, ugpu = use_of(raw)
+      local fits = false
+      if v ~= expect then
+        refused[#refused + 1] = {host, 'conflict', raw, tenants_of(host)}
       else
-        local nv = redis.call('INCR', '${KEYS.version}')
-        redis.call('HSET', '${KEYS.use}', host, nv .. '|' .. (ucpu + cpu) .. '|' .. (umem + mem) .. '|' .. (ugpu + gpu))
+        local ccpu, cmem, cgpu = string.match(redis.call('HGET', '${KEYS.cap}', host), '^' .. NUM .. '|' .. NUM .. '|' .. NUM .. '$')
+        fits = ucpu + cpu <= tonumber(ccpu) and umem + mem <= tonumber(cmem) and ugpu + gpu <= tonumber(cgpu)
+        if not fits then refused[#refused + 1] = {host, 'capacity', raw, tenants_of(host)} end
+      end
+      if fits then
+        if not nv then nv = redis.call('INCR', '${KEYS.version}') end
+        local rec = nv .. '|' .. (ucpu + cpu) .. '|' .. (umem + mem) .. '|' .. (ugpu + gpu)
+        pending[host] = rec
+        uses[#uses + 1] = host
+        uses[#uses + 1] = rec
+        placed[#placed + 1] = pid
+        placed[#placed + 1] = host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|' .. tenant
+        changes[#changes + 1] = host .. ',' .. cpu .. ',' .. mem .. ',' .. gpu .. ',1,' .. tenant
         redis.call('HINCRBY', '${KEYS.tenantsPrefix}' .. host, tenant, 1)
-        redis.call('ZADD', '${KEYS.log}', nv, nv .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|1|' .. tenant)
-        redis.call('HSET', '${KEYS.placements}', pid, host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|' .. tenant)
-        out[i] = {1, nv}
+        out[i] = {1, nv, (k - 1) / 2, refused}
+        break
       end
     end
   end
 end
+if nv then
+  hset_all('${KEYS.use}', uses)
+  hset_all('${KEYS.placements}', placed)
+  redis.call('ZADD', '${KEYS.log}', nv, nv .. '|' .. ARGV[2] .. '|' .. table.concat(changes, ';'))
 ${TRIM_LUA}
+end
 return cjson.encode(out)
 `;
 
@@ -86,14 +121,14 @@ redis.call('HSET', '${KEYS.use}', host, nv .. '|' .. (ucpu - cpu) .. '|' .. (ume
 if redis.call('HINCRBY', '${KEYS.tenantsPrefix}' .. host, tenant, -1) <= 0 then
   redis.call('HDEL', '${KEYS.tenantsPrefix}' .. host, tenant)
 end
-redis.call('ZADD', '${KEYS.log}', nv, nv .. '|' .. host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|-1|' .. tenant)
+redis.call('ZADD', '${KEYS.log}', nv, nv .. '||' .. host .. ',' .. cpu .. ',' .. mem .. ',' .. gpu .. ',-1,' .. tenant)
 redis.call('HDEL', '${KEYS.placements}', ARGV[1])
 ${TRIM_LUA}
 return 1
 `;
 
-// ARGV[1]: since. Returns {floor, delta, delta, ...}: the log's floor and the encoded
-// deltas after \`since\`, in version order (no decoding in Redis, none of the host's state).
+// ARGV[1]: since. Returns {floor, entry, entry, ...}: the log's floor and the entries after
+// \`since\`, in version order (no decoding in Redis, none of the host's state).
 export const CHANGES_LUA = `
 local floor = tonumber(redis.call('GET', '${KEYS.logFloor}') or '0')
 local out = redis.call('ZRANGEBYSCORE', '${KEYS.log}', '(' .. ARGV[1], '+inf')
@@ -116,12 +151,28 @@ function parseUse(raw: string, tenants: readonly RespValue[] = []): HostUsage {
 /** The packed usage record of a host (`v|cpu|mem|gpu`). */
 const packUse = (u: Pick<HostUsage, 'v' | 'cpu' | 'mem' | 'gpu'>): string => `${u.v}|${u.cpu}|${u.mem}|${u.gpu}`;
 
+export interface RedisStoreOptions {
+  /** A second connection for the blocking pop, so it never delays commits. */
+  blocking?: Redis;
+  /**
+   * Leave this store's own commits out of sync() (a scheduler replica: its cache applied
+   * them when they were committed). Each store then tags its commits with a random writer id.
+   */
+  skipOwn?: boolean;
+}
+
 export class RedisStore implements Store {
+  private readonly blocking?: Redis;
+  /** The writer id of this store's commits ('' when it reads its own commits back). */
+  readonly writer: string;
+
   constructor(
     private readonly redis: Redis,
-    /** A second connection for the blocking pop, so it never delays commits. */
-    private readonly blocking?: Redis,
-  ) {}
+    opts: RedisStoreOptions = {},
+  ) {
+    this.blocking = opts.blocking;
+    this.writer = opts.skipOwn ? randomBytes(6).toString('hex') : '';
+  }
 
   /**
    * Every host's spec and usage at one moment: one MULTI/EXEC, so no commit lands between
@@ -158,15 +209,15 @@ export class RedisStore implements Store {
 
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
     if (items.length === 0) return [];
-    return parseOutcomes((await this.redis.eval(COMMIT_LUA, [], [commitArg(items)])) as string);
+    return parseOutcomes((await this.redis.eval(COMMIT_LUA, [], [commitArg(items), this.writer])) as string);
   }
 
   async commitThenSync(items: readonly CommitItem[], since: number, pop: number, results: readonly string[]): Promise<{ outcomes: CommitOutcome[]; sync: SyncResult }> {
     if (items.length === 0) return { outcomes: [], sync: await this.sync(since, pop, results) };
-    const replies = await this.redis.pipeline([['EVALSHA', sha(COMMIT_LUA), 0, commitArg(items)], ...this.syncCommands(since, pop, results)]);
+    const replies = await this.redis.pipeline([['EVALSHA', sha(COMMIT_LUA), 0, commitArg(items), this.writer], ...this.syncCommands(since, pop, results)]);
     let committed: RespValue = replies[0]!;
     // the script is not cached (a restarted Redis): nothing ran, so the commit can be redone
-    if (committed instanceof Error && committed.message.startsWith('NOSCRIPT')) committed = await this.redis.eval(COMMIT_LUA, [], [commitArg(items)]);
+    if (committed instanceof Error && committed.message.startsWith('NOSCRIPT')) committed = await this.redis.eval(COMMIT_LUA, [], [commitArg(items), this.writer]);
     const outcomes = parseOutcomes(ok(committed) as string);
     return { outcomes, sync: await this.syncResult(replies.slice(1), since, pop, results) };
   }
@@ -186,13 +237,15 @@ export class RedisStore implements Store {
     if (changesReply instanceof Error && changesReply.message.startsWith('NOSCRIPT')) changesReply = await this.redis.eval(CHANGES_LUA, [], [since]);
     const arr = ok(changesReply) as RespValue[];
     const deltas: UsageDelta[] = [];
+    let top = since;
     for (let i = 1; i < arr.length; i++) {
-      const d = typeof arr[i] === 'string' ? decodeDelta(arr[i] as string) : undefined;
-      if (d) deltas.push(d);
+      const entry = arr[i];
+      const v = typeof entry === 'string' ? decodeEntry(entry, this.writer, deltas) : NaN;
+      if (v > top) top = v;
     }
     idx++;
     const popped = pop > 0 ? ok(replies[idx]) : null;
-    return { floor: Number(arr[0]), deltas, requests: Array.isArray(popped) ? (popped as string[]) : [] };
+    return { floor: Number(arr[0]), deltas, top, requests: Array.isArray(popped) ? (popped as string[]) : [] };
   }
 
   async release(placement: string): Promise<boolean> {
@@ -219,12 +272,26 @@ export class RedisStore implements Store {
 }
 
 function commitArg(items: readonly CommitItem[]): string {
-  return JSON.stringify(items.map((i) => [i.placement, i.host, i.expect, i.cpu, i.mem, i.gpu, i.tenant]));
+  return JSON.stringify(
+    items.map((i) => {
+      const hosts: Array<string | number> = [i.host, i.expect];
+      for (const a of i.alternates ?? []) hosts.push(a.host, a.expect);
+      return [i.placement, i.cpu, i.mem, i.gpu, i.tenant, hosts];
+    }),
+  );
 }
 
+type RawRefusal = [string, Refusal['reason'], string?, RespValue[]?];
+
 function parseOutcomes(raw: string): CommitOutcome[] {
-  const out = JSON.parse(raw) as Array<[1, number] | [0, 'conflict' | 'capacity' | 'unknown-host', string?, RespValue[]?]>;
-  return out.map((o) => (o[0] === 1 ? { ok: true, v: o[1] } : { ok: false, reason: o[1], ...(o[2] ? { use: parseUse(o[2], Array.isArray(o[3]) ? o[3] : []) } : {}) }));
+  const out = JSON.parse(raw) as Array<[0 | 1, number, number, RawRefusal[] | Record<string, never>]>;
+  return out.map(([ok, v, at, list]) => {
+    // cjson writes an empty Lua table as {}
+    const refused: Refusal[] = (Array.isArray(list) ? list : []).map(([host, reason, use, tenants]) => ({ host, reason, ...(use ? { use: parseUse(use, Array.isArray(tenants) ? tenants : []) } : {}) }));
+    if (ok === 1) return { ok: true, v, at, refused };
+    const last = refused.at(-1);
+    return { ok: false, reason: last?.reason ?? 'unknown-host', ...(last?.use ? { use: last.use } : {}), refused };
+  });
 }
 
 const shas = new Map<string, string>();
@@ -245,7 +312,7 @@ export async function registerHosts(redis: Redis, specs: readonly HostSpec[], ch
     const capArgs: string[] = [];
     const useArgs: string[] = [];
     part.forEach((s, j) => {
-      if (s.id.includes('|')) throw new Error(`host id ${JSON.stringify(s.id)}: '|' separates the change log's fields`);
+      if (LOG_SEPARATORS.test(s.id)) throw new Error(`host id ${JSON.stringify(s.id)}: '|', ';' and ',' separate the change log's fields`);
       const v = base + j + 1;
       specArgs.push(s.id, JSON.stringify(s));
       capArgs.push(s.id, `${s.cpu}|${s.mem}|${s.gpu}`);

@@ -1,12 +1,15 @@
 // One scheduler replica: takes requests in batches (its own HTTP queue first, then the
-// shared queue in the store), plans each against its private cache, commits the batch in
-// one round trip, and on a conflict moves that request to its next candidate. In steady
-// state a batch costs one exchange with the store: its commit travels with the sync for
-// the next batch (results out, changes and the next requests in).
-import { HostCache } from './cache.js';
+// shared queue in the store), plans each against its private cache and commits the batch
+// in one round trip. Each item carries its host and the next candidates after it: on a
+// conflict the store moves to the next candidate inside the same transaction, and only a
+// request whose every candidate refused goes round again. In steady state a batch costs
+// one exchange with the store: its commit travels with the sync for the next batch
+// (results out, changes and the next requests in).
+import { HostCache, type HostClaims } from './cache.js';
 import { DEFAULT_PICK, feasible, seededRng, type Host, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
 import type { CommitItem, CommitOutcome, Store, SyncResult } from './store.js';
 import { FlowQueue } from './queue.js';
+import { parsePlacementRequest } from './request.js';
 
 export interface Placement {
   id: string;
@@ -23,8 +26,10 @@ export interface SchedulerOptions {
   replica: string;
   batch: number;
   pick: PickOptions;
-  /** Attempts (commits) per request before giving up. */
+  /** Attempts (hosts tried) per request before giving up. */
   maxAttempts: number;
+  /** Candidates sent along with each item's host, tried by the store if that host refuses. */
+  alternates: number;
   /** Take requests from the store's shared queue too. */
   shared: boolean;
   queueCapacity: number;
@@ -33,7 +38,7 @@ export interface SchedulerOptions {
   onError?: (err: unknown) => void;
 }
 
-export const DEFAULT_OPTIONS: SchedulerOptions = { replica: 'r0', batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, shared: true, queueCapacity: 1000 };
+export const DEFAULT_OPTIONS: SchedulerOptions = { replica: 'r0', batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, alternates: 2, shared: true, queueCapacity: 1000 };
 
 interface Job {
   req: PlacementRequest;
@@ -46,6 +51,8 @@ interface Plan {
   cands: Host[];
   next: number;
   host?: Host;
+  /** The next candidates after `host`, sent along for the store to try if `host` refuses. */
+  alternates: Host[];
   attempts: number;
   conflicts: number;
   done?: Placement;
@@ -92,8 +99,8 @@ export class Scheduler {
    */
   async placeBatch(jobs: Job[], next?: { pop: number; results: string[] }): Promise<Placement[]> {
     this.stats.batches++;
-    const claimed = new Set<string>();
-    const plans: Plan[] = jobs.map((job) => ({ job, cands: [], next: 0, attempts: 0, conflicts: 0 }));
+    const claimed = this.cache.claims();
+    const plans: Plan[] = jobs.map((job) => ({ job, cands: [], next: 0, alternates: [], attempts: 0, conflicts: 0 }));
     for (const p of plans) {
       p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
       this.choose(p, claimed);
@@ -102,15 +109,19 @@ export class Scheduler {
       const round = plans.filter((p) => !p.done && p.host);
       for (const p of plans) if (!p.done && !p.host) p.done = this.fail(p, p.attempts === 0 ? 'unschedulable: no host satisfies the hard constraints' : 'unschedulable after conflicts');
       if (round.length === 0 && !next) break;
-      const items: CommitItem[] = round.map((p) => ({
-        placement: p.job.req.id,
-        host: p.host!.spec.id,
-        expect: p.host!.use.v,
-        cpu: p.job.req.cpu,
-        mem: p.job.req.mem,
-        gpu: p.job.req.gpu,
-        tenant: p.job.req.tenant,
-      }));
+      const items: CommitItem[] = round.map((p) => {
+        this.pickAlternates(p, claimed);
+        return {
+          placement: p.job.req.id,
+          host: p.host!.spec.id,
+          expect: p.host!.use.v,
+          alternates: p.alternates.map((h) => ({ host: h.spec.id, expect: h.use.v })),
+          cpu: p.job.req.cpu,
+          mem: p.job.req.mem,
+          gpu: p.job.req.gpu,
+          tenant: p.job.req.tenant,
+        };
+      });
       let outcomes: CommitOutcome[];
       let sync: SyncResult | undefined;
       if (next) {
@@ -122,22 +133,25 @@ export class Scheduler {
       const retry: Plan[] = [];
       round.forEach((p, i) => {
         const o = outcomes[i]!;
-        p.attempts++;
-        this.stats.attempts++;
-        const h = p.host!;
+        // every refusal was an attempt that conflicted; its host's current state refreshes the cache
+        for (const f of o.refused) if (f.use) this.cache.set(f.host, f.use);
+        const tried = o.refused.length + (o.ok ? 1 : 0);
+        p.attempts += tried;
+        p.conflicts += o.refused.length;
+        this.stats.attempts += tried;
+        this.stats.conflicts += o.refused.length;
         if (o.ok) {
+          const h = o.at === 0 ? p.host! : p.alternates[o.at - 1]!;
           const r = p.job.req;
           this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
           p.done = { id: p.job.req.id, ok: true, host: h.spec.id, zone: h.spec.zone, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
           this.stats.placed++;
         } else {
-          if (o.use) this.cache.set(h.spec.id, o.use);
-          p.conflicts++;
-          this.stats.conflicts++;
           p.host = undefined;
           if (p.attempts >= this.opts.maxAttempts) p.done = this.fail(p, `gave up after ${p.attempts} conflicting attempts`);
           else retry.push(p);
         }
+        p.alternates = [];
       });
       // after this replica's own outcomes (a delta at or below a host's version is skipped)
       if (sync) await this.applySync(sync);
@@ -156,11 +170,24 @@ export class Scheduler {
   /** Brings the cache up to date and keeps the requests popped for the next step. */
   private async applySync(sync: SyncResult): Promise<void> {
     if (this.cache.version < sync.floor) await this.init(); // the log no longer reaches back this far
-    else this.cache.apply(sync.deltas);
+    else this.cache.apply(sync.deltas, sync.top);
     this.sharedBuffer.push(...sync.requests);
   }
 
-  private choose(p: Plan, claimed: Set<string>): boolean {
+  /**
+   * The next feasible candidates after the plan's host, up to `alternates` of them and
+   * within its attempts left. They are not claimed: if another plan of this commit takes
+   * one first, the store sees that host's new version and refuses it for this plan.
+   */
+  private pickAlternates(p: Plan, claimed: HostClaims): void {
+    const max = Math.min(this.opts.alternates, this.opts.maxAttempts - p.attempts - 1);
+    while (p.alternates.length < max && p.next < p.cands.length) {
+      const h = p.cands[p.next++]!;
+      if (!claimed.has(h.spec.id) && feasible(h, p.job.req)) p.alternates.push(h);
+    }
+  }
+
+  private choose(p: Plan, claimed: HostClaims): boolean {
     while (p.next < p.cands.length) {
       const h = p.cands[p.next++]!;
       if (claimed.has(h.spec.id) || !feasible(h, p.job.req)) continue;
@@ -185,10 +212,18 @@ export class Scheduler {
     const jobs: Job[] = this.local.take(this.opts.batch);
     const take = (): void => {
       for (const raw of this.sharedBuffer.splice(0, this.opts.batch - jobs.length)) {
+        let body: unknown;
         try {
-          jobs.push({ req: JSON.parse(raw) as PlacementRequest });
+          body = JSON.parse(raw);
         } catch {
-          // a malformed request in the shared queue is dropped, not retried forever
+          continue; // not JSON: dropped, not retried forever (there is no id to answer)
+        }
+        try {
+          jobs.push({ req: parsePlacementRequest(body) });
+        } catch (err) {
+          // the same rules as over HTTP (names also keep the change log's separators out)
+          const id = (body as { id?: unknown } | null)?.id;
+          if (typeof id === 'string') this.pendingResults.push(JSON.stringify({ id, ok: false, error: `invalid request: ${err instanceof Error ? err.message : String(err)}`, attempts: 0, conflicts: 0, replica: this.opts.replica }));
         }
       }
     };

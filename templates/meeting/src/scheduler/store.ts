@@ -2,20 +2,89 @@
 // the in-memory one (memory-store.ts) has the same semantics for unit tests.
 import type { HostSpec, HostUsage } from './placement.js';
 
-/** How many changes the log keeps; trimmed in chunks of LOG_TRIM past that. */
-export const LOG_KEEP = 200_000;
-export const LOG_TRIM = 10_000;
+/**
+ * How many entries the log keeps (an entry is one commit: up to a batch of changes, or one
+ * release); trimmed in chunks of LOG_TRIM past that.
+ */
+export const LOG_KEEP = 5_000;
+export const LOG_TRIM = 500;
 
-/** A delta as stored in the log: `v|host|cpu|mem|gpu|n|tenant` (host ids have no `|`). */
-export function encodeDelta(d: UsageDelta): string {
-  return `${d.v}|${d.host}|${d.cpu}|${d.mem}|${d.gpu}|${d.n}|${d.tenant}`;
+/** Characters that separate the fields of a log entry: host ids and tenants cannot hold them. */
+export const LOG_SEPARATORS = /[|;,]/;
+
+/**
+ * One log entry as the store keeps it: `v|writer|change;change;...`, where every change is
+ * `host,cpu,mem,gpu,n,tenant` (n = 1 placed, -1 released) and every change of the entry
+ * has version v (one commit, one version). `writer` names the store connection that
+ * committed it ('' for releases), so a replica can leave out its own commits.
+ */
+export function encodeEntry(v: number, writer: string, deltas: ReadonlyArray<Omit<UsageDelta, 'v'>>): string {
+  return `${v}|${writer}|${deltas.map((d) => `${d.host},${d.cpu},${d.mem},${d.gpu},${d.n},${d.tenant}`).join(';')}`;
 }
 
-export function decodeDelta(s: string): UsageDelta | undefined {
-  const f = s.split('|');
-  if (f.length < 7) return undefined;
-  const n = Number(f[5]);
-  return { v: Number(f[0]), host: f[1]!, cpu: Number(f[2]), mem: Number(f[3]), gpu: Number(f[4]), n: n < 0 ? -1 : 1, tenant: f.length === 7 ? f[6]! : f.slice(6).join('|') };
+/**
+ * Decodes one log entry into `out` (unless its writer is `skip`); returns the entry's
+ * version, NaN if the entry is malformed (nothing is added then). This runs for every
+ * change every replica reads, so it walks the string once and reads integers from their
+ * characters (Number() on a substring is the fallback for anything else).
+ */
+export function decodeEntry(s: string, skip: string | undefined, out: UsageDelta[]): number {
+  const bar1 = s.indexOf('|');
+  const bar2 = bar1 < 0 ? -1 : s.indexOf('|', bar1 + 1);
+  if (bar2 < 0) return NaN;
+  const v = numberAt(s, 0, bar1);
+  if (!Number.isFinite(v)) return NaN;
+  if (skip !== undefined && skip !== '' && bar2 - bar1 - 1 === skip.length && s.startsWith(skip, bar1 + 1)) return v;
+  const mark = out.length;
+  let pos = bar2 + 1;
+  while (pos < s.length) {
+    let end = s.indexOf(';', pos);
+    if (end < 0) end = s.length;
+    const c1 = s.indexOf(',', pos);
+    const c2 = c1 < 0 ? -1 : s.indexOf(',', c1 + 1);
+    const c3 = c2 < 0 ? -1 : s.indexOf(',', c2 + 1);
+    const c4 = c3 < 0 ? -1 : s.indexOf(',', c3 + 1);
+    const c5 = c4 < 0 ? -1 : s.indexOf(',', c4 + 1);
+    if (c5 < 0 || c5 >= end || c1 === pos) {
+      out.length = mark;
+      return NaN;
+    }
+    const cpu = numberAt(s, c1 + 1, c2);
+    const mem = numberAt(s, c2 + 1, c3);
+    const gpu = numberAt(s, c3 + 1, c4);
+    const n = numberAt(s, c4 + 1, c5);
+    if (!Number.isFinite(cpu + mem + gpu + n)) {
+      out.length = mark;
+      return NaN;
+    }
+    out.push({ v, host: s.slice(pos, c1), cpu, mem, gpu, n: n < 0 ? -1 : 1, tenant: s.slice(c5 + 1, end) });
+    if (end === s.length) break;
+    pos = end + 1;
+    if (pos === s.length) {
+      out.length = mark; // a trailing ';': an empty change
+      return NaN;
+    }
+  }
+  return v;
+}
+
+/** The number written in s[from, to): plain digits read in place, anything else by Number(). */
+function numberAt(s: string, from: number, to: number): number {
+  if (to <= from) return NaN;
+  let neg = false;
+  let i = from;
+  if (s.charCodeAt(i) === 45 /* - */) {
+    neg = true;
+    i++;
+  }
+  let x = 0;
+  if (i === to || to - i > 15) return Number(s.slice(from, to));
+  for (; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return Number(s.slice(from, to));
+    x = x * 10 + c;
+  }
+  return neg ? -x : x;
 }
 
 export interface CommitItem {
@@ -23,17 +92,31 @@ export interface CommitItem {
   host: string;
   /** The host version the replica planned against (optimistic concurrency). */
   expect: number;
+  /**
+   * The next candidates, tried in order in the same transaction when `host` refuses (it
+   * changed since `expect`, or no longer fits): a conflict moves to the next candidate
+   * without another round trip.
+   */
+  alternates?: ReadonlyArray<{ host: string; expect: number }>;
   cpu: number;
   mem: number;
   gpu: number;
   tenant: string;
 }
 
+/** A host that refused an item: changed since the version planned with, full, or unknown. */
+export interface Refusal {
+  host: string;
+  reason: 'conflict' | 'capacity' | 'unknown-host';
+  /** The host's current usage (conflict, capacity), for the replica's cache. */
+  use?: HostUsage;
+}
+
 export type CommitOutcome =
-  /** Committed; the host's new version. */
-  | { ok: true; v: number }
-  /** The host changed since `expect` (conflict) or no longer fits: its current usage. */
-  | { ok: false; reason: 'conflict' | 'capacity' | 'unknown-host'; use?: HostUsage };
+  /** Committed on [host, ...alternates][at], at the host's new version v, after `refused`. */
+  | { ok: true; v: number; at: number; refused: Refusal[] }
+  /** Every host refused; reason and use are the last refusal's. */
+  | { ok: false; reason: Refusal['reason']; use?: HostUsage; refused: Refusal[] };
 
 /**
  * One change to one host's usage, as the store's change log records it: a placement
@@ -53,8 +136,13 @@ export interface UsageDelta {
 export interface SyncResult {
   /** The change log holds every change after this version; a cache older than it must reload. */
   floor: number;
-  /** The changes after the `since` asked for, in version order. */
+  /**
+   * The changes after the `since` asked for, in version order. A store may leave out the
+   * changes its own replica committed (that replica's cache applied them already).
+   */
   deltas: UsageDelta[];
+  /** The highest version this answer covers, changes left out included (`since` if none). */
+  top: number;
   /** Requests taken from the shared queue (JSON). */
   requests: string[];
 }
@@ -88,7 +176,7 @@ export const KEYS = {
   use: 'sched:use',
   /** `sched:ten:<host>`: tenant → instances on that host (anti-affinity). */
   tenantsPrefix: 'sched:ten:',
-  /** The change log: a sorted set of encoded UsageDeltas scored by version. */
+  /** The change log: a sorted set of entries (encodeEntry: one per commit) scored by version. */
   log: 'sched:log',
   /** The log was trimmed up to this version. */
   logFloor: 'sched:logfloor',
