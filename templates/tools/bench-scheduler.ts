@@ -23,7 +23,7 @@ const HOSTS = Number(process.env.BENCH_HOSTS ?? 10_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
 const REPLICAS = (process.env.BENCH_REPLICAS ?? '1,2,4').split(',').map(Number);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 20_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DEADLINE_MS = 10 * 60_000;
 
 interface Run {
