@@ -157,6 +157,8 @@ export interface RedisStoreOptions {
   /**
    * Leave this store's own commits out of sync() (a scheduler replica: its cache applied
    * them when they were committed). Each store then tags its commits with a random writer id.
+   * A commit whose answer was lost (the connection dropped after Redis ran it) is then
+   * missing from that cache until the host's next refusal brings its current state.
    */
   skipOwn?: boolean;
 }
