@@ -131,6 +131,9 @@ describe('RESP', () => {
 
   it('encodes commands as bulk strings', () => {
     assert.equal(encodeCommand(['SET', 'k', 1]).toString(), '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n1\r\n');
+    // lengths in bytes (UTF-8), Buffers copied as they are, text on both sides of them
+    const mixed = encodeCommand(['SET', 'ké', Buffer.from([0, 13, 10]), 'x']);
+    assert.deepEqual(mixed, Buffer.concat([Buffer.from('*4\r\n$3\r\nSET\r\n$3\r\nké\r\n$3\r\n'), Buffer.from([0, 13, 10]), Buffer.from('\r\n$1\r\nx\r\n')]));
   });
 
   it('pipelines commands in order and reports server errors as values', async () => {

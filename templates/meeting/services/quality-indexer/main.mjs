@@ -238,13 +238,24 @@ import { connect } from "node:net";
 var RedisReplyError = class extends Error {
 };
 function encodeCommand(args) {
-  const parts = [Buffer.from(`*${args.length}\r
-`)];
+  let text = `*${args.length}\r
+`;
+  let parts;
   for (const a of args) {
-    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-    parts.push(Buffer.from(`$${b.length}\r
-`), b, Buffer.from("\r\n"));
+    if (Buffer.isBuffer(a)) {
+      parts ??= [];
+      parts.push(Buffer.from(`${text}$${a.length}\r
+`), a);
+      text = "\r\n";
+      continue;
+    }
+    const s = String(a);
+    text += `$${Buffer.byteLength(s)}\r
+${s}\r
+`;
   }
+  if (!parts) return Buffer.from(text);
+  parts.push(Buffer.from(text));
   return Buffer.concat(parts);
 }
 var RespParser = class {

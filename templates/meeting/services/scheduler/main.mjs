@@ -266,13 +266,24 @@ import { connect } from "node:net";
 var RedisReplyError = class extends Error {
 };
 function encodeCommand(args) {
-  const parts = [Buffer.from(`*${args.length}\r
-`)];
+  let text = `*${args.length}\r
+`;
+  let parts;
   for (const a of args) {
-    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-    parts.push(Buffer.from(`$${b.length}\r
-`), b, Buffer.from("\r\n"));
+    if (Buffer.isBuffer(a)) {
+      parts ??= [];
+      parts.push(Buffer.from(`${text}$${a.length}\r
+`), a);
+      text = "\r\n";
+      continue;
+    }
+    const s = String(a);
+    text += `$${Buffer.byteLength(s)}\r
+${s}\r
+`;
   }
+  if (!parts) return Buffer.from(text);
+  parts.push(Buffer.from(text));
   return Buffer.concat(parts);
 }
 var RespParser = class {
@@ -602,15 +613,18 @@ end
 `;
 var COMMIT_LUA = `
 ${HELPERS_LUA}
-local items = cjson.decode(ARGV[1])
+local writer = ARGV[1]
 local out, uses, placed, changes, pending = {}, {}, {}, {}, {}
-local nv = nil
-for i, it in ipairs(items) do
-  local pid, cpu, mem, gpu, tenant, hosts = it[1], it[2], it[3], it[4], it[5], it[6]
+local nv, nvs = nil, nil
+local a = 2
+while a <= #ARGV do
+  local pid, cpu, mem, gpu, tenant, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], tonumber(ARGV[a + 5])
+  local first = a + 6
+  a = first + 2 * n
   local refused = {}
-  out[i] = {0, 0, -1, refused}
-  for k = 1, #hosts - 1, 2 do
-    local host, expect = hosts[k], hosts[k + 1]
+  local outcome = {0, 0, -1, refused}
+  for k = 0, n - 1 do
+    local host, expect = ARGV[first + 2 * k], tonumber(ARGV[first + 2 * k + 1])
     local raw = pending[host] or redis.call('HGET', '${KEYS.use}', host)
     if not raw then
       refused[#refused + 1] = {host, 'unknown-host'}
@@ -625,8 +639,11 @@ for i, it in ipairs(items) do
         if not fits then refused[#refused + 1] = {host, 'capacity', raw, tenants_of(host)} end
       end
       if fits then
-        if not nv then nv = redis.call('INCR', '${KEYS.version}') end
-        local rec = nv .. '|' .. (ucpu + cpu) .. '|' .. (umem + mem) .. '|' .. (ugpu + gpu)
+        if not nv then
+          nv = redis.call('INCR', '${KEYS.version}')
+          nvs = tostring(nv)
+        end
+        local rec = nvs .. '|' .. (ucpu + cpu) .. '|' .. (umem + mem) .. '|' .. (ugpu + gpu)
         pending[host] = rec
         uses[#uses + 1] = host
         uses[#uses + 1] = rec
@@ -634,19 +651,20 @@ for i, it in ipairs(items) do
         placed[#placed + 1] = host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|' .. tenant
         changes[#changes + 1] = host .. ',' .. cpu .. ',' .. mem .. ',' .. gpu .. ',1,' .. tenant
         redis.call('HINCRBY', '${KEYS.tenantsPrefix}' .. host, tenant, 1)
-        out[i] = {1, nv, (k - 1) / 2, refused}
+        outcome = {1, nv, k, refused}
         break
       end
     end
   end
+  out[#out + 1] = outcome
 end
 if nv then
   hset_all('${KEYS.use}', uses)
   hset_all('${KEYS.placements}', placed)
-  redis.call('ZADD', '${KEYS.log}', nv, nv .. '|' .. ARGV[2] .. '|' .. table.concat(changes, ';'))
+  redis.call('ZADD', '${KEYS.log}', nv, nvs .. '|' .. writer .. '|' .. table.concat(changes, ';'))
 ${TRIM_LUA}
 end
-return cjson.encode(out)
+return out
 `;
 var RELEASE_LUA = `
 ${HELPERS_LUA}
@@ -724,13 +742,13 @@ var RedisStore = class {
   }
   async commit(items) {
     if (items.length === 0) return [];
-    return parseOutcomes(await this.redis.eval(COMMIT_LUA, [], [commitArg(items), this.writer]));
+    return parseOutcomes(await this.redis.eval(COMMIT_LUA, [], commitArgs(this.writer, items)));
   }
   async commitThenSync(items, since, pop, results) {
     if (items.length === 0) return { outcomes: [], sync: await this.sync(since, pop, results) };
-    const replies = await this.redis.pipeline([["EVALSHA", sha(COMMIT_LUA), 0, commitArg(items), this.writer], ...this.syncCommands(since, pop, results)]);
+    const replies = await this.redis.pipeline([["EVALSHA", sha(COMMIT_LUA), 0, ...commitArgs(this.writer, items)], ...this.syncCommands(since, pop, results)]);
     let committed = replies[0];
-    if (committed instanceof Error && committed.message.startsWith("NOSCRIPT")) committed = await this.redis.eval(COMMIT_LUA, [], [commitArg(items), this.writer]);
+    if (committed instanceof Error && committed.message.startsWith("NOSCRIPT")) committed = await this.redis.eval(COMMIT_LUA, [], commitArgs(this.writer, items));
     const outcomes = parseOutcomes(ok(committed));
     return { outcomes, sync: await this.syncResult(replies.slice(1), since, pop, results) };
   }
@@ -777,19 +795,22 @@ var RedisStore = class {
     this.blocking?.close();
   }
 };
-function commitArg(items) {
-  return JSON.stringify(
-    items.map((i) => {
-      const hosts = [i.host, i.expect];
-      for (const a of i.alternates ?? []) hosts.push(a.host, a.expect);
-      return [i.placement, i.cpu, i.mem, i.gpu, i.tenant, hosts];
-    })
-  );
+function commitArgs(writer, items) {
+  const args = [writer];
+  for (const i of items) {
+    args.push(i.placement, String(i.cpu), String(i.mem), String(i.gpu), i.tenant, String(1 + (i.alternates?.length ?? 0)), i.host, String(i.expect));
+    for (const a of i.alternates ?? []) args.push(a.host, String(a.expect));
+  }
+  return args;
 }
-function parseOutcomes(raw) {
-  const out = JSON.parse(raw);
-  return out.map(([ok2, v, at, list]) => {
-    const refused = (Array.isArray(list) ? list : []).map(([host, reason, use, tenants]) => ({ host, reason, ...use ? { use: parseUse(use, Array.isArray(tenants) ? tenants : []) } : {} }));
+function parseOutcomes(reply) {
+  if (!Array.isArray(reply)) throw new Error(`unexpected commit reply ${JSON.stringify(reply)}`);
+  return reply.map((o) => {
+    const [ok2, v, at, list] = o;
+    const refused = list.map((r) => {
+      const [host, reason, use, tenants] = r;
+      return { host, reason, ...use ? { use: parseUse(use, Array.isArray(tenants) ? tenants : []) } : {} };
+    });
     if (ok2 === 1) return { ok: true, v, at, refused };
     const last = refused.at(-1);
     return { ok: false, reason: last?.reason ?? "unknown-host", ...last?.use ? { use: last.use } : {}, refused };

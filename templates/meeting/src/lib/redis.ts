@@ -10,13 +10,26 @@ export class RedisReplyError extends Error {}
 
 type Arg = string | number | Buffer;
 
-/** Encodes one command as a RESP array of bulk strings. */
+/**
+ * Encodes one command as a RESP array of bulk strings. Text arguments (the common case: a
+ * commit carries hundreds) are written into one string and encoded once; Buffers are
+ * copied as they are.
+ */
 export function encodeCommand(args: readonly Arg[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  let text = `*${args.length}\r\n`;
+  let parts: Buffer[] | undefined;
   for (const a of args) {
-    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+    if (Buffer.isBuffer(a)) {
+      parts ??= [];
+      parts.push(Buffer.from(`${text}$${a.length}\r\n`), a);
+      text = '\r\n';
+      continue;
+    }
+    const s = String(a);
+    text += `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
   }
+  if (!parts) return Buffer.from(text);
+  parts.push(Buffer.from(text));
   return Buffer.concat(parts);
 }
 

@@ -52,24 +52,28 @@ local function hset_all(key, args)
 end
 `;
 
-// ARGV[1]: JSON [[placement, cpu, mem, gpu, tenant, [host, expect, host, expect, ...]], ...]
-// (the host planned, then its alternates); ARGV[2]: writer.
-// returns JSON [[ok, v, at, [[host, reason, use?, tenants?], ...]], ...]: ok 1 committed at
-// version v on the at-th host (0-based), after the refusals listed (use packed, tenants
+// ARGV: writer, then per item: placement, cpu, mem, gpu, tenant, n, then n pairs of host,
+// expect (the host planned, then its alternates). Flat arguments and a plain array reply:
+// no JSON to decode or encode in Redis, and the numbers stay the strings they came as.
+// Returns, per item, {ok, v, at, refusals}: ok 1 committed at version v on the at-th host
+// (0-based) after the refusals listed ({host, reason, use?, tenants?}, use packed, tenants
 // flat); ok 0 when every host refused. Items are checked in order against the state their
 // predecessors left: a host that an earlier item of the same commit changed has a new
 // version, so a later item planned on its old one is refused (a conflict), never over-commits.
 export const COMMIT_LUA = `
 ${HELPERS_LUA}
-local items = cjson.decode(ARGV[1])
+local writer = ARGV[1]
 local out, uses, placed, changes, pending = {}, {}, {}, {}, {}
-local nv = nil
-for i, it in ipairs(items) do
-  local pid, cpu, mem, gpu, tenant, hosts = it[1], it[2], it[3], it[4], it[5], it[6]
+local nv, nvs = nil, nil
+local a = 2
+while a <= #ARGV do
+  local pid, cpu, mem, gpu, tenant, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], tonumber(ARGV[a + 5])
+  local first = a + 6
+  a = first + 2 * n
   local refused = {}
-  out[i] = {0, 0, -1, refused}
-  for k = 1, #hosts - 1, 2 do
-    local host, expect = hosts[k], hosts[k + 1]
+  local outcome = {0, 0, -1, refused}
+  for k = 0, n - 1 do
+    local host, expect = ARGV[first + 2 * k], tonumber(ARGV[first + 2 * k + 1])
     local raw = pending[host] or redis.call('HGET', '${KEYS.use}', host)
     if not raw then
       refused[#refused + 1] = {host, 'unknown-host'}
@@ -84,8 +88,11 @@ for i, it in ipairs(items) do
         if not fits then refused[#refused + 1] = {host, 'capacity', raw, tenants_of(host)} end
       end
       if fits then
-        if not nv then nv = redis.call('INCR', '${KEYS.version}') end
-        local rec = nv .. '|' .. (ucpu + cpu) .. '|' .. (umem + mem) .. '|' .. (ugpu + gpu)
+        if not nv then
+          nv = redis.call('INCR', '${KEYS.version}')
+          nvs = tostring(nv)
+        end
+        local rec = nvs .. '|' .. (ucpu + cpu) .. '|' .. (umem + mem) .. '|' .. (ugpu + gpu)
         pending[host] = rec
         uses[#uses + 1] = host
         uses[#uses + 1] = rec
@@ -93,19 +100,20 @@ for i, it in ipairs(items) do
         placed[#placed + 1] = host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|' .. tenant
         changes[#changes + 1] = host .. ',' .. cpu .. ',' .. mem .. ',' .. gpu .. ',1,' .. tenant
         redis.call('HINCRBY', '${KEYS.tenantsPrefix}' .. host, tenant, 1)
-        out[i] = {1, nv, (k - 1) / 2, refused}
+        outcome = {1, nv, k, refused}
         break
       end
     end
   end
+  out[#out + 1] = outcome
 end
 if nv then
   hset_all('${KEYS.use}', uses)
   hset_all('${KEYS.placements}', placed)
-  redis.call('ZADD', '${KEYS.log}', nv, nv .. '|' .. ARGV[2] .. '|' .. table.concat(changes, ';'))
+  redis.call('ZADD', '${KEYS.log}', nv, nvs .. '|' .. writer .. '|' .. table.concat(changes, ';'))
 ${TRIM_LUA}
 end
-return cjson.encode(out)
+return out
 `;
 
 // ARGV[1]: placement id. Returns 1 if released.
@@ -211,16 +219,16 @@ export class RedisStore implements Store {
 
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
     if (items.length === 0) return [];
-    return parseOutcomes((await this.redis.eval(COMMIT_LUA, [], [commitArg(items), this.writer])) as string);
+    return parseOutcomes(await this.redis.eval(COMMIT_LUA, [], commitArgs(this.writer, items)));
   }
 
   async commitThenSync(items: readonly CommitItem[], since: number, pop: number, results: readonly string[]): Promise<{ outcomes: CommitOutcome[]; sync: SyncResult }> {
     if (items.length === 0) return { outcomes: [], sync: await this.sync(since, pop, results) };
-    const replies = await this.redis.pipeline([['EVALSHA', sha(COMMIT_LUA), 0, commitArg(items), this.writer], ...this.syncCommands(since, pop, results)]);
+    const replies = await this.redis.pipeline([['EVALSHA', sha(COMMIT_LUA), 0, ...commitArgs(this.writer, items)], ...this.syncCommands(since, pop, results)]);
     let committed: RespValue = replies[0]!;
     // the script is not cached (a restarted Redis): nothing ran, so the commit can be redone
-    if (committed instanceof Error && committed.message.startsWith('NOSCRIPT')) committed = await this.redis.eval(COMMIT_LUA, [], [commitArg(items), this.writer]);
-    const outcomes = parseOutcomes(ok(committed) as string);
+    if (committed instanceof Error && committed.message.startsWith('NOSCRIPT')) committed = await this.redis.eval(COMMIT_LUA, [], commitArgs(this.writer, items));
+    const outcomes = parseOutcomes(ok(committed));
     return { outcomes, sync: await this.syncResult(replies.slice(1), since, pop, results) };
   }
 
@@ -273,23 +281,24 @@ export class RedisStore implements Store {
   }
 }
 
-function commitArg(items: readonly CommitItem[]): string {
-  return JSON.stringify(
-    items.map((i) => {
-      const hosts: Array<string | number> = [i.host, i.expect];
-      for (const a of i.alternates ?? []) hosts.push(a.host, a.expect);
-      return [i.placement, i.cpu, i.mem, i.gpu, i.tenant, hosts];
-    }),
-  );
+/** COMMIT_LUA's arguments: the writer, then each item flat (see the script). */
+function commitArgs(writer: string, items: readonly CommitItem[]): string[] {
+  const args = [writer];
+  for (const i of items) {
+    args.push(i.placement, String(i.cpu), String(i.mem), String(i.gpu), i.tenant, String(1 + (i.alternates?.length ?? 0)), i.host, String(i.expect));
+    for (const a of i.alternates ?? []) args.push(a.host, String(a.expect));
+  }
+  return args;
 }
 
-type RawRefusal = [string, Refusal['reason'], string?, RespValue[]?];
-
-function parseOutcomes(raw: string): CommitOutcome[] {
-  const out = JSON.parse(raw) as Array<[0 | 1, number, number, RawRefusal[] | Record<string, never>]>;
-  return out.map(([ok, v, at, list]) => {
-    // cjson writes an empty Lua table as {}
-    const refused: Refusal[] = (Array.isArray(list) ? list : []).map(([host, reason, use, tenants]) => ({ host, reason, ...(use ? { use: parseUse(use, Array.isArray(tenants) ? tenants : []) } : {}) }));
+function parseOutcomes(reply: RespValue): CommitOutcome[] {
+  if (!Array.isArray(reply)) throw new Error(`unexpected commit reply ${JSON.stringify(reply)}`);
+  return reply.map((o) => {
+    const [ok, v, at, list] = o as [number, number, number, RespValue[]];
+    const refused: Refusal[] = list.map((r) => {
+      const [host, reason, use, tenants] = r as [string, Refusal['reason'], string?, RespValue[]?];
+      return { host, reason, ...(use ? { use: parseUse(use, Array.isArray(tenants) ? tenants : []) } : {}) };
+    });
     if (ok === 1) return { ok: true, v, at, refused };
     const last = refused.at(-1);
     return { ok: false, reason: last?.reason ?? 'unknown-host', ...(last?.use ? { use: last.use } : {}), refused };
