@@ -22,6 +22,8 @@ const sched = new Scheduler(store, {
   replica: process.env.HOSTNAME ?? hostname(),
   batch: intEnv('SCHED_BATCH', 64),
   pick: { sample: intEnv('SCHED_SAMPLE', 48), topK: intEnv('SCHED_TOPK', 5) },
+  // 0 is allowed: a conflict then always costs a round trip
+  alternates: process.env.SCHED_ALTERNATES === '0' ? 0 : intEnv('SCHED_ALTERNATES', 2),
   queueCapacity: intEnv('SCHED_QUEUE', 1000),
   shared: process.env.SCHED_SHARED_QUEUE !== '0',
   onError: (err) => jsonLog({ svc: 'scheduler', msg: `step failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` }),
