@@ -944,10 +944,10 @@ var HostCache = class {
   list = [];
   index = /* @__PURE__ */ new Map();
   /**
-   * What a scan reads of each host, one 64-byte record per host (REC doubles): usage,
-   * capacity, feature and image bits. One record is one cache line, so a host costs a
-   * scan one memory access however many of its fields it reads — with several replicas
-   * sharing a core's caches, that is what the scan's time goes to.
+   * What a scan reads of each host, one contiguous 64-byte record per host (REC doubles):
+   * usage, capacity, feature and image bits. A host costs a scan one or two cache lines
+   * however many of its fields it reads, instead of one line in each of eight arrays —
+   * with several replicas sharing a core's caches, memory is what a scan waits on.
    */
   rec = new Float64Array(0);
   features = new Bits();

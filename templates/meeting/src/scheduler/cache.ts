@@ -3,7 +3,7 @@
 // older than what the cache holds is ignored (it is already there).
 //
 // Besides the Host objects, the cache keeps what placement reads for every scanned host in
-// flat typed arrays (capacity, usage, feature and image bits) and the per-tenant instance
+// one packed typed array (capacity, usage, feature and image bits) and the per-tenant instance
 // counts in one small map per tenant: a request scans dozens of hosts, and reading packed
 // arrays instead of chasing each host's objects is what its time goes to.
 import { DEFAULT_WEIGHTS, type Host, type HostSpec, type HostUsage, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
@@ -115,10 +115,10 @@ export class HostCache {
   private list: Host[] = [];
   private readonly index = new Map<string, number>();
   /**
-   * What a scan reads of each host, one 64-byte record per host (REC doubles): usage,
-   * capacity, feature and image bits. One record is one cache line, so a host costs a
-   * scan one memory access however many of its fields it reads — with several replicas
-   * sharing a core's caches, that is what the scan's time goes to.
+   * What a scan reads of each host, one contiguous 64-byte record per host (REC doubles):
+   * usage, capacity, feature and image bits. A host costs a scan one or two cache lines
+   * however many of its fields it reads, instead of one line in each of eight arrays —
+   * with several replicas sharing a core's caches, memory is what a scan waits on.
    */
   private rec = new Float64Array(0);
   private readonly features = new Bits();
