@@ -1233,6 +1233,11 @@ var Scheduler = class {
     this.rng = seededRng(this.opts.seed ?? Math.floor(Math.random() * 2 ** 31));
   }
   cache = new HostCache();
+  /**
+   * The hosts claimed by the current commit round. One set for the replica's life (batches
+   * run one at a time): its slot marks are made once per cache load, not once per batch.
+   */
+  claimed = this.cache.claims();
   local;
   opts;
   rng;
@@ -1260,7 +1265,8 @@ var Scheduler = class {
    */
   async placeBatch(jobs, next) {
     this.stats.batches++;
-    const claimed = this.cache.claims();
+    const claimed = this.claimed;
+    claimed.clear();
     const plans = jobs.map((job) => ({ job, cands: [], next: 0, alternates: [], attempts: 0, conflicts: 0 }));
     for (const p of plans) {
       p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });

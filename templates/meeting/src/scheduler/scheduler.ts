@@ -60,6 +60,11 @@ interface Plan {
 
 export class Scheduler {
   readonly cache = new HostCache();
+  /**
+   * The hosts claimed by the current commit round. One set for the replica's life (batches
+   * run one at a time): its slot marks are made once per cache load, not once per batch.
+   */
+  private readonly claimed: HostClaims = this.cache.claims();
   readonly local: FlowQueue<Job>;
   readonly opts: SchedulerOptions;
   private readonly rng: Rng;
@@ -99,7 +104,8 @@ export class Scheduler {
    */
   async placeBatch(jobs: Job[], next?: { pop: number; results: string[] }): Promise<Placement[]> {
     this.stats.batches++;
-    const claimed = this.cache.claims();
+    const claimed = this.claimed;
+    claimed.clear();
     const plans: Plan[] = jobs.map((job) => ({ job, cands: [], next: 0, alternates: [], attempts: 0, conflicts: 0 }));
     for (const p of plans) {
       p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
