@@ -10,27 +10,14 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { KdevApi } from '../../extension.js';
 import type { RemoteDebugSession } from '../../debug.js';
 import { kdevApi } from './activation.test.js';
-import { admin, path, tempNamespace, untilTree } from './helpers.js';
+import { admin, deploymentOf, path, tempNamespace, untilTree } from './helpers.js';
 import * as vscode from 'vscode';
 
 const APP = 'pyapp';
 const IMAGE = 'kdev.local/dev-python:3.11';
 
 function deployment(): V1Deployment {
-  return {
-    metadata: { name: APP, labels: { app: APP } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: APP } },
-      template: {
-        metadata: { labels: { app: APP } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [{ name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sleep', 'infinity'] }],
-        },
-      },
-    },
-  };
+  return deploymentOf(APP, { name: 'app', image: IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sleep', 'infinity'] }, { labels: { app: APP } });
 }
 
 suite('sessions: a debugger type without its VS Code extension', () => {

@@ -11,36 +11,25 @@ import type { KdevApi } from '../../extension.js';
 import type { DevChange } from '../../devmode.js';
 import { kdevApi } from './activation.test.js';
 import { ask } from './harness.js';
-import { admin, label, path, tempNamespace, untilTree } from './helpers.js';
+import { admin, deploymentOf, label, path, tempNamespace, untilTree } from './helpers.js';
 
 const APP = 'shop';
 const DEV_IMAGE = 'kdev.local/dev-node:18';
 
 function deployment(): V1Deployment {
-  return {
-    metadata: { name: APP, labels: { app: APP, tier: 'web' }, annotations: { 'example.com/owner': 'team-a' } },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: APP } },
-      template: {
-        metadata: { labels: { app: APP } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [
-            {
-              name: 'app',
-              image: 'kdev.local/node:18',
-              imagePullPolicy: 'IfNotPresent',
-              command: ['node', '-e', "require('http').createServer((q, r) => r.end('prod')).listen(8080)"],
-              env: [{ name: 'GREETING', value: 'hi' }],
-              ports: [{ containerPort: 8080 }],
-              readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
-            },
-          ],
-        },
-      },
+  return deploymentOf(
+    APP,
+    {
+      name: 'app',
+      image: 'kdev.local/node:18',
+      imagePullPolicy: 'IfNotPresent',
+      command: ['node', '-e', "require('http').createServer((q, r) => r.end('prod')).listen(8080)"],
+      env: [{ name: 'GREETING', value: 'hi' }],
+      ports: [{ containerPort: 8080 }],
+      readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
     },
-  };
+    { replicas: 2, labels: { app: APP, tier: 'web' }, annotations: { 'example.com/owner': 'team-a' } },
+  );
 }
 
 function next(api: KdevApi, action: DevChange['action']): Promise<DevChange> {

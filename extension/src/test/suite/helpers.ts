@@ -2,13 +2,32 @@
 // tree by its change events (the tree itself is fed by watches).
 import { randomBytes } from 'node:crypto';
 import { connect, watchUntil, type Cluster } from '@kdev/core';
-import type { V1Namespace } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Namespace } from '@kubernetes/client-node';
 import type { KdevTreeProvider, Node } from '../../tree.js';
 
 export function testKubeconfig(): string {
   const path = process.env.KDEV_TEST_KUBECONFIG;
   if (!path) throw new Error('KDEV_TEST_KUBECONFIG is not set: run the suite with `npm run test:extension`');
   return path;
+}
+
+/**
+ * A Deployment of one container whose pods are labelled and selected by app=<name>;
+ * `over` gives the Deployment its replicas (default 1), labels and annotations.
+ */
+export function deploymentOf(
+  name: string,
+  container: V1Container,
+  over: { replicas?: number; labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+): V1Deployment {
+  return {
+    metadata: { name, ...(over.labels ? { labels: over.labels } : {}), ...(over.annotations ? { annotations: over.annotations } : {}) },
+    spec: {
+      replicas: over.replicas ?? 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { terminationGracePeriodSeconds: 1, containers: [container] } },
+    },
+  };
 }
 
 export function admin(namespace = 'default'): Cluster {

@@ -13,7 +13,7 @@ import type { RemoteTerminal } from '../../terminal.js';
 import { hasDebugger, type RemoteDebugSession } from '../../debug.js';
 import { kdevApi } from './activation.test.js';
 import { ask } from './harness.js';
-import { admin, path, tempNamespace, untilTree } from './helpers.js';
+import { admin, deploymentOf, path, tempNamespace, untilTree } from './helpers.js';
 import type { Node } from '../../tree.js';
 
 const APP = 'web';
@@ -32,20 +32,11 @@ const CONFIG = `dev:
 `;
 
 function deployment(): V1Deployment {
-  return {
-    metadata: { name: APP, labels: { app: APP } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: APP } },
-      template: {
-        metadata: { labels: { app: APP } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [{ name: 'app', image: 'kdev.local/node:18', imagePullPolicy: 'IfNotPresent', command: ['node', '-e', "require('http').createServer((q, r) => r.end('prod')).listen(8080)"], ports: [{ containerPort: 8080 }] }],
-        },
-      },
-    },
-  };
+  return deploymentOf(
+    APP,
+    { name: 'app', image: 'kdev.local/node:18', imagePullPolicy: 'IfNotPresent', command: ['node', '-e', "require('http').createServer((q, r) => r.end('prod')).listen(8080)"], ports: [{ containerPort: 8080 }] },
+    { labels: { app: APP } },
+  );
 }
 
 function get(port: number): Promise<string> {

@@ -5,33 +5,18 @@ import { PatchStrategy, type V1Deployment } from '@kubernetes/client-node';
 import type { KdevApi } from '../../extension.js';
 import { kdevApi } from './activation.test.js';
 import { ask } from './harness.js';
-import { admin, label, path, tempNamespace, untilTree } from './helpers.js';
+import { admin, deploymentOf, label, path, tempNamespace, untilTree } from './helpers.js';
 
 const NODE_IMAGE = 'kdev.local/node:18';
 
 function deployment(name: string): V1Deployment {
-  return {
-    metadata: { name },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [
-            {
-              name,
-              image: NODE_IMAGE,
-              imagePullPolicy: 'IfNotPresent',
-              command: ['node', '-e', "require('http').createServer((q, r) => r.end('hello from ' + require('os').hostname())).listen(8080)"],
-              ports: [{ containerPort: 8080, name: 'http' }],
-            },
-          ],
-        },
-      },
-    },
-  };
+  return deploymentOf(name, {
+    name,
+    image: NODE_IMAGE,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['node', '-e', "require('http').createServer((q, r) => r.end('hello from ' + require('os').hostname())).listen(8080)"],
+    ports: [{ containerPort: 8080, name: 'http' }],
+  });
 }
 
 suite('tree', () => {
