@@ -30,6 +30,9 @@ import {
 } from '@kdev/sync-sidecar';
 import { duplexPair, tempDir } from '../lib/sync.js';
 
+/** The sha256 of a text, as manifests carry it. */
+const h = (s: string): string => sha256(Buffer.from(s));
+
 async function tarOf(entries: Array<{ name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; mode?: number; content?: string; linkname?: string; pax?: Record<string, string> }>): Promise<Buffer> {
   const pack = tar.pack();
   for (const e of entries) {
@@ -128,7 +131,7 @@ describe('batch application', () => {
     assert.equal(await lstat(join(root, 'gone.txt')).catch(() => 'gone'), 'gone');
     assert.deepEqual(await readdir(join(root, STAGING_DIR)), []);
     const main = result.items.find((i) => i.p === 'src/main.js');
-    assert.equal(main?.h, sha256(Buffer.from('console.log(1)')));
+    assert.equal(main?.h, h('console.log(1)'));
   });
 
   it('replaces a file by a folder and a folder by a file', async () => {
@@ -218,15 +221,15 @@ describe('hash cache', () => {
     await writeFile(join(root, 'a.txt'), 'A');
     const st = await lstat(join(root, 'a.txt'));
     const cache = new HashCache();
-    cache.set('a.txt', st, sha256(Buffer.from('A')));
+    cache.set('a.txt', st, h('A'));
     const file = join(root, 'spill.json');
     assert.equal(cache.spill(file), true);
     assert.ok((await readFile(file, 'utf8')).includes('a.txt'));
-    assert.equal(cache.get('a.txt', st), sha256(Buffer.from('A')), 'read back on use');
+    assert.equal(cache.get('a.txt', st), h('A'), 'read back on use');
     assert.equal(cache.size, 1);
     // a cache that cannot be written stays in memory
     assert.equal(cache.spill(join(root, 'no/such/dir/x.json')), false);
-    assert.equal(cache.get('a.txt', st), sha256(Buffer.from('A')));
+    assert.equal(cache.get('a.txt', st), h('A'));
   });
 });
 
@@ -237,7 +240,6 @@ describe('sidecar connection', () => {
     await writeFile(join(root, 'changed.txt'), 'old');
     await writeFile(join(root, 'extra.txt'), 'extra');
     await mkdir(join(root, 'extradir/sub'), { recursive: true });
-    const h = (s: string): string => sha256(Buffer.from(s));
     const msgs = await session(root, [
       encodeJson({ t: 'hello', v: PROTOCOL_VERSION, mode: 'send-only' }),
       encodeJson({
@@ -268,7 +270,6 @@ describe('sidecar connection', () => {
     await mkdir(join(root, 'dir'));
     await writeFile(join(root, 'dir/in.txt'), 'in');
     await writeFile(join(root, 'file-not-dir'), 'x');
-    const h = (s: string): string => sha256(Buffer.from(s));
     const msgs = await session(root, [
       encodeJson({ t: 'hello', v: PROTOCOL_VERSION, mode: 'send-only' }),
       encodeJson({
