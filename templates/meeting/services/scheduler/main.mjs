@@ -1360,7 +1360,11 @@ var Scheduler = class {
   }
   fail(p, error) {
     this.stats.failed++;
-    return { id: p.job.req.id, ok: false, error, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
+    return this.refusal(p.job.req.id, error, p.attempts, p.conflicts);
+  }
+  /** A request's failed result. */
+  refusal(id, error, attempts = 0, conflicts = 0) {
+    return { id, ok: false, error, attempts, conflicts, replica: this.opts.replica };
   }
   /**
    * One iteration: place and commit a batch. Its requests were popped by the previous
@@ -1381,7 +1385,7 @@ var Scheduler = class {
           jobs.push({ req: parsePlacementRequest(body) });
         } catch (err) {
           const id = body?.id;
-          if (typeof id === "string") this.pendingResults.push(JSON.stringify({ id, ok: false, error: `invalid request: ${err instanceof Error ? err.message : String(err)}`, attempts: 0, conflicts: 0, replica: this.opts.replica }));
+          if (typeof id === "string") this.pendingResults.push(JSON.stringify(this.refusal(id, `invalid request: ${err instanceof Error ? err.message : String(err)}`)));
         }
       }
     };
@@ -1402,7 +1406,7 @@ var Scheduler = class {
     } catch (err) {
       this.pendingResults.unshift(...results);
       const error = `store unavailable: ${err instanceof Error ? err.message : String(err)}`;
-      for (const j of jobs) j.resolve?.({ id: j.req.id, ok: false, error, attempts: 0, conflicts: 0, replica: this.opts.replica });
+      for (const j of jobs) j.resolve?.(this.refusal(j.req.id, error));
       throw err;
     }
     placements.forEach((p, i) => {

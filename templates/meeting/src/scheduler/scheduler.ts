@@ -206,7 +206,12 @@ export class Scheduler {
 
   private fail(p: Plan, error: string): Placement {
     this.stats.failed++;
-    return { id: p.job.req.id, ok: false, error, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
+    return this.refusal(p.job.req.id, error, p.attempts, p.conflicts);
+  }
+
+  /** A request's failed result. */
+  private refusal(id: string, error: string, attempts = 0, conflicts = 0): Placement {
+    return { id, ok: false, error, attempts, conflicts, replica: this.opts.replica };
   }
 
   /**
@@ -229,7 +234,7 @@ export class Scheduler {
         } catch (err) {
           // the same rules as over HTTP (names also keep the change log's separators out)
           const id = (body as { id?: unknown } | null)?.id;
-          if (typeof id === 'string') this.pendingResults.push(JSON.stringify({ id, ok: false, error: `invalid request: ${err instanceof Error ? err.message : String(err)}`, attempts: 0, conflicts: 0, replica: this.opts.replica }));
+          if (typeof id === 'string') this.pendingResults.push(JSON.stringify(this.refusal(id, `invalid request: ${err instanceof Error ? err.message : String(err)}`)));
         }
       }
     };
@@ -250,7 +255,7 @@ export class Scheduler {
     } catch (err) {
       this.pendingResults.unshift(...results); // not known to have arrived: sent again
       const error = `store unavailable: ${err instanceof Error ? err.message : String(err)}`;
-      for (const j of jobs) j.resolve?.({ id: j.req.id, ok: false, error, attempts: 0, conflicts: 0, replica: this.opts.replica });
+      for (const j of jobs) j.resolve?.(this.refusal(j.req.id, error));
       throw err;
     }
     placements.forEach((p, i) => {
