@@ -2,11 +2,12 @@
 // scripts for commit (optimistic concurrency, capacity, tenant counts, the change log),
 // release, the change feed and the snapshot, and one commit-then-sync round trip.
 import assert from 'node:assert/strict';
+import { createServer, connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TEMPLATES_DIR } from '@kdev/templates/bundle.js';
 import { Redis } from '@kdev/templates/meeting/src/lib/redis.js';
-import { RedisStore, registerHosts } from '@kdev/templates/meeting/src/scheduler/redis-store.js';
+import { CHANGES_LUA, COMMIT_LUA, RedisStore, TAKE_LUA, registerHosts } from '@kdev/templates/meeting/src/scheduler/redis-store.js';
 import { KEYS } from '@kdev/templates/meeting/src/scheduler/store.js';
 import type { HostSpec } from '@kdev/templates/meeting/src/scheduler/placement.js';
 import { assertLocalTarget, deployTemplate, podIps } from '@kdev/templates/tools/deploy.js';
@@ -15,10 +16,44 @@ import { tempNamespace } from '../lib/cluster.js';
 const host = (id: string, cpu: number): HostSpec => ({ id, zone: 'zone-a', cpu, mem: 8192, gpu: 0, features: [], images: [] });
 const item = (placement: string, hostId: string, expect: number, cpu: number, tenant = 't1') => ({ placement, host: hostId, expect, cpu, mem: 100, gpu: 0, tenant });
 
+/**
+ * A TCP relay to Redis on loopback that can drop a connection once: before the next request
+ * reaches Redis ('request'), or after Redis ran it, before its answer comes back ('answer').
+ */
+async function lossyRelay(host: string, port: number): Promise<{ port: number; lose: (what: 'request' | 'answer') => void; close: () => void }> {
+  let armed: 'request' | 'answer' | undefined;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = tcpConnect({ host, port });
+    sockets.add(client).add(upstream);
+    const drop = (): void => {
+      armed = undefined;
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('data', (d) => (armed === 'request' ? drop() : upstream.write(d)));
+    upstream.on('data', (d) => (armed === 'answer' ? drop() : client.write(d)));
+    for (const s of [client, upstream]) {
+      s.on('error', () => undefined);
+      s.on('close', () => (client.destroy(), upstream.destroy()));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    lose: (what) => (armed = what),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
 describe('scheduler store on Redis', { timeout: 300_000 }, () => {
   let ns: Awaited<ReturnType<typeof tempNamespace>>;
   let redis: Redis;
   let store: RedisStore;
+  let redisIp: string;
 
   before(async () => {
     ns = await tempNamespace('kdev-e2e-sched-store');
@@ -26,6 +61,7 @@ describe('scheduler store on Redis', { timeout: 300_000 }, () => {
     const [ip] = await podIps(ns.cluster, 'redis');
     assert.ok(ip, 'redis has a ready pod');
     assertLocalTarget(ip);
+    redisIp = ip;
     redis = new Redis({ host: ip, port: 6379 });
     store = new RedisStore(redis);
     await registerHosts(redis, [host('h1', 1000), host('h2', 1000)]);
@@ -109,5 +145,60 @@ describe('scheduler store on Redis', { timeout: 300_000 }, () => {
     assert.equal(sa.top, sb.top);
     assert.equal(sa.top, c1!.ok ? c1!.v : NaN);
     assert.notEqual(a.writer, b.writer);
+  });
+
+  it('loses nothing when the connection drops: taken requests are reclaimed, a commit that ran is not made twice', async () => {
+    const relay = await lossyRelay(redisIp, 6379);
+    const conn = new Redis({ host: '127.0.0.1', port: relay.port });
+    const lossy = new RedisStore(conn, { skipOwn: true });
+    try {
+      // the scripts are cached in Redis (a NOSCRIPT answer would mean nothing ran)
+      for (const script of [COMMIT_LUA, CHANGES_LUA, TAKE_LUA]) await redis.call('SCRIPT', 'LOAD', script);
+      await redis.call('DEL', KEYS.queue);
+      await redis.call('RPUSH', KEYS.queue, 'q1', 'q2', 'q3', 'q4');
+      const snap = await lossy.snapshot();
+      const h2 = snap.hosts.find((h) => h.spec.id === 'h2')!.use;
+
+      // the exchange never reaches Redis: nothing taken, nothing placed, nothing to reclaim
+      relay.lose('request');
+      await assert.rejects(lossy.commitThenSync([item('lost-1', 'h2', h2.v, 50)], snap.version, 2, []), /connection closed/);
+      assert.deepEqual(await lossy.reclaim(), []);
+      assert.equal(await redis.call('LLEN', KEYS.queue), 4);
+      assert.equal(await redis.call('HGET', KEYS.placements, 'lost-1'), null);
+
+      // Redis runs it and the answer is lost: the two requests it took come back, once
+      relay.lose('answer');
+      await assert.rejects(lossy.commitThenSync([item('lost-1', 'h2', h2.v, 50)], snap.version, 2, []), /connection closed/);
+      assert.equal(await redis.call('LLEN', KEYS.queue), 2);
+      assert.deepEqual(await lossy.reclaim(), ['q1', 'q2']);
+      assert.deepEqual(await lossy.reclaim(), [], 'reclaimed once');
+
+      // the placement it made is found by its id, and the same commit again places nothing
+      const found = await lossy.placedAlready(['lost-1', 'never-sent']);
+      assert.deepEqual([...found.keys()], ['lost-1']);
+      assert.deepEqual({ host: found.get('lost-1')!.host, cpu: found.get('lost-1')!.use.cpu }, { host: 'h2', cpu: h2.cpu + 50 });
+      const [again] = await lossy.commit([item('lost-1', 'h2', h2.v, 50)]);
+      assert.ok(again!.ok && again!.earlier);
+      assert.deepEqual({ at: again!.ok && again!.at, host: again!.ok && again!.earlier?.host, cpu: again!.ok && again!.earlier?.use.cpu }, { at: -1, host: 'h2', cpu: h2.cpu + 50 });
+      assert.equal(await redis.call('HGET', KEYS.use, 'h2').then((u) => Number(String(u).split('|')[1])), h2.cpu + 50, 'counted once');
+      // one id twice in one commit: placed once, the second answered with the first
+      const now = await lossy.snapshot();
+      const use = (id: string) => now.hosts.find((h) => h.spec.id === id)!.use;
+      const [d1, d2] = await lossy.commit([item('dup-1', 'h2', use('h2').v, 10), item('dup-1', 'h1', use('h1').v, 10)]);
+      assert.ok(d1!.ok && !d1!.earlier);
+      assert.equal(d2!.ok && d2!.earlier?.host, 'h2');
+      assert.equal((await lossy.snapshot()).hosts.find((h) => h.spec.id === 'h1')!.use.cpu, use('h1').cpu, 'nothing placed on h1');
+      assert.equal(await lossy.release('dup-1'), true);
+
+      // an exchange whose answer arrived leaves nothing to reclaim
+      const s = await lossy.sync(snap.version, 1, []);
+      assert.deepEqual(s.requests, ['q3']);
+      assert.deepEqual(await lossy.reclaim(), []);
+      assert.equal(await lossy.release('lost-1'), true);
+    } finally {
+      conn.close();
+      relay.close();
+      await redis.call('DEL', KEYS.queue);
+    }
   });
 });

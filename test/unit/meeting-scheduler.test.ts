@@ -349,3 +349,77 @@ describe('the shared queue', () => {
     assert.match(results.find((r) => r.id === 'bad')!.error!, /invalid request: tenant has an invalid format/);
   });
 });
+
+describe('a lost answer from the store', () => {
+  it('does not place one id twice: a repeated commit answers with the earlier placement', async () => {
+    const store = new MemoryStore();
+    store.addHosts([spec('h1'), spec('h2')]);
+    const item = { placement: 'p', host: 'h1', expect: store.uses.get('h1')!.v, cpu: 500, mem: 100, gpu: 0, tenant: 't' };
+    const [first] = await store.commit([item]);
+    assert.equal(first!.ok && first!.earlier, undefined);
+    // planned again (other host, stale version): nothing new is placed
+    const [again] = await store.commit([{ ...item, host: 'h2', expect: store.uses.get('h2')!.v }]);
+    assert.ok(again!.ok && again!.earlier);
+    assert.equal(again!.ok && again!.at, -1);
+    assert.equal(again!.ok && again!.earlier?.host, 'h1');
+    assert.equal(again!.ok && again!.earlier?.use.cpu, 500);
+    assert.deepEqual([store.uses.get('h1')!.cpu, store.uses.get('h2')!.cpu], [500, 0]);
+    assert.equal(store.placements.size, 1);
+  });
+
+  it('a replica whose exchange ran but whose answer was lost places every request once and loses none', async () => {
+    // the store runs the exchange, then the connection drops: commits made, requests taken
+    class LosesAnAnswer extends MemoryStore {
+      loseNext = false;
+      private lost: string[] | undefined;
+      override async commitThenSync(...args: Parameters<MemoryStore['commitThenSync']>) {
+        const r = await super.commitThenSync(...args);
+        if (!this.loseNext) return r;
+        this.loseNext = false;
+        this.lost = [...this.lastTaken];
+        throw new Error('connection closed');
+      }
+      override async reclaim(): Promise<string[]> {
+        const l = this.lost ?? [];
+        this.lost = undefined;
+        return l;
+      }
+    }
+    const store = new LosesAnAnswer();
+    const fleet = makeFleet(20, 2);
+    store.addHosts(fleet);
+    const requests = makeRequests(300, 4, 'lost');
+    store.queue.push(...requests.map((r) => JSON.stringify(r)));
+    const a = new Scheduler(store, { replica: 'a', batch: 16, seed: 1, pick: { sample: 8, topK: 3 } });
+    await a.init();
+    let errors = 0;
+    for (let i = 0; i < 200 && (store.queue.length > 0 || a['retry'].length > 0 || a['sharedBuffer'].length > 0); i++) {
+      if (i % 3 === 2) store.loseNext = true;
+      try {
+        await a.step();
+      } catch {
+        errors++;
+      }
+    }
+    await a.stop(); // sends the last results
+    assert.ok(errors >= 5, `answers lost: ${errors}`);
+    const results = store.results.map((r) => JSON.parse(r) as { id: string; ok: boolean; host?: string });
+    // every request answered (a result sent in a lost exchange may arrive twice, the same)
+    const byId = new Map<string, { ok: boolean; host?: string }>();
+    for (const r of results) {
+      const seen = byId.get(r.id);
+      if (seen) assert.deepEqual({ ok: r.ok, host: r.host }, { ok: seen.ok, host: seen.host }, `${r.id} answered twice, differently`);
+      byId.set(r.id, r);
+    }
+    assert.deepEqual([...byId.keys()].sort(), requests.map((r) => r.id).sort());
+    // each placed request is placed once, where its result says; no host carries more than
+    // the requests placed on it
+    const placed = [...byId].filter(([, r]) => r.ok);
+    assert.equal(store.placements.size, placed.length);
+    for (const [id, r] of placed) assert.equal(store.placements.get(id)?.host, r.host);
+    const want = new Map<string, number>();
+    const cpuOf = new Map(requests.map((r) => [r.id, r.cpu]));
+    for (const [id, r] of placed) want.set(r.host!, (want.get(r.host!) ?? 0) + cpuOf.get(id)!);
+    for (const s of fleet) assert.equal(store.uses.get(s.id)!.cpu, want.get(s.id) ?? 0, `usage of ${s.id}`);
+  });
+});

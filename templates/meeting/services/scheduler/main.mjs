@@ -585,6 +585,8 @@ var KEYS = {
   logFloor: "sched:logfloor",
   placements: "sched:placements",
   queue: "sched:queue",
+  /** `sched:taken:<store id>`: the requests one store's last exchange took, after its number. */
+  takenPrefix: "sched:taken:",
   results: "sched:results"
 };
 
@@ -614,7 +616,7 @@ end
 var COMMIT_LUA = `
 ${HELPERS_LUA}
 local writer = ARGV[1]
-local out, uses, placed, changes, pending = {}, {}, {}, {}, {}
+local out, uses, placed, changes, pending, now = {}, {}, {}, {}, {}, {}
 local nv, nvs = nil, nil
 local a = 2
 while a <= #ARGV do
@@ -623,6 +625,15 @@ while a <= #ARGV do
   a = first + 2 * n
   local refused = {}
   local outcome = {0, 0, -1, refused}
+  local before = now[pid]
+  if not before then
+    local rec = redis.call('HGET', '${KEYS.placements}', pid)
+    if rec then before = string.match(rec, '^([^|]*)') end
+  end
+  if before then
+    outcome = {2, 0, -1, refused, before, pending[before] or redis.call('HGET', '${KEYS.use}', before), tenants_of(before)}
+    n = 0
+  end
   for k = 0, n - 1 do
     local host, expect = ARGV[first + 2 * k], tonumber(ARGV[first + 2 * k + 1])
     local raw = pending[host] or redis.call('HGET', '${KEYS.use}', host)
@@ -649,6 +660,7 @@ while a <= #ARGV do
         uses[#uses + 1] = rec
         placed[#placed + 1] = pid
         placed[#placed + 1] = host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|' .. tenant
+        now[pid] = host
         changes[#changes + 1] = host .. ',' .. cpu .. ',' .. mem .. ',' .. gpu .. ',1,' .. tenant
         redis.call('HINCRBY', '${KEYS.tenantsPrefix}' .. host, tenant, 1)
         outcome = {1, nv, k, refused}
@@ -689,6 +701,30 @@ local out = redis.call('ZRANGEBYSCORE', '${KEYS.log}', '(' .. ARGV[1], '+inf')
 table.insert(out, 1, floor)
 return out
 `;
+var TAKE_LUA = `
+local key = '${KEYS.takenPrefix}' .. ARGV[1]
+redis.call('DEL', key)
+local items = redis.call('LPOP', '${KEYS.queue}', ARGV[3])
+if not items then return false end
+redis.call('RPUSH', key, ARGV[2])
+for i = 1, #items, 1000 do
+  redis.call('RPUSH', key, unpack(items, i, math.min(i + 999, #items)))
+end
+redis.call('EXPIRE', key, 600)
+return items
+`;
+var PLACED_LUA = `
+${HELPERS_LUA}
+local out = {}
+for i = 1, #ARGV do
+  local rec = redis.call('HGET', '${KEYS.placements}', ARGV[i])
+  if rec then
+    local host = string.match(rec, '^([^|]*)')
+    out[#out + 1] = {ARGV[i], host, redis.call('HGET', '${KEYS.use}', host), tenants_of(host)}
+  end
+end
+return out
+`;
 function parseUse(raw, tenants = []) {
   const f = raw.split("|");
   if (f.length !== 4) throw new Error(`bad usage record ${JSON.stringify(raw)}`);
@@ -709,6 +745,11 @@ var RedisStore = class {
   blocking;
   /** The writer id of this store's commits ('' when it reads its own commits back). */
   writer;
+  /** Names this store's taken list (TAKE_LUA). */
+  id = randomBytes(6).toString("hex");
+  exchanges = 0;
+  /** The number of the last exchange that took requests and whose answer has not been read. */
+  unansweredTake;
   /**
    * Every host's spec and usage at one moment: one MULTI/EXEC, so no commit lands between
    * reading the version, the usages and the tenant counts.
@@ -756,7 +797,10 @@ var RedisStore = class {
     const cmds = [];
     if (results.length > 0) cmds.push(["RPUSH", KEYS.results, ...results]);
     cmds.push(["EVALSHA", sha(CHANGES_LUA), 0, since]);
-    if (pop > 0) cmds.push(["LPOP", KEYS.queue, pop]);
+    if (pop > 0) {
+      this.unansweredTake = ++this.exchanges;
+      cmds.push(["EVALSHA", sha(TAKE_LUA), 0, this.id, this.unansweredTake, pop]);
+    }
     return cmds;
   }
   async syncResult(replies, since, pop, results) {
@@ -773,8 +817,33 @@ var RedisStore = class {
       if (v > top) top = v;
     }
     idx++;
-    const popped = pop > 0 ? ok(replies[idx]) : null;
+    let popped = null;
+    if (pop > 0) {
+      popped = replies[idx];
+      if (popped instanceof Error && popped.message.startsWith("NOSCRIPT")) popped = await this.redis.eval(TAKE_LUA, [], [this.id, this.unansweredTake, pop]);
+      ok(popped);
+      this.unansweredTake = void 0;
+    }
     return { floor: Number(arr[0]), deltas, top, requests: Array.isArray(popped) ? popped : [] };
+  }
+  async placedAlready(ids) {
+    const out = /* @__PURE__ */ new Map();
+    if (ids.length === 0) return out;
+    for (const row of ok(await this.redis.eval(PLACED_LUA, [], ids))) {
+      const [id, host, use, tenants] = row;
+      out.set(id, { host, use: parseUse(use, tenants) });
+    }
+    return out;
+  }
+  async reclaim() {
+    const exchange2 = this.unansweredTake;
+    if (exchange2 === void 0) return [];
+    const key = KEYS.takenPrefix + this.id;
+    const [list, del] = await this.redis.pipeline([["LRANGE", key, 0, -1], ["DEL", key]]);
+    ok(del);
+    this.unansweredTake = void 0;
+    const taken = ok(list);
+    return taken[0] === String(exchange2) ? taken.slice(1) : [];
   }
   async release(placement) {
     return await this.redis.eval(RELEASE_LUA, [], [placement]) === 1;
@@ -812,6 +881,11 @@ function parseOutcomes(reply) {
       return { host, reason, ...use ? { use: parseUse(use, Array.isArray(tenants) ? tenants : []) } : {} };
     });
     if (ok2 === 1) return { ok: true, v, at, refused };
+    if (ok2 === 2) {
+      const [, , , , host, use, tenants] = o;
+      const now = parseUse(use, Array.isArray(tenants) ? tenants : []);
+      return { ok: true, v: now.v, at: -1, refused, earlier: { host, use: now } };
+    }
     const last = refused.at(-1);
     return { ok: false, reason: last?.reason ?? "unknown-host", ...last?.use ? { use: last.use } : {}, refused };
   });
@@ -1244,6 +1318,10 @@ var Scheduler = class {
   running = false;
   pendingResults = [];
   sharedBuffer = [];
+  /** The jobs of a step whose exchange with the store failed: placed first by the next step. */
+  retry = [];
+  /** A step failed: the store may hold requests its exchange took (Store.reclaim). */
+  reclaimNext = false;
   blockingPop;
   loopDone;
   stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0 };
@@ -1306,7 +1384,11 @@ var Scheduler = class {
         p.conflicts += o.refused.length;
         this.stats.attempts += tried;
         this.stats.conflicts += o.refused.length;
-        if (o.ok) {
+        if (o.ok && o.earlier) {
+          this.cache.set(o.earlier.host, o.earlier.use);
+          p.done = { id: p.job.req.id, ok: true, host: o.earlier.host, zone: this.cache.hosts.get(o.earlier.host)?.spec.zone, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
+          this.stats.placed++;
+        } else if (o.ok) {
           const h = o.at === 0 ? p.host : p.alternates[o.at - 1];
           const r = p.job.req;
           this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
@@ -1372,7 +1454,13 @@ var Scheduler = class {
    * fetches them first.
    */
   async step() {
-    const jobs = this.local.take(this.opts.batch);
+    if (this.reclaimNext) {
+      this.sharedBuffer.unshift(...await this.store.reclaim());
+      this.reclaimNext = false;
+    }
+    const jobs = this.retry.splice(0, this.opts.batch);
+    const answered = await this.answerPlaced(jobs);
+    jobs.push(...this.local.take(this.opts.batch - jobs.length));
     const take = () => {
       for (const raw of this.sharedBuffer.splice(0, this.opts.batch - jobs.length)) {
         let body;
@@ -1399,22 +1487,47 @@ var Scheduler = class {
         await this.applySync(await this.store.sync(this.cache.version, want, results));
         results = [];
         take();
-        if (jobs.length === 0) return 0;
+        if (jobs.length === 0) return answered;
       }
       results = this.pendingResults.splice(0);
       placements = await this.placeBatch(jobs, { pop: want, results });
     } catch (err) {
       this.pendingResults.unshift(...results);
-      const error = `store unavailable: ${err instanceof Error ? err.message : String(err)}`;
-      for (const j of jobs) j.resolve?.(this.refusal(j.req.id, error));
+      this.retry.unshift(...jobs);
+      this.reclaimNext = true;
       throw err;
     }
-    placements.forEach((p, i) => {
-      const job = jobs[i];
-      if (job.resolve) job.resolve(p);
-      else this.pendingResults.push(JSON.stringify(p));
+    placements.forEach((p, i) => this.deliver(jobs[i], p));
+    return answered + jobs.length;
+  }
+  /**
+   * Jobs of a failed exchange whose commit did run: answered from the store's placements
+   * (and taken out of `jobs`) instead of being planned again. Returns how many.
+   */
+  async answerPlaced(jobs) {
+    if (jobs.length === 0) return 0;
+    let placed;
+    try {
+      placed = await this.store.placedAlready(jobs.map((j) => j.req.id));
+    } catch (err) {
+      this.retry.unshift(...jobs);
+      throw err;
+    }
+    const open = jobs.filter((j) => {
+      const p = placed.get(j.req.id);
+      if (!p) return true;
+      this.cache.set(p.host, p.use);
+      this.stats.placed++;
+      this.deliver(j, { id: j.req.id, ok: true, host: p.host, zone: this.cache.hosts.get(p.host)?.spec.zone, attempts: 1, conflicts: 0, replica: this.opts.replica });
+      return false;
     });
-    return jobs.length;
+    const n = jobs.length - open.length;
+    jobs.splice(0, jobs.length, ...open);
+    return n;
+  }
+  deliver(job, p) {
+    if (job.resolve) job.resolve(p);
+    else this.pendingResults.push(JSON.stringify(p));
   }
   /** Runs until stop(): batches back to back while there is work, blocks when idle. */
   start() {
@@ -1456,7 +1569,13 @@ var Scheduler = class {
     this.running = false;
     await this.loopDone;
     await this.blockingPop;
-    const requests = this.sharedBuffer.splice(0);
+    if (this.reclaimNext) this.sharedBuffer.unshift(...await this.store.reclaim().catch(() => []));
+    const requests = [];
+    for (const j of this.retry.splice(0)) {
+      if (j.resolve) j.resolve(this.refusal(j.req.id, "the scheduler replica stopped before it could place this request"));
+      else requests.push(JSON.stringify(j.req));
+    }
+    requests.push(...this.sharedBuffer.splice(0));
     const results = this.pendingResults.splice(0);
     if (requests.length + results.length > 0) await this.store.giveBack(requests, results);
   }

@@ -14,6 +14,8 @@ export class MemoryStore implements Store {
   /** The change log, in version order. */
   readonly log: UsageDelta[] = [];
   commits = 0;
+  /** What the last sync took from the queue (for tests that lose an answer on purpose). */
+  lastTaken: string[] = [];
 
   addHosts(specs: readonly HostSpec[]): void {
     for (const s of specs) {
@@ -29,7 +31,8 @@ export class MemoryStore implements Store {
   async sync(since: number, pop: number, results: readonly string[]): Promise<SyncResult> {
     this.results.push(...results);
     const deltas = this.log.filter((d) => d.v > since).map((d) => ({ ...d }));
-    return { floor: 0, deltas, top: Math.max(since, this.log.at(-1)?.v ?? 0), requests: this.queue.splice(0, pop) };
+    this.lastTaken = this.queue.splice(0, pop);
+    return { floor: 0, deltas, top: Math.max(since, this.log.at(-1)?.v ?? 0), requests: [...this.lastTaken] };
   }
 
   async commitThenSync(items: readonly CommitItem[], since: number, pop: number, results: readonly string[]): Promise<{ outcomes: CommitOutcome[]; sync: SyncResult }> {
@@ -39,7 +42,12 @@ export class MemoryStore implements Store {
 
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
     this.commits++;
-    return items.map((it) => {
+    return items.map((it): CommitOutcome => {
+      const earlier = this.placements.get(it.placement);
+      if (earlier) {
+        const use = structuredClone(this.uses.get(earlier.host)!);
+        return { ok: true, v: use.v, at: -1, refused: [], earlier: { host: earlier.host, use } };
+      }
       const refused: Refusal[] = [];
       const hosts = [{ host: it.host, expect: it.expect }, ...(it.alternates ?? [])];
       for (const [at, { host, expect }] of hosts.entries()) {
@@ -80,6 +88,20 @@ export class MemoryStore implements Store {
 
   async waitRequest(): Promise<string | undefined> {
     return this.queue.shift();
+  }
+
+  async placedAlready(ids: readonly string[]): Promise<Map<string, { host: string; use: HostUsage }>> {
+    const out = new Map<string, { host: string; use: HostUsage }>();
+    for (const id of ids) {
+      const p = this.placements.get(id);
+      if (p) out.set(id, { host: p.host, use: structuredClone(this.uses.get(p.host)!) });
+    }
+    return out;
+  }
+
+  /** Nothing to reclaim: an exchange with memory never loses its answer. */
+  async reclaim(): Promise<string[]> {
+    return [];
   }
 
   close(): void {}

@@ -60,10 +60,13 @@ end
 // flat); ok 0 when every host refused. Items are checked in order against the state their
 // predecessors left: a host that an earlier item of the same commit changed has a new
 // version, so a later item planned on its old one is refused (a conflict), never over-commits.
+// A placement id that is placed already (an earlier commit of it ran, its answer lost; or
+// the same id twice in one commit) is not placed again: ok 2, then its host, that host's
+// usage and tenants, so a retried commit is harmless.
 export const COMMIT_LUA = `
 ${HELPERS_LUA}
 local writer = ARGV[1]
-local out, uses, placed, changes, pending = {}, {}, {}, {}, {}
+local out, uses, placed, changes, pending, now = {}, {}, {}, {}, {}, {}
 local nv, nvs = nil, nil
 local a = 2
 while a <= #ARGV do
@@ -72,6 +75,15 @@ while a <= #ARGV do
   a = first + 2 * n
   local refused = {}
   local outcome = {0, 0, -1, refused}
+  local before = now[pid]
+  if not before then
+    local rec = redis.call('HGET', '${KEYS.placements}', pid)
+    if rec then before = string.match(rec, '^([^|]*)') end
+  end
+  if before then
+    outcome = {2, 0, -1, refused, before, pending[before] or redis.call('HGET', '${KEYS.use}', before), tenants_of(before)}
+    n = 0
+  end
   for k = 0, n - 1 do
     local host, expect = ARGV[first + 2 * k], tonumber(ARGV[first + 2 * k + 1])
     local raw = pending[host] or redis.call('HGET', '${KEYS.use}', host)
@@ -98,6 +110,7 @@ while a <= #ARGV do
         uses[#uses + 1] = rec
         placed[#placed + 1] = pid
         placed[#placed + 1] = host .. '|' .. cpu .. '|' .. mem .. '|' .. gpu .. '|' .. tenant
+        now[pid] = host
         changes[#changes + 1] = host .. ',' .. cpu .. ',' .. mem .. ',' .. gpu .. ',1,' .. tenant
         redis.call('HINCRBY', '${KEYS.tenantsPrefix}' .. host, tenant, 1)
         outcome = {1, nv, k, refused}
@@ -144,6 +157,36 @@ table.insert(out, 1, floor)
 return out
 `;
 
+// ARGV: store id, exchange number, count. Pops up to count queued requests and keeps them,
+// after the exchange number, in that store's taken list (replacing the previous exchange's):
+// if the answer is lost, the store reads them back (reclaim) instead of losing them.
+export const TAKE_LUA = `
+local key = '${KEYS.takenPrefix}' .. ARGV[1]
+redis.call('DEL', key)
+local items = redis.call('LPOP', '${KEYS.queue}', ARGV[3])
+if not items then return false end
+redis.call('RPUSH', key, ARGV[2])
+for i = 1, #items, 1000 do
+  redis.call('RPUSH', key, unpack(items, i, math.min(i + 999, #items)))
+end
+redis.call('EXPIRE', key, 600)
+return items
+`;
+
+// ARGV: placement ids. Returns {id, host, usage, tenants} for each id that is placed.
+export const PLACED_LUA = `
+${HELPERS_LUA}
+local out = {}
+for i = 1, #ARGV do
+  local rec = redis.call('HGET', '${KEYS.placements}', ARGV[i])
+  if rec then
+    local host = string.match(rec, '^([^|]*)')
+    out[#out + 1] = {ARGV[i], host, redis.call('HGET', '${KEYS.use}', host), tenants_of(host)}
+  end
+end
+return out
+`;
+
 /** A host's usage from its packed record and its flat tenant → count list. */
 function parseUse(raw: string, tenants: readonly RespValue[] = []): HostUsage {
   const f = raw.split('|');
@@ -166,7 +209,8 @@ export interface RedisStoreOptions {
    * Leave this store's own commits out of sync() (a scheduler replica: its cache applied
    * them when they were committed). Each store then tags its commits with a random writer id.
    * A commit whose answer was lost (the connection dropped after Redis ran it) is then
-   * missing from that cache until the host's next refusal brings its current state.
+   * missing from that cache until the replica looks its requests up again (placedAlready
+   * brings the host's current usage) or the host's next refusal does.
    */
   skipOwn?: boolean;
 }
@@ -175,6 +219,11 @@ export class RedisStore implements Store {
   private readonly blocking?: Redis;
   /** The writer id of this store's commits ('' when it reads its own commits back). */
   readonly writer: string;
+  /** Names this store's taken list (TAKE_LUA). */
+  private readonly id = randomBytes(6).toString('hex');
+  private exchanges = 0;
+  /** The number of the last exchange that took requests and whose answer has not been read. */
+  private unansweredTake: number | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -236,7 +285,10 @@ export class RedisStore implements Store {
     const cmds: Array<Array<string | number>> = [];
     if (results.length > 0) cmds.push(['RPUSH', KEYS.results, ...results]);
     cmds.push(['EVALSHA', sha(CHANGES_LUA), 0, since]);
-    if (pop > 0) cmds.push(['LPOP', KEYS.queue, pop]);
+    if (pop > 0) {
+      this.unansweredTake = ++this.exchanges;
+      cmds.push(['EVALSHA', sha(TAKE_LUA), 0, this.id, this.unansweredTake, pop]);
+    }
     return cmds;
   }
 
@@ -254,8 +306,37 @@ export class RedisStore implements Store {
       if (v > top) top = v;
     }
     idx++;
-    const popped = pop > 0 ? ok(replies[idx]) : null;
+    let popped: RespValue = null;
+    if (pop > 0) {
+      popped = replies[idx]!;
+      // not cached (a restarted Redis): nothing was taken, so it can be done now
+      if (popped instanceof Error && popped.message.startsWith('NOSCRIPT')) popped = await this.redis.eval(TAKE_LUA, [], [this.id, this.unansweredTake!, pop]);
+      ok(popped);
+      this.unansweredTake = undefined;
+    }
     return { floor: Number(arr[0]), deltas, top, requests: Array.isArray(popped) ? (popped as string[]) : [] };
+  }
+
+  async placedAlready(ids: readonly string[]): Promise<Map<string, { host: string; use: HostUsage }>> {
+    const out = new Map<string, { host: string; use: HostUsage }>();
+    if (ids.length === 0) return out;
+    for (const row of ok(await this.redis.eval(PLACED_LUA, [], ids)) as RespValue[][]) {
+      const [id, host, use, tenants] = row as [string, string, string, RespValue[]];
+      out.set(id, { host, use: parseUse(use, tenants) });
+    }
+    return out;
+  }
+
+  async reclaim(): Promise<string[]> {
+    const exchange = this.unansweredTake;
+    if (exchange === undefined) return [];
+    const key = KEYS.takenPrefix + this.id;
+    const [list, del] = await this.redis.pipeline([['LRANGE', key, 0, -1], ['DEL', key]]);
+    ok(del);
+    this.unansweredTake = undefined;
+    const taken = ok(list) as string[];
+    // an older exchange's list means the unanswered one never ran: it took nothing
+    return taken[0] === String(exchange) ? taken.slice(1) : [];
   }
 
   async release(placement: string): Promise<boolean> {
@@ -300,6 +381,11 @@ function parseOutcomes(reply: RespValue): CommitOutcome[] {
       return { host, reason, ...(use ? { use: parseUse(use, Array.isArray(tenants) ? tenants : []) } : {}) };
     });
     if (ok === 1) return { ok: true, v, at, refused };
+    if (ok === 2) {
+      const [, , , , host, use, tenants] = o as [number, number, number, RespValue[], string, string, RespValue[]];
+      const now = parseUse(use, Array.isArray(tenants) ? tenants : []);
+      return { ok: true, v: now.v, at: -1, refused, earlier: { host, use: now } };
+    }
     const last = refused.at(-1);
     return { ok: false, reason: last?.reason ?? 'unknown-host', ...(last?.use ? { use: last.use } : {}), refused };
   });

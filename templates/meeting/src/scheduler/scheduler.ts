@@ -6,7 +6,7 @@
 // one exchange with the store: its commit travels with the sync for the next batch
 // (results out, changes and the next requests in).
 import { HostCache, type HostClaims } from './cache.js';
-import { DEFAULT_PICK, feasible, seededRng, type Host, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
+import { DEFAULT_PICK, feasible, seededRng, type Host, type HostUsage, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
 import type { CommitItem, CommitOutcome, Store, SyncResult } from './store.js';
 import { FlowQueue } from './queue.js';
 import { parsePlacementRequest } from './request.js';
@@ -71,6 +71,10 @@ export class Scheduler {
   private running = false;
   private pendingResults: string[] = [];
   private sharedBuffer: string[] = [];
+  /** The jobs of a step whose exchange with the store failed: placed first by the next step. */
+  private retry: Job[] = [];
+  /** A step failed: the store may hold requests its exchange took (Store.reclaim). */
+  private reclaimNext = false;
   private blockingPop: Promise<void> | undefined;
   private loopDone: Promise<void> | undefined;
   stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0 };
@@ -146,7 +150,12 @@ export class Scheduler {
         p.conflicts += o.refused.length;
         this.stats.attempts += tried;
         this.stats.conflicts += o.refused.length;
-        if (o.ok) {
+        if (o.ok && o.earlier) {
+          // placed by an earlier commit whose answer was lost: that placement stands
+          this.cache.set(o.earlier.host, o.earlier.use);
+          p.done = { id: p.job.req.id, ok: true, host: o.earlier.host, zone: this.cache.hosts.get(o.earlier.host)?.spec.zone, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
+          this.stats.placed++;
+        } else if (o.ok) {
           const h = o.at === 0 ? p.host! : p.alternates[o.at - 1]!;
           const r = p.job.req;
           this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
@@ -220,7 +229,13 @@ export class Scheduler {
    * fetches them first.
    */
   async step(): Promise<number> {
-    const jobs: Job[] = this.local.take(this.opts.batch);
+    if (this.reclaimNext) {
+      this.sharedBuffer.unshift(...(await this.store.reclaim()));
+      this.reclaimNext = false;
+    }
+    const jobs: Job[] = this.retry.splice(0, this.opts.batch);
+    const answered = await this.answerPlaced(jobs);
+    jobs.push(...this.local.take(this.opts.batch - jobs.length));
     const take = (): void => {
       for (const raw of this.sharedBuffer.splice(0, this.opts.batch - jobs.length)) {
         let body: unknown;
@@ -248,22 +263,53 @@ export class Scheduler {
         await this.applySync(await this.store.sync(this.cache.version, want, results));
         results = [];
         take();
-        if (jobs.length === 0) return 0;
+        if (jobs.length === 0) return answered;
       }
       results = this.pendingResults.splice(0);
       placements = await this.placeBatch(jobs, { pop: want, results });
     } catch (err) {
-      this.pendingResults.unshift(...results); // not known to have arrived: sent again
-      const error = `store unavailable: ${err instanceof Error ? err.message : String(err)}`;
-      for (const j of jobs) j.resolve?.(this.refusal(j.req.id, error));
+      // Nothing is dropped: the results go again (a result may then arrive twice, each the
+      // same), the jobs are placed by the next step (a commit of theirs that did run is
+      // found by its id, not placed twice), and what the exchange took from the shared
+      // queue is reclaimed from the store.
+      this.pendingResults.unshift(...results);
+      this.retry.unshift(...jobs);
+      this.reclaimNext = true;
       throw err;
     }
-    placements.forEach((p, i) => {
-      const job = jobs[i]!;
-      if (job.resolve) job.resolve(p);
-      else this.pendingResults.push(JSON.stringify(p));
+    placements.forEach((p, i) => this.deliver(jobs[i]!, p));
+    return answered + jobs.length;
+  }
+
+  /**
+   * Jobs of a failed exchange whose commit did run: answered from the store's placements
+   * (and taken out of `jobs`) instead of being planned again. Returns how many.
+   */
+  private async answerPlaced(jobs: Job[]): Promise<number> {
+    if (jobs.length === 0) return 0;
+    let placed: Map<string, { host: string; use: HostUsage }>;
+    try {
+      placed = await this.store.placedAlready(jobs.map((j) => j.req.id));
+    } catch (err) {
+      this.retry.unshift(...jobs);
+      throw err;
+    }
+    const open = jobs.filter((j) => {
+      const p = placed.get(j.req.id);
+      if (!p) return true;
+      this.cache.set(p.host, p.use);
+      this.stats.placed++;
+      this.deliver(j, { id: j.req.id, ok: true, host: p.host, zone: this.cache.hosts.get(p.host)?.spec.zone, attempts: 1, conflicts: 0, replica: this.opts.replica });
+      return false;
     });
-    return jobs.length;
+    const n = jobs.length - open.length;
+    jobs.splice(0, jobs.length, ...open);
+    return n;
+  }
+
+  private deliver(job: Job, p: Placement): void {
+    if (job.resolve) job.resolve(p);
+    else this.pendingResults.push(JSON.stringify(p));
   }
 
   /** Runs until stop(): batches back to back while there is work, blocks when idle. */
@@ -312,7 +358,13 @@ export class Scheduler {
     this.running = false;
     await this.loopDone;
     await this.blockingPop;
-    const requests = this.sharedBuffer.splice(0);
+    if (this.reclaimNext) this.sharedBuffer.unshift(...(await this.store.reclaim().catch(() => [])));
+    const requests: string[] = [];
+    for (const j of this.retry.splice(0)) {
+      if (j.resolve) j.resolve(this.refusal(j.req.id, 'the scheduler replica stopped before it could place this request'));
+      else requests.push(JSON.stringify(j.req));
+    }
+    requests.push(...this.sharedBuffer.splice(0));
     const results = this.pendingResults.splice(0);
     if (requests.length + results.length > 0) await this.store.giveBack(requests, results);
   }

@@ -113,8 +113,13 @@ export interface Refusal {
 }
 
 export type CommitOutcome =
-  /** Committed on [host, ...alternates][at], at the host's new version v, after `refused`. */
-  | { ok: true; v: number; at: number; refused: Refusal[] }
+  /**
+   * Committed on [host, ...alternates][at], at the host's new version v, after `refused`.
+   * With `earlier`, nothing was committed now: a placement with this id exists already (an
+   * earlier commit of it ran, its answer lost) on earlier.host, whose usage is earlier.use;
+   * `at` is then -1 and `v` that usage's version. A commit never places one id twice.
+   */
+  | { ok: true; v: number; at: number; refused: Refusal[]; earlier?: { host: string; use: HostUsage } }
   /** Every host refused; reason and use are the last refusal's. */
   | { ok: false; reason: Refusal['reason']; use?: HostUsage; refused: Refusal[] };
 
@@ -163,6 +168,19 @@ export interface Store {
   giveBack(requests: readonly string[], results: readonly string[]): Promise<void>;
   /** Blocks until a request is queued (or the timeout); undefined on timeout. */
   waitRequest(timeoutMs: number): Promise<string | undefined>;
+  /**
+   * After a sync or commitThenSync failed: the requests that exchange took from the shared
+   * queue when it did run in the store and only its answer was lost (none when it did not
+   * run). Each taking exchange keeps what it took in the store until the next one, so a
+   * dropped connection loses no request.
+   */
+  reclaim(): Promise<string[]>;
+  /**
+   * Which of these placement ids are placed already, where, and that host's usage now: after
+   * a failed exchange, its requests are looked up before they are planned again (their
+   * commit may have run).
+   */
+  placedAlready(ids: readonly string[]): Promise<Map<string, { host: string; use: HostUsage }>>;
   close(): void;
 }
 
@@ -182,5 +200,7 @@ export const KEYS = {
   logFloor: 'sched:logfloor',
   placements: 'sched:placements',
   queue: 'sched:queue',
+  /** `sched:taken:<store id>`: the requests one store's last exchange took, after its number. */
+  takenPrefix: 'sched:taken:',
   results: 'sched:results',
 } as const;
