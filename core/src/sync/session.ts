@@ -27,6 +27,7 @@ import { KdevError, isKdevError } from '../errors.js';
 import type { SyncConfig } from '../config/schema.js';
 import { IgnoreRules } from './ignore.js';
 import { scanTree } from './scan.js';
+import { pruneHashCaches } from './cache-files.js';
 import { SyncConnection, type ChangesMessage, type DiffMessage } from './connection.js';
 
 export type SyncState = 'stopped' | 'connecting' | 'initial-sync' | 'watching' | 'syncing' | 'idle';
@@ -90,10 +91,16 @@ export interface SyncSessionOptions {
 }
 
 /** The default place of a folder's persistent hash cache. */
-export function defaultHashCacheFile(localRoot: string): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'kdev', 'sync', `${createHash('sha256').update(localRoot).digest('hex').slice(0, 24)}.json`);
+function hashCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kdev', 'sync');
 }
+
+export function defaultHashCacheFile(localRoot: string): string {
+  return join(hashCacheDir(), `${createHash('sha256').update(localRoot).digest('hex').slice(0, 24)}.json`);
+}
+
+/** The hash-cache folder is pruned once per process (see cache-files.ts). */
+let hashCachesPruned = false;
 
 export interface SyncStatus {
   state: SyncState;
@@ -218,6 +225,10 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       const tmp = `${this.cacheFile}.${process.pid}.tmp`;
       await writeFile(tmp, JSON.stringify({ v: 1, root: this.root, rows: this.cache.dump(keep) }));
       await rename(tmp, this.cacheFile);
+      if (!hashCachesPruned && dirname(this.cacheFile) === hashCacheDir()) {
+        hashCachesPruned = true;
+        await pruneHashCaches(hashCacheDir(), { keep: this.cacheFile });
+      }
     } catch {
       // a cache that cannot be written only costs re-hashing next time
     }
