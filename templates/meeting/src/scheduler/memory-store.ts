@@ -43,11 +43,8 @@ export class MemoryStore implements Store {
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
     this.commits++;
     return items.map((it): CommitOutcome => {
-      const earlier = this.placements.get(it.placement);
-      if (earlier) {
-        const use = structuredClone(this.uses.get(earlier.host)!);
-        return { ok: true, v: use.v, at: -1, refused: [], earlier: { host: earlier.host, use } };
-      }
+      const earlier = this.placedOn(it.placement);
+      if (earlier) return { ok: true, v: earlier.use.v, at: -1, refused: [], earlier };
       const refused: Refusal[] = [];
       const hosts = [{ host: it.host, expect: it.expect }, ...(it.alternates ?? [])];
       for (const [at, { host, expect }] of hosts.entries()) {
@@ -90,11 +87,17 @@ export class MemoryStore implements Store {
     return this.queue.shift();
   }
 
+  /** Where placement `id` is, and that host's usage now (a copy). */
+  private placedOn(id: string): { host: string; use: HostUsage } | undefined {
+    const p = this.placements.get(id);
+    return p && { host: p.host, use: structuredClone(this.uses.get(p.host)!) };
+  }
+
   async placedAlready(ids: readonly string[]): Promise<Map<string, { host: string; use: HostUsage }>> {
     const out = new Map<string, { host: string; use: HostUsage }>();
     for (const id of ids) {
-      const p = this.placements.get(id);
-      if (p) out.set(id, { host: p.host, use: structuredClone(this.uses.get(p.host)!) });
+      const p = this.placedOn(id);
+      if (p) out.set(id, p);
     }
     return out;
   }
