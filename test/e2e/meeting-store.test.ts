@@ -201,4 +201,36 @@ describe('scheduler store on Redis', { timeout: 300_000 }, () => {
       await redis.call('DEL', KEYS.queue);
     }
   });
+
+  it('puts back what a replica that died was holding; one that stops cleanly leaves nothing behind', async () => {
+    const sweeper = new RedisStore(redis, { skipOwn: true });
+    await sweeper.sweep(0); // the stores of the tests above are done with theirs
+    await redis.call('DEL', KEYS.queue);
+    await redis.call('RPUSH', KEYS.queue, 'q1', 'q2', 'q3', 'q4', 'q5');
+    const dies = new RedisStore(redis, { skipOwn: true });
+    const snap = await dies.snapshot();
+    assert.deepEqual((await dies.sync(snap.version, 2, [])).requests, ['q1', 'q2']);
+    assert.deepEqual((await dies.sync(snap.version, 2, [])).requests, ['q3', 'q4']);
+    // it stops here holding q1, q2 (placed by now, results not sent) and q3, q4 (not placed)
+    assert.equal(await sweeper.sweep(60_000), 0, 'not stale yet');
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(await sweeper.sweep(20), 4);
+    assert.deepEqual(await redis.call('LRANGE', KEYS.queue, 0, -1), ['q1', 'q2', 'q3', 'q4', 'q5'], 'back at the head, in order');
+    assert.equal(await sweeper.sweep(0), 0, 'put back once');
+
+    // exchanges that took nothing, with every result sent, leave nothing to put back
+    const works = new RedisStore(redis, { skipOwn: true });
+    assert.deepEqual((await works.sync(snap.version, 10, [])).requests, ['q1', 'q2', 'q3', 'q4', 'q5']);
+    await works.sync(snap.version, 10, ['r1']); // q1..q5 placed, their results out, nothing taken
+    await works.sync(snap.version, 10, []);
+    // a store that gives back (a replica stopping) leaves nothing either
+    await redis.call('RPUSH', KEYS.queue, 'q6', 'q7');
+    const leaves = new RedisStore(redis, { skipOwn: true });
+    const held = (await leaves.sync(snap.version, 5, [])).requests;
+    await leaves.giveBack(held, []);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(await sweeper.sweep(20), 0);
+    assert.deepEqual(await redis.call('LRANGE', KEYS.queue, 0, -1), ['q6', 'q7']);
+    await redis.call('DEL', KEYS.queue, KEYS.results);
+  });
 });

@@ -585,8 +585,13 @@ var KEYS = {
   logFloor: "sched:logfloor",
   placements: "sched:placements",
   queue: "sched:queue",
-  /** `sched:taken:<store id>`: the requests one store's last exchange took, after its number. */
+  /**
+   * `sched:taken:<store id>`: the requests one store's last exchange took, after its number;
+   * `…:prev` the exchange's before (committed, results not yet sent).
+   */
   takenPrefix: "sched:taken:",
+  /** Store id → time (ms, Redis's clock) of its last exchange, while it holds taken requests. */
+  takers: "sched:takers",
   results: "sched:results"
 };
 
@@ -703,15 +708,42 @@ return out
 `;
 var TAKE_LUA = `
 local key = '${KEYS.takenPrefix}' .. ARGV[1]
-redis.call('DEL', key)
+local prev = key .. ':prev'
+redis.call('DEL', prev)
+if redis.call('EXISTS', key) == 1 then redis.call('RENAME', key, prev) end
 local items = redis.call('LPOP', '${KEYS.queue}', ARGV[3])
-if not items then return false end
-redis.call('RPUSH', key, ARGV[2])
-for i = 1, #items, 1000 do
-  redis.call('RPUSH', key, unpack(items, i, math.min(i + 999, #items)))
+if items then
+  redis.call('RPUSH', key, ARGV[2])
+  for i = 1, #items, 1000 do
+    redis.call('RPUSH', key, unpack(items, i, math.min(i + 999, #items)))
+  end
 end
-redis.call('EXPIRE', key, 600)
+if items or redis.call('EXISTS', prev) == 1 then
+  local t = redis.call('TIME')
+  redis.call('ZADD', '${KEYS.takers}', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+else
+  redis.call('ZREM', '${KEYS.takers}', ARGV[1])
+end
 return items
+`;
+var SWEEP_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local back = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', '${KEYS.takers}', '-inf', now - tonumber(ARGV[1]))) do
+  local key = '${KEYS.takenPrefix}' .. id
+  -- the newest list first, each in reverse, so that LPUSH leaves them in their order
+  for _, list in ipairs({key, key .. ':prev'}) do
+    local items = redis.call('LRANGE', list, 1, -1)
+    for i = #items, 1, -1 do
+      redis.call('LPUSH', '${KEYS.queue}', items[i])
+      back = back + 1
+    end
+    redis.call('DEL', list)
+  end
+  redis.call('ZREM', '${KEYS.takers}', id)
+end
+return back
 `;
 var PLACED_LUA = `
 ${HELPERS_LUA}
@@ -838,21 +870,24 @@ var RedisStore = class {
   async reclaim() {
     const exchange2 = this.unansweredTake;
     if (exchange2 === void 0) return [];
-    const key = KEYS.takenPrefix + this.id;
-    const [list, del] = await this.redis.pipeline([["LRANGE", key, 0, -1], ["DEL", key]]);
-    ok(del);
+    const taken = ok(await this.redis.call("LRANGE", KEYS.takenPrefix + this.id, 0, -1));
     this.unansweredTake = void 0;
-    const taken = ok(list);
     return taken[0] === String(exchange2) ? taken.slice(1) : [];
+  }
+  async sweep(staleMs) {
+    return Number(await this.redis.eval(SWEEP_LUA, [], [staleMs]));
   }
   async release(placement) {
     return await this.redis.eval(RELEASE_LUA, [], [placement]) === 1;
   }
   async giveBack(requests, results) {
-    const cmds = [];
+    const key = KEYS.takenPrefix + this.id;
+    const cmds = [["MULTI"]];
     if (requests.length > 0) cmds.push(["LPUSH", KEYS.queue, ...[...requests].reverse()]);
     if (results.length > 0) cmds.push(["RPUSH", KEYS.results, ...results]);
-    if (cmds.length > 0) for (const r of await this.redis.pipeline(cmds)) ok(r);
+    cmds.push(["DEL", key, `${key}:prev`], ["ZREM", KEYS.takers, this.id], ["EXEC"]);
+    const replies = await this.redis.pipeline(cmds);
+    for (const r of ok(replies.at(-1))) ok(r);
   }
   async waitRequest(timeoutMs) {
     const conn = this.blocking ?? this.redis;
@@ -1298,7 +1333,7 @@ var FlowQueue = class {
 };
 
 // templates/meeting/src/scheduler/scheduler.ts
-var DEFAULT_OPTIONS = { replica: "r0", batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, alternates: 2, shared: true, queueCapacity: 1e3 };
+var DEFAULT_OPTIONS = { replica: "r0", batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, alternates: 2, shared: true, queueCapacity: 1e3, sweepEveryMs: 5e3, staleMs: 15e3 };
 var Scheduler = class {
   constructor(store2, opts = {}) {
     this.store = store2;
@@ -1324,7 +1359,8 @@ var Scheduler = class {
   reclaimNext = false;
   blockingPop;
   loopDone;
-  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0 };
+  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0, requeued: 0 };
+  nextSweep = 0;
   async init() {
     const snap = await this.store.snapshot();
     this.cache.load(snap.version, snap.hosts);
@@ -1537,6 +1573,10 @@ var Scheduler = class {
       while (this.running) {
         let n = 0;
         try {
+          if (this.opts.shared && Date.now() >= this.nextSweep) {
+            this.nextSweep = Date.now() + this.opts.sweepEveryMs;
+            this.stats.requeued += await this.store.sweep(this.opts.staleMs);
+          }
           n = await this.step();
         } catch (err) {
           this.stats.errors++;
@@ -1576,8 +1616,7 @@ var Scheduler = class {
       else requests.push(JSON.stringify(j.req));
     }
     requests.push(...this.sharedBuffer.splice(0));
-    const results = this.pendingResults.splice(0);
-    if (requests.length + results.length > 0) await this.store.giveBack(requests, results);
+    await this.store.giveBack(requests, this.pendingResults.splice(0));
   }
 };
 

@@ -102,6 +102,11 @@ export class MemoryStore implements Store {
     return out;
   }
 
+  /** Nothing to sweep: the replicas of a memory store live in its process. */
+  async sweep(): Promise<number> {
+    return 0;
+  }
+
   /** Nothing to reclaim: an exchange with memory never loses its answer. */
   async reclaim(): Promise<string[]> {
     return [];

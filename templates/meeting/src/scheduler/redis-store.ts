@@ -158,19 +158,54 @@ return out
 `;
 
 // ARGV: store id, exchange number, count. Pops up to count queued requests and keeps them,
-// after the exchange number, in that store's taken list (replacing the previous exchange's):
-// if the answer is lost, the store reads them back (reclaim) instead of losing them.
+// after the exchange number, in that store's taken list: if the answer is lost, the store
+// reads them back (reclaim) instead of losing them. The previous exchange's list becomes
+// `:prev` (those requests are committed by now, their results still in the replica) and
+// the one before goes: what a replica holds in memory is always in Redis too, so if it
+// dies another replica's sweep puts those requests back in the queue. sched:takers scores
+// each store by the time of its last exchange (Redis's clock).
 export const TAKE_LUA = `
 local key = '${KEYS.takenPrefix}' .. ARGV[1]
-redis.call('DEL', key)
+local prev = key .. ':prev'
+redis.call('DEL', prev)
+if redis.call('EXISTS', key) == 1 then redis.call('RENAME', key, prev) end
 local items = redis.call('LPOP', '${KEYS.queue}', ARGV[3])
-if not items then return false end
-redis.call('RPUSH', key, ARGV[2])
-for i = 1, #items, 1000 do
-  redis.call('RPUSH', key, unpack(items, i, math.min(i + 999, #items)))
+if items then
+  redis.call('RPUSH', key, ARGV[2])
+  for i = 1, #items, 1000 do
+    redis.call('RPUSH', key, unpack(items, i, math.min(i + 999, #items)))
+  end
 end
-redis.call('EXPIRE', key, 600)
+if items or redis.call('EXISTS', prev) == 1 then
+  local t = redis.call('TIME')
+  redis.call('ZADD', '${KEYS.takers}', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+else
+  redis.call('ZREM', '${KEYS.takers}', ARGV[1])
+end
 return items
+`;
+
+// ARGV: stale after (ms). The stores whose last exchange is older than that and which still
+// hold taken requests (a replica that died): their requests go back to the head of the
+// queue, older first, and their lists are removed. Returns how many went back.
+export const SWEEP_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local back = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', '${KEYS.takers}', '-inf', now - tonumber(ARGV[1]))) do
+  local key = '${KEYS.takenPrefix}' .. id
+  -- the newest list first, each in reverse, so that LPUSH leaves them in their order
+  for _, list in ipairs({key, key .. ':prev'}) do
+    local items = redis.call('LRANGE', list, 1, -1)
+    for i = #items, 1, -1 do
+      redis.call('LPUSH', '${KEYS.queue}', items[i])
+      back = back + 1
+    end
+    redis.call('DEL', list)
+  end
+  redis.call('ZREM', '${KEYS.takers}', id)
+end
+return back
 `;
 
 // ARGV: placement ids. Returns {id, host, usage, tenants} for each id that is placed.
@@ -330,13 +365,16 @@ export class RedisStore implements Store {
   async reclaim(): Promise<string[]> {
     const exchange = this.unansweredTake;
     if (exchange === undefined) return [];
-    const key = KEYS.takenPrefix + this.id;
-    const [list, del] = await this.redis.pipeline([['LRANGE', key, 0, -1], ['DEL', key]]);
-    ok(del);
+    const taken = ok(await this.redis.call('LRANGE', KEYS.takenPrefix + this.id, 0, -1)) as string[];
     this.unansweredTake = undefined;
-    const taken = ok(list) as string[];
-    // an older exchange's list means the unanswered one never ran: it took nothing
+    // an older exchange's list means the unanswered one never ran: it took nothing. The
+    // list stays: the requests are in this replica's hands again, and the next exchange
+    // moves it on like any other.
     return taken[0] === String(exchange) ? taken.slice(1) : [];
+  }
+
+  async sweep(staleMs: number): Promise<number> {
+    return Number(await this.redis.eval(SWEEP_LUA, [], [staleMs]));
   }
 
   async release(placement: string): Promise<boolean> {
@@ -344,10 +382,14 @@ export class RedisStore implements Store {
   }
 
   async giveBack(requests: readonly string[], results: readonly string[]): Promise<void> {
-    const cmds: Array<Array<string | number>> = [];
+    const key = KEYS.takenPrefix + this.id;
+    const cmds: Array<Array<string | number>> = [['MULTI']];
     if (requests.length > 0) cmds.push(['LPUSH', KEYS.queue, ...[...requests].reverse()]);
     if (results.length > 0) cmds.push(['RPUSH', KEYS.results, ...results]);
-    if (cmds.length > 0) for (const r of await this.redis.pipeline(cmds)) ok(r);
+    // given back and answered: nothing is left for a sweep to put back
+    cmds.push(['DEL', key, `${key}:prev`], ['ZREM', KEYS.takers, this.id], ['EXEC']);
+    const replies = await this.redis.pipeline(cmds);
+    for (const r of ok(replies.at(-1)) as RespValue[]) ok(r);
   }
 
   async waitRequest(timeoutMs: number): Promise<string | undefined> {

@@ -36,9 +36,15 @@ export interface SchedulerOptions {
   seed?: number;
   /** Told about a failed step (the store away, a bug): the loop backs off and goes on. */
   onError?: (err: unknown) => void;
+  /**
+   * How often the loop sweeps the store for requests held by replicas that stopped
+   * exchanging for `staleMs` (Store.sweep): they go back to the shared queue.
+   */
+  sweepEveryMs: number;
+  staleMs: number;
 }
 
-export const DEFAULT_OPTIONS: SchedulerOptions = { replica: 'r0', batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, alternates: 2, shared: true, queueCapacity: 1000 };
+export const DEFAULT_OPTIONS: SchedulerOptions = { replica: 'r0', batch: 64, pick: DEFAULT_PICK, maxAttempts: 8, alternates: 2, shared: true, queueCapacity: 1000, sweepEveryMs: 5000, staleMs: 15_000 };
 
 interface Job {
   req: PlacementRequest;
@@ -77,7 +83,8 @@ export class Scheduler {
   private reclaimNext = false;
   private blockingPop: Promise<void> | undefined;
   private loopDone: Promise<void> | undefined;
-  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0 };
+  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0, requeued: 0 };
+  private nextSweep = 0;
 
   constructor(
     readonly store: Store,
@@ -320,6 +327,10 @@ export class Scheduler {
       while (this.running) {
         let n = 0;
         try {
+          if (this.opts.shared && Date.now() >= this.nextSweep) {
+            this.nextSweep = Date.now() + this.opts.sweepEveryMs;
+            this.stats.requeued += await this.store.sweep(this.opts.staleMs);
+          }
           n = await this.step();
         } catch (err) {
           this.stats.errors++;
@@ -365,7 +376,7 @@ export class Scheduler {
       else requests.push(JSON.stringify(j.req));
     }
     requests.push(...this.sharedBuffer.splice(0));
-    const results = this.pendingResults.splice(0);
-    if (requests.length + results.length > 0) await this.store.giveBack(requests, results);
+    // always: the store also forgets what this replica took (nothing left to sweep)
+    await this.store.giveBack(requests, this.pendingResults.splice(0));
   }
 }

@@ -181,6 +181,13 @@ export interface Store {
    * commit may have run).
    */
   placedAlready(ids: readonly string[]): Promise<Map<string, { host: string; use: HostUsage }>>;
+  /**
+   * Puts back at the head of the shared queue the requests held by stores that have not
+   * exchanged for `staleMs` (a replica that died with requests in hand); returns how many.
+   * A request put back that was placed already is answered with its placement (commits
+   * never place one id twice).
+   */
+  sweep(staleMs: number): Promise<number>;
   close(): void;
 }
 
@@ -200,7 +207,12 @@ export const KEYS = {
   logFloor: 'sched:logfloor',
   placements: 'sched:placements',
   queue: 'sched:queue',
-  /** `sched:taken:<store id>`: the requests one store's last exchange took, after its number. */
+  /**
+   * `sched:taken:<store id>`: the requests one store's last exchange took, after its number;
+   * `…:prev` the exchange's before (committed, results not yet sent).
+   */
   takenPrefix: 'sched:taken:',
+  /** Store id → time (ms, Redis's clock) of its last exchange, while it holds taken requests. */
+  takers: 'sched:takers',
   results: 'sched:results',
 } as const;
