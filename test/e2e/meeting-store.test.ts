@@ -233,4 +233,21 @@ describe('scheduler store on Redis', { timeout: 300_000 }, () => {
     assert.deepEqual(await redis.call('LRANGE', KEYS.queue, 0, -1), ['q6', 'q7']);
     await redis.call('DEL', KEYS.queue, KEYS.results);
   });
+
+  it('an idle replica waits for a request without taking it', async () => {
+    await redis.call('DEL', KEYS.queue);
+    const blocking = new Redis({ host: redisIp, port: 6379 });
+    const waiter = new RedisStore(redis, { skipOwn: true, blocking });
+    try {
+      assert.equal(await waiter.waitRequest(50), false, 'nothing queued: the timeout');
+      const woke = waiter.waitRequest(5000);
+      await new Promise((r) => setTimeout(r, 50));
+      await redis.call('RPUSH', KEYS.queue, 'w1', 'w2');
+      assert.equal(await woke, true);
+      assert.deepEqual(await redis.call('LRANGE', KEYS.queue, 0, -1), ['w1', 'w2'], 'the queue as it was: nothing taken outside an exchange');
+    } finally {
+      blocking.close();
+      await redis.call('DEL', KEYS.queue);
+    }
+  });
 });

@@ -889,10 +889,15 @@ var RedisStore = class {
     const replies = await this.redis.pipeline(cmds);
     for (const r of ok(replies.at(-1))) ok(r);
   }
+  /**
+   * BLMOVE from the queue's head back to its head: blocks until a request is queued, then
+   * leaves it there (the list is unchanged), so a request is only ever taken by an exchange
+   * that keeps it in a taken list. Every replica blocked on it wakes.
+   */
   async waitRequest(timeoutMs) {
     const conn = this.blocking ?? this.redis;
-    const r = await conn.call("BLPOP", KEYS.queue, Math.max(0.01, timeoutMs / 1e3));
-    return Array.isArray(r) ? String(r[1]) : void 0;
+    const r = await conn.call("BLMOVE", KEYS.queue, KEYS.queue, "LEFT", "LEFT", Math.max(0.01, timeoutMs / 1e3));
+    return r !== null;
   }
   close() {
     this.redis.close();
@@ -1357,7 +1362,7 @@ var Scheduler = class {
   retry = [];
   /** A step failed: the store may hold requests its exchange took (Store.reclaim). */
   reclaimNext = false;
-  blockingPop;
+  blockingWait;
   loopDone;
   stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0, requeued: 0 };
   nextSweep = 0;
@@ -1591,24 +1596,22 @@ var Scheduler = class {
   idle() {
     const waits = [this.local.nonEmpty()];
     if (this.opts.shared) {
-      if (!this.blockingPop) {
-        this.blockingPop = this.store.waitRequest(1e3).then((r) => {
-          if (r !== void 0) this.sharedBuffer.push(r);
-        }).catch(() => new Promise((r) => setTimeout(r, 200))).finally(() => this.blockingPop = void 0);
+      if (!this.blockingWait) {
+        this.blockingWait = this.store.waitRequest(1e3).then(() => void 0).catch(() => new Promise((r) => setTimeout(r, 200))).finally(() => this.blockingWait = void 0);
       }
-      waits.push(this.blockingPop);
+      waits.push(this.blockingWait);
     } else waits.push(new Promise((r) => setTimeout(r, 1e3)));
     return Promise.race(waits);
   }
   /**
-   * Stops the loop after its current step; a request already taken from the shared queue
-   * (by the blocking pop) but not placed goes back to the head of the queue, and results
-   * not yet sent are sent, so a replica going away loses nothing.
+   * Stops the loop after its current step; requests taken from the shared queue but not
+   * placed go back to its head, and results not yet sent are sent, so a replica going away
+   * loses nothing.
    */
   async stop() {
     this.running = false;
     await this.loopDone;
-    await this.blockingPop;
+    await this.blockingWait;
     if (this.reclaimNext) this.sharedBuffer.unshift(...await this.store.reclaim().catch(() => []));
     const requests = [];
     for (const j of this.retry.splice(0)) {

@@ -83,8 +83,8 @@ export class MemoryStore implements Store {
     this.results.push(...results);
   }
 
-  async waitRequest(): Promise<string | undefined> {
-    return this.queue.shift();
+  async waitRequest(): Promise<boolean> {
+    return this.queue.length > 0;
   }
 
   /** Where placement `id` is, and that host's usage now (a copy). */

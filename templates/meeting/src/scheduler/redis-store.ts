@@ -238,7 +238,7 @@ function parseUse(raw: string, tenants: readonly RespValue[] = []): HostUsage {
 const packUse = (u: Pick<HostUsage, 'v' | 'cpu' | 'mem' | 'gpu'>): string => `${u.v}|${u.cpu}|${u.mem}|${u.gpu}`;
 
 export interface RedisStoreOptions {
-  /** A second connection for the blocking pop, so it never delays commits. */
+  /** A second connection for the blocking wait (waitRequest), so it never delays commits. */
   blocking?: Redis;
   /**
    * Leave this store's own commits out of sync() (a scheduler replica: its cache applied
@@ -392,10 +392,15 @@ export class RedisStore implements Store {
     for (const r of ok(replies.at(-1)) as RespValue[]) ok(r);
   }
 
-  async waitRequest(timeoutMs: number): Promise<string | undefined> {
+  /**
+   * BLMOVE from the queue's head back to its head: blocks until a request is queued, then
+   * leaves it there (the list is unchanged), so a request is only ever taken by an exchange
+   * that keeps it in a taken list. Every replica blocked on it wakes.
+   */
+  async waitRequest(timeoutMs: number): Promise<boolean> {
     const conn = this.blocking ?? this.redis;
-    const r = await conn.call('BLPOP', KEYS.queue, Math.max(0.01, timeoutMs / 1000));
-    return Array.isArray(r) ? String(r[1]) : undefined;
+    const r = await conn.call('BLMOVE', KEYS.queue, KEYS.queue, 'LEFT', 'LEFT', Math.max(0.01, timeoutMs / 1000));
+    return r !== null;
   }
 
   close(): void {

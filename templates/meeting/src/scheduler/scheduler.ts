@@ -81,7 +81,7 @@ export class Scheduler {
   private retry: Job[] = [];
   /** A step failed: the store may hold requests its exchange took (Store.reclaim). */
   private reclaimNext = false;
-  private blockingPop: Promise<void> | undefined;
+  private blockingWait: Promise<void> | undefined;
   private loopDone: Promise<void> | undefined;
   stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0, requeued: 0 };
   private nextSweep = 0;
@@ -346,29 +346,28 @@ export class Scheduler {
   private idle(): Promise<void> {
     const waits: Array<Promise<void>> = [this.local.nonEmpty()];
     if (this.opts.shared) {
-      if (!this.blockingPop) {
-        this.blockingPop = this.store
+      if (!this.blockingWait) {
+        // the wait takes nothing: the next step's sync takes what arrived
+        this.blockingWait = this.store
           .waitRequest(1000)
-          .then((r) => {
-            if (r !== undefined) this.sharedBuffer.push(r);
-          })
+          .then(() => undefined)
           .catch(() => new Promise<void>((r) => setTimeout(r, 200)))
-          .finally(() => (this.blockingPop = undefined));
+          .finally(() => (this.blockingWait = undefined));
       }
-      waits.push(this.blockingPop);
+      waits.push(this.blockingWait);
     } else waits.push(new Promise((r) => setTimeout(r, 1000)));
     return Promise.race(waits);
   }
 
   /**
-   * Stops the loop after its current step; a request already taken from the shared queue
-   * (by the blocking pop) but not placed goes back to the head of the queue, and results
-   * not yet sent are sent, so a replica going away loses nothing.
+   * Stops the loop after its current step; requests taken from the shared queue but not
+   * placed go back to its head, and results not yet sent are sent, so a replica going away
+   * loses nothing.
    */
   async stop(): Promise<void> {
     this.running = false;
     await this.loopDone;
-    await this.blockingPop;
+    await this.blockingWait;
     if (this.reclaimNext) this.sharedBuffer.unshift(...(await this.store.reclaim().catch(() => [])));
     const requests: string[] = [];
     for (const j of this.retry.splice(0)) {

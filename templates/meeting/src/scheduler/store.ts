@@ -166,8 +166,11 @@ export interface Store {
   release(placement: string): Promise<boolean>;
   /** On shutdown: puts requests taken but not placed back at the head of the shared queue, pushes unsent results. */
   giveBack(requests: readonly string[], results: readonly string[]): Promise<void>;
-  /** Blocks until a request is queued (or the timeout); undefined on timeout. */
-  waitRequest(timeoutMs: number): Promise<string | undefined>;
+  /**
+   * Blocks until a request is queued (true) or the timeout (false). It takes nothing: the
+   * replica's next sync takes it, and keeps it where a sweep or a reclaim can find it.
+   */
+  waitRequest(timeoutMs: number): Promise<boolean>;
   /**
    * After a sync or commitThenSync failed: the requests that exchange took from the shared
    * queue when it did run in the store and only its answer was lost (none when it did not
