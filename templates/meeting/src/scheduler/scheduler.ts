@@ -160,13 +160,13 @@ export class Scheduler {
         if (o.ok && o.earlier) {
           // placed by an earlier commit whose answer was lost: that placement stands
           this.cache.set(o.earlier.host, o.earlier.use);
-          p.done = { id: p.job.req.id, ok: true, host: o.earlier.host, zone: this.cache.hosts.get(o.earlier.host)?.spec.zone, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
+          p.done = this.success(p.job.req.id, o.earlier.host, p.attempts, p.conflicts);
           this.stats.placed++;
         } else if (o.ok) {
           const h = o.at === 0 ? p.host! : p.alternates[o.at - 1]!;
           const r = p.job.req;
           this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
-          p.done = { id: p.job.req.id, ok: true, host: h.spec.id, zone: h.spec.zone, attempts: p.attempts, conflicts: p.conflicts, replica: this.opts.replica };
+          p.done = this.success(p.job.req.id, h.spec.id, p.attempts, p.conflicts);
           this.stats.placed++;
         } else {
           p.host = undefined;
@@ -223,6 +223,11 @@ export class Scheduler {
   private fail(p: Plan, error: string): Placement {
     this.stats.failed++;
     return this.refusal(p.job.req.id, error, p.attempts, p.conflicts);
+  }
+
+  /** A request's result: placed on `host`. */
+  private success(id: string, host: string, attempts: number, conflicts: number): Placement {
+    return { id, ok: true, host, zone: this.cache.hosts.get(host)?.spec.zone, attempts, conflicts, replica: this.opts.replica };
   }
 
   /** A request's failed result. */
@@ -306,7 +311,7 @@ export class Scheduler {
       if (!p) return true;
       this.cache.set(p.host, p.use);
       this.stats.placed++;
-      this.deliver(j, { id: j.req.id, ok: true, host: p.host, zone: this.cache.hosts.get(p.host)?.spec.zone, attempts: 1, conflicts: 0, replica: this.opts.replica });
+      this.deliver(j, this.success(j.req.id, p.host, 1, 0));
       return false;
     });
     const n = jobs.length - open.length;
