@@ -612,6 +612,10 @@ end
 local function tenants_of(host)
   return redis.call('HGETALL', '${KEYS.tenantsPrefix}' .. host)
 end
+local function placement_host(pid)
+  local rec = redis.call('HGET', '${KEYS.placements}', pid)
+  return rec and string.match(rec, '^([^|]*)')
+end
 local function hset_all(key, args)
   for i = 1, #args, 400 do
     redis.call('HSET', key, unpack(args, i, math.min(i + 399, #args)))
@@ -630,11 +634,7 @@ while a <= #ARGV do
   a = first + 2 * n
   local refused = {}
   local outcome = {0, 0, -1, refused}
-  local before = now[pid]
-  if not before then
-    local rec = redis.call('HGET', '${KEYS.placements}', pid)
-    if rec then before = string.match(rec, '^([^|]*)') end
-  end
+  local before = now[pid] or placement_host(pid)
   if before then
     outcome = {2, 0, -1, refused, before, pending[before] or redis.call('HGET', '${KEYS.use}', before), tenants_of(before)}
     n = 0
@@ -749,11 +749,8 @@ var PLACED_LUA = `
 ${HELPERS_LUA}
 local out = {}
 for i = 1, #ARGV do
-  local rec = redis.call('HGET', '${KEYS.placements}', ARGV[i])
-  if rec then
-    local host = string.match(rec, '^([^|]*)')
-    out[#out + 1] = {ARGV[i], host, redis.call('HGET', '${KEYS.use}', host), tenants_of(host)}
-  end
+  local host = placement_host(ARGV[i])
+  if host then out[#out + 1] = {ARGV[i], host, redis.call('HGET', '${KEYS.use}', host), tenants_of(host)} end
 end
 return out
 `;
@@ -772,13 +769,13 @@ var RedisStore = class {
   constructor(redis2, opts = {}) {
     this.redis = redis2;
     this.blocking = opts.blocking;
-    this.writer = opts.skipOwn ? randomBytes(6).toString("hex") : "";
+    this.writer = opts.skipOwn ? this.id : "";
   }
   blocking;
+  /** Names this store: its taken lists (TAKE_LUA) and, with skipOwn, its commits. */
+  id = randomBytes(6).toString("hex");
   /** The writer id of this store's commits ('' when it reads its own commits back). */
   writer;
-  /** Names this store's taken list (TAKE_LUA). */
-  id = randomBytes(6).toString("hex");
   exchanges = 0;
   /** The number of the last exchange that took requests and whose answer has not been read. */
   unansweredTake;
@@ -820,9 +817,7 @@ var RedisStore = class {
   async commitThenSync(items, since, pop, results) {
     if (items.length === 0) return { outcomes: [], sync: await this.sync(since, pop, results) };
     const replies = await this.redis.pipeline([["EVALSHA", sha(COMMIT_LUA), 0, ...commitArgs(this.writer, items)], ...this.syncCommands(since, pop, results)]);
-    let committed = replies[0];
-    if (committed instanceof Error && committed.message.startsWith("NOSCRIPT")) committed = await this.redis.eval(COMMIT_LUA, [], commitArgs(this.writer, items));
-    const outcomes = parseOutcomes(ok(committed));
+    const outcomes = parseOutcomes(ok(await this.scriptReply(replies[0], COMMIT_LUA, commitArgs(this.writer, items))));
     return { outcomes, sync: await this.syncResult(replies.slice(1), since, pop, results) };
   }
   syncCommands(since, pop, results) {
@@ -838,9 +833,7 @@ var RedisStore = class {
   async syncResult(replies, since, pop, results) {
     let idx = results.length > 0 ? 1 : 0;
     if (results.length > 0) ok(replies[0]);
-    let changesReply = replies[idx];
-    if (changesReply instanceof Error && changesReply.message.startsWith("NOSCRIPT")) changesReply = await this.redis.eval(CHANGES_LUA, [], [since]);
-    const arr = ok(changesReply);
+    const arr = ok(await this.scriptReply(replies[idx], CHANGES_LUA, [since]));
     const deltas = [];
     let top = since;
     for (let i = 1; i < arr.length; i++) {
@@ -851,12 +844,17 @@ var RedisStore = class {
     idx++;
     let popped = null;
     if (pop > 0) {
-      popped = replies[idx];
-      if (popped instanceof Error && popped.message.startsWith("NOSCRIPT")) popped = await this.redis.eval(TAKE_LUA, [], [this.id, this.unansweredTake, pop]);
-      ok(popped);
+      popped = ok(await this.scriptReply(replies[idx], TAKE_LUA, [this.id, this.unansweredTake, pop]));
       this.unansweredTake = void 0;
     }
     return { floor: Number(arr[0]), deltas, top, requests: Array.isArray(popped) ? popped : [] };
+  }
+  /**
+   * The reply of a script sent by EVALSHA in a pipeline. One that Redis had not cached (a
+   * restarted Redis) did not run, so it runs now.
+   */
+  async scriptReply(reply, script, args) {
+    return reply instanceof Error && reply.message.startsWith("NOSCRIPT") ? this.redis.eval(script, [], args) : reply;
   }
   async placedAlready(ids) {
     const out = /* @__PURE__ */ new Map();

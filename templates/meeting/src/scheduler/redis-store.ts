@@ -35,7 +35,8 @@ if redis.call('ZCARD', '${KEYS.log}') > ${LOG_KEEP + LOG_TRIM} then
 end
 `;
 
-// Shared by the scripts: packed records, a host's tenant counts, multi-field HSET.
+// Shared by the scripts: packed records, a host's tenant counts, where a placement is,
+// multi-field HSET.
 const HELPERS_LUA = `
 local NUM = '(-?[%d.e+]+)'
 local function use_of(raw)
@@ -44,6 +45,10 @@ local function use_of(raw)
 end
 local function tenants_of(host)
   return redis.call('HGETALL', '${KEYS.tenantsPrefix}' .. host)
+end
+local function placement_host(pid)
+  local rec = redis.call('HGET', '${KEYS.placements}', pid)
+  return rec and string.match(rec, '^([^|]*)')
 end
 local function hset_all(key, args)
   for i = 1, #args, 400 do
@@ -75,11 +80,7 @@ while a <= #ARGV do
   a = first + 2 * n
   local refused = {}
   local outcome = {0, 0, -1, refused}
-  local before = now[pid]
-  if not before then
-    local rec = redis.call('HGET', '${KEYS.placements}', pid)
-    if rec then before = string.match(rec, '^([^|]*)') end
-  end
+  local before = now[pid] or placement_host(pid)
   if before then
     outcome = {2, 0, -1, refused, before, pending[before] or redis.call('HGET', '${KEYS.use}', before), tenants_of(before)}
     n = 0
@@ -213,11 +214,8 @@ export const PLACED_LUA = `
 ${HELPERS_LUA}
 local out = {}
 for i = 1, #ARGV do
-  local rec = redis.call('HGET', '${KEYS.placements}', ARGV[i])
-  if rec then
-    local host = string.match(rec, '^([^|]*)')
-    out[#out + 1] = {ARGV[i], host, redis.call('HGET', '${KEYS.use}', host), tenants_of(host)}
-  end
+  local host = placement_host(ARGV[i])
+  if host then out[#out + 1] = {ARGV[i], host, redis.call('HGET', '${KEYS.use}', host), tenants_of(host)} end
 end
 return out
 `;
@@ -252,10 +250,10 @@ export interface RedisStoreOptions {
 
 export class RedisStore implements Store {
   private readonly blocking?: Redis;
+  /** Names this store: its taken lists (TAKE_LUA) and, with skipOwn, its commits. */
+  private readonly id = randomBytes(6).toString('hex');
   /** The writer id of this store's commits ('' when it reads its own commits back). */
   readonly writer: string;
-  /** Names this store's taken list (TAKE_LUA). */
-  private readonly id = randomBytes(6).toString('hex');
   private exchanges = 0;
   /** The number of the last exchange that took requests and whose answer has not been read. */
   private unansweredTake: number | undefined;
@@ -265,7 +263,7 @@ export class RedisStore implements Store {
     opts: RedisStoreOptions = {},
   ) {
     this.blocking = opts.blocking;
-    this.writer = opts.skipOwn ? randomBytes(6).toString('hex') : '';
+    this.writer = opts.skipOwn ? this.id : '';
   }
 
   /**
@@ -309,10 +307,7 @@ export class RedisStore implements Store {
   async commitThenSync(items: readonly CommitItem[], since: number, pop: number, results: readonly string[]): Promise<{ outcomes: CommitOutcome[]; sync: SyncResult }> {
     if (items.length === 0) return { outcomes: [], sync: await this.sync(since, pop, results) };
     const replies = await this.redis.pipeline([['EVALSHA', sha(COMMIT_LUA), 0, ...commitArgs(this.writer, items)], ...this.syncCommands(since, pop, results)]);
-    let committed: RespValue = replies[0]!;
-    // the script is not cached (a restarted Redis): nothing ran, so the commit can be redone
-    if (committed instanceof Error && committed.message.startsWith('NOSCRIPT')) committed = await this.redis.eval(COMMIT_LUA, [], commitArgs(this.writer, items));
-    const outcomes = parseOutcomes(ok(committed));
+    const outcomes = parseOutcomes(ok(await this.scriptReply(replies[0]!, COMMIT_LUA, commitArgs(this.writer, items))));
     return { outcomes, sync: await this.syncResult(replies.slice(1), since, pop, results) };
   }
 
@@ -330,9 +325,7 @@ export class RedisStore implements Store {
   private async syncResult(replies: RespValue[], since: number, pop: number, results: readonly string[]): Promise<SyncResult> {
     let idx = results.length > 0 ? 1 : 0;
     if (results.length > 0) ok(replies[0]);
-    let changesReply: RespValue = replies[idx]!;
-    if (changesReply instanceof Error && changesReply.message.startsWith('NOSCRIPT')) changesReply = await this.redis.eval(CHANGES_LUA, [], [since]);
-    const arr = ok(changesReply) as RespValue[];
+    const arr = ok(await this.scriptReply(replies[idx]!, CHANGES_LUA, [since])) as RespValue[];
     const deltas: UsageDelta[] = [];
     let top = since;
     for (let i = 1; i < arr.length; i++) {
@@ -343,13 +336,18 @@ export class RedisStore implements Store {
     idx++;
     let popped: RespValue = null;
     if (pop > 0) {
-      popped = replies[idx]!;
-      // not cached (a restarted Redis): nothing was taken, so it can be done now
-      if (popped instanceof Error && popped.message.startsWith('NOSCRIPT')) popped = await this.redis.eval(TAKE_LUA, [], [this.id, this.unansweredTake!, pop]);
-      ok(popped);
+      popped = ok(await this.scriptReply(replies[idx]!, TAKE_LUA, [this.id, this.unansweredTake!, pop]));
       this.unansweredTake = undefined;
     }
     return { floor: Number(arr[0]), deltas, top, requests: Array.isArray(popped) ? (popped as string[]) : [] };
+  }
+
+  /**
+   * The reply of a script sent by EVALSHA in a pipeline. One that Redis had not cached (a
+   * restarted Redis) did not run, so it runs now.
+   */
+  private async scriptReply(reply: RespValue, script: string, args: ReadonlyArray<string | number>): Promise<RespValue> {
+    return reply instanceof Error && reply.message.startsWith('NOSCRIPT') ? this.redis.eval(script, [], args) : reply;
   }
 
   async placedAlready(ids: readonly string[]): Promise<Map<string, { host: string; use: HostUsage }>> {
