@@ -71,10 +71,10 @@ describe('scheduler replica killed mid-run', { timeout: 300_000 }, () => {
     const deadline = Date.now() + 120_000;
     while (answers.size < REQUESTS) {
       assert.ok(Date.now() < deadline, `answered ${answers.size} of ${REQUESTS} (killed at ${killedAt} results)`);
-      const got = await redis.call('LPOP', KEYS.results, 1000);
+      let got = await redis.call('LPOP', KEYS.results, 1000);
       if (!Array.isArray(got)) {
-        await new Promise((r) => setTimeout(r, 200));
-        continue;
+        const one = await redis.call('BLPOP', KEYS.results, 1); // blocks until a result comes
+        got = Array.isArray(one) ? [one[1]!] : [];
       }
       for (const raw of got) {
         const r = JSON.parse(String(raw)) as { id: string; ok: boolean; host?: string };
