@@ -1,7 +1,8 @@
 // Bundles each service of a template (src/<service>/main.ts and what it imports) into one
 // self-contained file, services/<service>/main.mjs, which kdev delivers into the pod in a
-// ConfigMap and runs on kdev.local/node:18. The bundles are committed so that a template
-// deploys from a fresh clone; a unit test checks that they match their source.
+// ConfigMap and runs on kdev.local/node:18. The bundles are generated, never committed
+// (.gitignore): `npm run build` writes them, and a unit test checks that they match their
+// source.
 //   npm run -w templates bundle                 every service of every template
 //   npm run -w templates bundle -- --watch users   rebuild one service on each save (dev mode)
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,7 +38,7 @@ function options(b: ServiceBundle): esbuild.BuildOptions {
   return {
     entryPoints: [b.entry],
     // the repository root, whatever the current folder: esbuild names each source in a
-    // comment relative to it, and the committed bundle must not depend on where it was built
+    // comment relative to it, and the bundle must not depend on where it was built
     absWorkingDir: join(TEMPLATES_DIR, '..'),
     bundle: true,
     platform: 'node',
@@ -56,6 +57,19 @@ export async function build(b: ServiceBundle): Promise<string> {
   return r.outputFiles[0]!.text;
 }
 
+/**
+ * Builds the bundle, then rebuilds it on every change of its sources until close(): how a
+ * developer works on a service in dev mode (the built file is in the synced folder; the
+ * supervisor restarts the service when it arrives). Resolves after the first build.
+ */
+export async function watchBundle(b: ServiceBundle, opts: { onBuilt?: (errors: number) => void } = {}): Promise<{ close(): Promise<void> }> {
+  const plugin: esbuild.Plugin = { name: 'on-built', setup: (build) => build.onEnd((r) => opts.onBuilt?.(r.errors.length)) };
+  const ctx = await esbuild.context({ ...options(b), outfile: b.out, logLevel: 'warning', plugins: [plugin] });
+  await ctx.rebuild();
+  await ctx.watch();
+  return { close: () => ctx.dispose() };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const watch = args.includes('--watch');
@@ -65,15 +79,15 @@ async function main(): Promise<void> {
   for (const b of chosen) {
     mkdirSync(dirname(b.out), { recursive: true });
     if (watch) {
-      const ctx = await esbuild.context({ ...options(b), outfile: b.out, logLevel: 'info' });
-      await ctx.watch();
+      await watchBundle(b, { onBuilt: (errors) => console.log(`${b.template}/${b.service}: ${errors === 0 ? 'built' : `${errors} error(s)`}`) });
       continue;
     }
     const text = await build(b);
     if (Buffer.byteLength(text) > CONFIGMAP_LIMIT) throw new Error(`${b.template}/${b.service}: bundle is ${Buffer.byteLength(text)} bytes, over the ConfigMap budget`);
     const old = existsSync(b.out) ? readFileSync(b.out, 'utf8') : '';
     if (old !== text) writeFileSync(b.out, text);
-    console.log(`${b.template}/${b.service}: ${(Buffer.byteLength(text) / 1024).toFixed(1)} KiB${old === text ? ' (unchanged)' : ''}`);
+    // quiet when nothing changed and nothing was asked for by name (every `npm run build`)
+    if (old !== text || names.length > 0) console.log(`${b.template}/${b.service}: ${(Buffer.byteLength(text) / 1024).toFixed(1)} KiB${old === text ? ' (unchanged)' : ''}`);
   }
   if (watch) console.log('watching; Ctrl-C to stop');
 }

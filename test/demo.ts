@@ -1,15 +1,17 @@
 // `npm run demo`: the whole loop on a real cluster.
 //   1. the local cluster up, unless KUBECONFIG (or KDEV_TEST_KUBECONFIG) names another one;
 //   2. a `meeting` environment (its mesh, scheduler and quality stack) created and Ready;
-//   3. dev mode on its gateway, with a local folder (a copy of the gateway's source) synced
-//      into the dev container and the service run by the supervisor;
-//   4. an edit of the local file, synced, the process restarted, and the new page served
-//      through the gateway — timed;
+//   3. dev mode on its gateway: a copy of the meeting services' TypeScript source, built on
+//      every save (esbuild, watch mode) into a local folder that is synced into the dev
+//      container, where the supervisor runs the service;
+//   4. an edit of the TypeScript source, rebuilt, synced, the process restarted, and the new
+//      page served through the gateway — timed;
 //   5. what to try next. Everything stays up for you to explore.
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { watchBundle } from '@kdev/templates/bundle.js';
 import {
   connect,
   createEnvironment,
@@ -27,6 +29,8 @@ import { StepError } from './cluster/steps.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ENV = process.env.KDEV_DEMO_ENV ?? 'demo';
+/** The developer's sources (a copy of templates/meeting/src) and the built, synced folder. */
+const SOURCES = join(ROOT, '.demo', 'src');
 const LOCAL = join(ROOT, '.demo', 'gateway');
 const say = (line = '') => console.log(line);
 
@@ -87,10 +91,13 @@ async function main(): Promise<void> {
   await ensureEnvironment(admin);
   const cluster = admin.inNamespace(ENV);
 
-  // The developer's local folder: a copy of the gateway's source.
-  if (existsSync(LOCAL)) rmSync(LOCAL, { recursive: true });
-  mkdirSync(dirname(LOCAL), { recursive: true });
-  cpSync(join(ROOT, 'templates', 'meeting', 'services', 'gateway'), LOCAL, { recursive: true });
+  // The developer's sources: a copy of the meeting services' TypeScript, built into LOCAL on
+  // every save, as `npm run -w templates bundle -- --watch gateway` does for the template.
+  for (const dir of [SOURCES, LOCAL]) if (existsSync(dir)) rmSync(dir, { recursive: true });
+  mkdirSync(LOCAL, { recursive: true });
+  cpSync(join(ROOT, 'templates', 'meeting', 'src'), SOURCES, { recursive: true });
+  const builder = await watchBundle({ template: 'meeting', service: 'gateway', entry: join(SOURCES, 'gateway', 'main.ts'), out: join(LOCAL, 'main.mjs') });
+  say(`• building ${join(SOURCES, 'gateway')} into ${LOCAL} on every save`);
 
   say(`\n• kdev dev start deployment/gateway -n ${ENV} --local ${LOCAL}`);
   const t0 = performance.now();
@@ -113,23 +120,28 @@ async function main(): Promise<void> {
   say(`  the gateway answers through a port-forward: http://127.0.0.1:${fwd.localPort}/ → "${before}"`);
 
   const edited = `kdev meeting — edited at ${new Date().toISOString().slice(11, 19)}`;
-  say(`\n• editing ${join(LOCAL, 'main.mjs')}: GREETING = "${edited}"`);
-  const file = join(LOCAL, 'main.mjs');
+  const file = join(SOURCES, 'gateway', 'page.ts');
+  say(`\n• editing ${file}: GREETING = "${edited}"`);
   const t1 = performance.now();
-  writeFileSync(file, readFileSync(file, 'utf8').replace('var GREETING = "kdev meeting";', `var GREETING = ${JSON.stringify(edited)};`));
+  const source = readFileSync(file, 'utf8');
+  const changed = source.replace("export const GREETING = 'kdev meeting';", `export const GREETING = ${JSON.stringify(edited)};`);
+  if (changed === source) throw new Error(`${file} no longer declares GREETING as the demo expects`);
+  writeFileSync(file, changed);
   // The forward points at the pod, which stays: only the process restarts.
   await waitForTitle(fwd.localPort, edited, 30_000);
-  say(`  synced, restarted and served in ${Math.round(performance.now() - t1)} ms: the gateway now shows "${edited}"`);
+  say(`  rebuilt, synced, restarted and served in ${Math.round(performance.now() - t1)} ms: the gateway now shows "${edited}"`);
 
   await sync.stop();
+  await builder.close();
   await fwd.close();
   say(`
 What to try next — the environment and dev mode stay up:
   export KUBECONFIG=${kubeconfig}
   alias kdev="node ${join(ROOT, 'cli', 'dist', 'main.js')}"
   kdev ls -n ${ENV}                                    its workloads; the gateway is in dev mode
-  kdev dev start deployment/gateway -n ${ENV} --local ${LOCAL}
-                                                     attach again, then edit ${file}
+  npm run -w templates bundle -- --watch gateway     rebuild templates/meeting/src/gateway on save
+  kdev dev start deployment/gateway -n ${ENV}          attach again (syncs the built services/gateway),
+                                                     then edit templates/meeting/src/gateway/*.ts
   kdev env show ${ENV}                                 services and endpoints
   kdev dev end deployment/gateway -n ${ENV}            restore the gateway exactly
   kdev env delete ${ENV}                               remove the whole environment`);

@@ -24,6 +24,6 @@ describe('npm run demo', () => {
     assert.equal(code, 0, out);
     assert.match(out, /gateway +ready/);
     assert.match(out, /→ "kdev meeting"/);
-    assert.match(out, /synced, restarted and served in \d+ ms: the gateway now shows "kdev meeting — edited at/);
+    assert.match(out, /rebuilt, synced, restarted and served in \d+ ms: the gateway now shows "kdev meeting — edited at/);
   });
 });
