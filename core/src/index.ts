@@ -11,6 +11,9 @@ export { forwardPort, type Forward, type ForwardOptions } from './session/portfo
 export * from './config/index.js';
 export * from './devmode/index.js';
 export { raw, objectPath, type RawObject, type ObjectPath } from './kube/raw.js';
+export { FATAL_REASONS, podProblem, selectorString, type PodProblem } from './kube/pods.js';
+export { serverIdentity } from './kube/identity.js';
+export { type KindObject, type Readiness } from './kube/kinds.js';
 export * from './env/index.js';
 export * from './sync/index.js';
 export {

@@ -112,36 +112,13 @@ function messageFor(id: string, err: unknown): Node {
   return { type: 'message', id, label: err instanceof Error ? err.message : String(err), severity: 'error' };
 }
 
-/** "1/1" for replica counts, the phase for pods, the schedule for CronJobs. */
+/** The kind's status line, from core's kinds table ("1/2 ready", "Running 1/1", "suspended"). */
 export function describeWorkload(kind: string, obj: KubernetesObject): string {
-  const o = obj as { spec?: Record<string, unknown>; status?: Record<string, unknown> };
-  const spec = o.spec ?? {};
-  const status = o.status ?? {};
-  const num = (v: unknown) => (typeof v === 'number' ? v : 0);
-  switch (kind) {
-    case 'Deployment':
-    case 'StatefulSet':
-    case 'ReplicaSet':
-      return `${num(status.readyReplicas)}/${spec.replicas ?? 1} ready`;
-    case 'DaemonSet':
-      return `${num(status.numberReady)}/${num(status.desiredNumberScheduled)} ready`;
-    case 'Job':
-      return status.succeeded ? `${num(status.succeeded)} succeeded` : status.active ? `${num(status.active)} active` : status.failed ? `${num(status.failed)} failed` : '';
-    case 'CronJob':
-      return `${String(spec.schedule ?? '')}${spec.suspend ? ' (suspended)' : ''}`;
-    case 'Pod':
-      return describePod(obj as V1Pod);
-  }
-  return '';
+  return KINDS.find((k) => k.kind === kind)?.statusText(obj) ?? '';
 }
 
 export function describePod(pod: V1Pod): string {
-  const statuses = pod.status?.containerStatuses ?? [];
-  const waiting = statuses.find((s) => s.state?.waiting?.reason)?.state?.waiting?.reason;
-  if (pod.metadata?.deletionTimestamp) return 'Terminating';
-  if (waiting) return waiting;
-  const ready = statuses.filter((s) => s.ready).length;
-  return `${pod.status?.phase ?? 'Unknown'} ${ready}/${pod.spec?.containers.length ?? 0}`;
+  return describeWorkload('Pod', pod);
 }
 
 function containerState(s: V1ContainerStatus | undefined): string {

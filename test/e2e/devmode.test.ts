@@ -200,6 +200,33 @@ describe('dev mode', () => {
     assert.equal((await read(cluster, 'deployment/deploy')).metadata?.resourceVersion, rv, 'nothing changed');
   });
 
+  it('a dev pod whose Secret is missing fails at once (the fatal reasons environments use), and end restores', async () => {
+    // replicas 0: the original never needs the Secret, so end's rollout can complete
+    const body = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'nosecret', namespace: ns.name },
+      spec: { replicas: 0, selector: { matchLabels: { app: 'nosecret' } }, template: template('nosecret', { containers: [{ ...(podSpec().containers as object[])[0], envFrom: [{ secretRef: { name: 'not-there' } }] }] }) },
+    };
+    await applyAll(cluster, [body] as never);
+    const before = restorable(await read(cluster, 'deployment/nosecret'));
+    const t0 = performance.now();
+    await assert.rejects(
+      startDevMode(cluster, { workload: 'deployment/nosecret', container: 'app', image: DEV_IMAGE, timeoutMs: 300_000 }),
+      (err: unknown) => {
+        const s = ((performance.now() - t0) / 1000).toFixed(1);
+        // FAILED, not TIMEOUT: the wait stopped at the pod's state, long before its 300 s
+        assert.ok(isKdevError(err) && err.code === 'FAILED', `expected a fast failure, got after ${s} s: ${String(err)}`);
+        assert.match(err.message, /CreateContainerConfigError/);
+        assert.match(err.message, /not-there/);
+        assert.match(err.hint ?? '', /Secret/);
+        return true;
+      },
+    );
+    await endDevMode(cluster, { workload: 'deployment/nosecret', timeoutMs: 120_000 });
+    assert.deepEqual(restorable(await read(cluster, 'deployment/nosecret')), before);
+  });
+
   it('duplicate mode leaves the original untouched and runs a copy no Service selects', async () => {
     await cluster.core.createNamespacedService({ namespace: ns.name, body: { metadata: { name: 'deploy' }, spec: { selector: { app: 'deploy' }, ports: [{ port: 80, targetPort: 8080 }] } } });
     const rv = (await read(cluster, 'deployment/deploy')).metadata?.resourceVersion;

@@ -49,7 +49,7 @@ export function registerDev(program: Command): void {
       const items = await listWorkloads(cluster, kind);
       if (wantsJson(cmd)) return printJson(items);
       if (items.length === 0) return void process.stdout.write(`no workloads in namespace ${cluster.namespace}\n`);
-      const rows = [['KIND', 'NAME', 'READY', 'IMAGE', 'DEV MODE']];
+      const rows = [['KIND', 'NAME', 'STATUS', 'IMAGE', 'DEV MODE']];
       for (const w of items) rows.push([w.kind.toLowerCase(), w.name + (w.managedByKdev ? ' (kdev copy)' : ''), w.ready, w.images.join(','), devColumn(w)]);
       process.stdout.write(table(rows));
     });

@@ -4,18 +4,15 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../kube/client.js';
 import { kubeError } from '../kube/errors.js';
+import { isPodReady } from '../kube/pods.js';
 import type { SyncConfig } from '../config/schema.js';
 import { SyncSession, type MassDeleteInfo } from '../sync/session.js';
 import { renewLease, type DevSession } from './engine.js';
 import { waitDevPod } from './wait.js';
 
+/** A Ready pod (kube/pods.ts) that runs the session's dev image (so an old pod never counts). */
 function isReady(pod: V1Pod, session: DevSession): boolean {
-  const c = pod.spec?.containers.find((x) => x.name === session.container);
-  return (
-    !pod.metadata?.deletionTimestamp &&
-    c?.image === session.image &&
-    (pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false)
-  );
+  return pod.spec?.containers.find((x) => x.name === session.container)?.image === session.image && isPodReady(pod);
 }
 
 /** The current dev pod of a session: a Ready one now, or the next to become Ready. */

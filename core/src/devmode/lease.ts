@@ -5,10 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { AuthenticationV1Api } from '@kubernetes/client-node';
 import { KdevError } from '../errors.js';
-import type { Cluster } from '../kube/client.js';
-import { kubeError } from '../kube/errors.js';
 
 export interface Lease {
   owner: string;
@@ -33,20 +30,8 @@ export function parseLease(text: string | undefined): Lease | undefined {
   }
 }
 
-/** Who the API server says we are (SelfSubjectReview): the identity a lease names. */
-export async function whoAmI(cluster: Cluster): Promise<string> {
-  if (process.env.KDEV_OWNER) return process.env.KDEV_OWNER;
-  try {
-    const api = cluster.kc.makeApiClient(AuthenticationV1Api);
-    const review = await api.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
-    const name = review.status?.userInfo?.username;
-    if (name) return name;
-  } catch (err) {
-    const e = kubeError(err, 'asking the API server who we are', cluster.server);
-    if (e.code === 'UNREACHABLE' || e.code === 'UNAUTHORIZED') throw e;
-  }
-  return cluster.kc.getCurrentUser()?.name ?? 'unknown';
-}
+/** Who the API server says we are (asked once per cluster connection, kube/identity.ts). */
+export { whoAmI } from '../kube/identity.js';
 
 /** A stable id of this machine's kdev client, kept in ~/.config/kdev/client-id. */
 export function clientId(): string {

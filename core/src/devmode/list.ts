@@ -11,31 +11,13 @@ export interface WorkloadInfo {
   kind: string;
   name: string;
   namespace: string;
-  /** "ready/desired" in pods, or the kind's own notion (CronJob: schedule). */
+  /** The kind's status line from the kinds table ("1/2 ready", "suspended"). */
   ready: string;
   images: string[];
   /** Present when the workload (or a copy of it) is in dev mode. */
   dev?: Lease & { via?: string };
   /** A copy kdev made (generated for a DaemonSet/Job/CronJob, or a duplicate). */
   managedByKdev: boolean;
-}
-
-function readyOf(kind: KindSpec, obj: RawObject): string {
-  const st = (obj.status ?? {}) as Record<string, number | undefined>;
-  switch (kind.kind) {
-    case 'DaemonSet':
-      return `${st.numberReady ?? 0}/${st.desiredNumberScheduled ?? 0}`;
-    case 'Job':
-      return `${st.succeeded ?? 0}/${(obj.spec?.completions as number | undefined) ?? 1}`;
-    case 'CronJob':
-      return obj.spec?.suspend ? 'suspended' : String(obj.spec?.schedule ?? '');
-    case 'Pod': {
-      const statuses = (obj.status?.containerStatuses as Array<{ ready: boolean }> | undefined) ?? [];
-      return `${statuses.filter((c) => c.ready).length}/${(obj.spec?.containers as unknown[] | undefined)?.length ?? 0}`;
-    }
-    default:
-      return `${st.readyReplicas ?? 0}/${(getPath(obj, kind.replicasPath ?? []) as number | undefined) ?? 0}`;
-  }
 }
 
 function imagesOf(kind: KindSpec, obj: RawObject): string[] {
@@ -65,7 +47,7 @@ export async function listWorkloads(cluster: Cluster, kindName?: string): Promis
         kind: kind.kind,
         name: obj.metadata!.name!,
         namespace,
-        ready: readyOf(kind, obj),
+        ready: kind.statusText(obj),
         images: imagesOf(kind, obj),
         dev: lease,
         // Generated copies and duplicates are Deployments that kdev itself created.

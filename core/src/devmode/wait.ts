@@ -1,33 +1,29 @@
 // Waiting for the dev pod by watch: phases from the pod's status, and every Warning event
-// of the pods involved, reported as they happen.
+// of the pods involved, reported as they happen. A pod that cannot run fails the wait at
+// once, by the same rule as an environment's workloads (kube/pods.ts).
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
+import { FATAL_REASONS, isPodReady, podProblem, type PodProblem } from '../kube/pods.js';
 import { watchUntil } from '../kube/watch.js';
 import type { DevEvent, DevPhase } from './events.js';
 
-/** Waiting reasons that will not fix themselves: fail at once with a hint. */
-const FATAL_REASONS: Record<string, string> = {
-  ErrImageNeverPull: 'The image is not in the cluster and may not be pulled. For the local cluster, check the image list in the README.',
-  InvalidImageName: 'Check the image name given with --image or in .kdev.yaml.',
-  ImagePullBackOff: 'The image cannot be pulled. Is it spelled right, and present in the cluster (imagePullPolicy IfNotPresent)?',
-  ErrImagePull: 'The image cannot be pulled. Is it spelled right, and present in the cluster?',
-};
-
-export function podPhase(pod: V1Pod, container: string): { phase: DevPhase; detail: string; fatal?: { reason: string; message: string } } {
+/**
+ * Where a dev pod is on its way to Ready. A pod that cannot run (kube/pods.ts: the one list
+ * of fatal reasons, for every container of the pod) is `fatal`.
+ */
+export function podPhase(pod: V1Pod, container: string): { phase: DevPhase; detail: string; fatal?: PodProblem } {
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (scheduled?.status !== 'True') return { phase: 'scheduling', detail: scheduled?.message ?? 'waiting for a node' };
+  const problem = podProblem(pod);
+  if (problem) return { phase: /Image/.test(problem.reason) ? 'pulling' : 'starting', detail: problem.reason, fatal: problem };
   const status = pod.status?.containerStatuses?.find((c) => c.name === container);
   const waiting = status?.state?.waiting;
-  if (waiting?.reason && FATAL_REASONS[waiting.reason]) {
-    return { phase: 'pulling', detail: waiting.reason, fatal: { reason: waiting.reason, message: waiting.message ?? waiting.reason } };
-  }
   if (!status || waiting?.reason === 'ContainerCreating' || waiting?.reason === 'PodInitializing') {
     return { phase: 'pulling', detail: waiting?.reason ?? 'creating containers' };
   }
   if (waiting) return { phase: 'starting', detail: `${waiting.reason ?? 'waiting'}${waiting.message ? `: ${waiting.message}` : ''}` };
-  const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-  return ready ? { phase: 'ready', detail: 'ready' } : { phase: 'starting', detail: 'containers starting' };
+  return isPodReady(pod) ? { phase: 'ready', detail: 'ready' } : { phase: 'starting', detail: 'containers starting' };
 }
 
 export interface WaitPodOptions {
@@ -80,7 +76,8 @@ export async function waitDevPod(cluster: Cluster, opts: WaitPodOptions): Promis
         pods.add(pod.metadata!.name!);
         const p = podPhase(pod, opts.container);
         if (p.fatal) {
-          return { fail: new KdevError('FAILED', `pod/${pod.metadata!.name}: ${p.fatal.reason}: ${p.fatal.message}`, FATAL_REASONS[p.fatal.reason]) };
+          const where = p.fatal.container === opts.container ? '' : ` (container ${p.fatal.container})`;
+          return { fail: new KdevError('FAILED', `pod/${pod.metadata!.name}${where}: ${p.fatal.reason}: ${p.fatal.message ?? p.fatal.reason}`, FATAL_REASONS[p.fatal.reason]) };
         }
         if (p.phase !== lastPhase || p.detail !== lastDetail) {
           lastPhase = p.phase;

@@ -1,11 +1,12 @@
 // Who owns an environment, what the owner may do in it, and a kubeconfig for the
 // environment's ServiceAccount with a token issued by the TokenRequest API.
 import { readFileSync } from 'node:fs';
-import { AuthenticationV1Api, type KubernetesObject, type V1Role, type V1RoleBinding, type RbacV1Subject } from '@kubernetes/client-node';
+import { type KubernetesObject, type V1Role, type V1RoleBinding, type RbacV1Subject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
 import { kubeError } from '../kube/errors.js';
+import { serverIdentity } from '../kube/identity.js';
 import { ENV_LABEL, ENV_NETWORK_POLICY, ENV_ROLE, ENV_SERVICE_ACCOUNT } from './types.js';
 
 /**
@@ -15,13 +16,9 @@ import { ENV_LABEL, ENV_NETWORK_POLICY, ENV_ROLE, ENV_SERVICE_ACCOUNT } from './
 export async function resolveOwner(cluster: Cluster, explicit?: string): Promise<string> {
   const given = explicit ?? process.env.KDEV_OWNER;
   if (given !== undefined && given.trim().length > 0) return given.trim();
-  try {
-    const review = await cluster.kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
-    const name = review.status?.userInfo?.username;
-    if (name) return name;
-  } catch {
-    // Older servers have no SelfSubjectReview: fall back to the kubeconfig.
-  }
+  // asked once per cluster connection; older servers have none: fall back to the kubeconfig
+  const name = await serverIdentity(cluster).catch(() => undefined);
+  if (name) return name;
   const user = cluster.kc.getCurrentUser()?.name;
   if (user) return user;
   throw new KdevError('INVALID', 'cannot tell who owns the environment', 'Set KDEV_OWNER to your user name.');

@@ -1,171 +1,38 @@
-// Readiness of workloads, by watch: a table of kinds says where each lives, which pods are
-// its own and when it is Ready. A pod that cannot run (crash loop, image, config) or pods
+// Readiness of workloads, by watch: the kinds table (kube/kinds.ts) says where each lives,
+// which pods are its own and when it is Ready; kube/pods.ts which pods cannot run. A pod that cannot run (crash loop, image, config) or pods
 // that cannot be created (quota) fail the wait at once, with the pod's Warning events and
 // the last lines of its log.
-import type { CoreV1Event, KubernetesObject, V1ContainerStatus, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
+import { kindSpec, type KindObject, type Readiness } from '../kube/kinds.js';
+import { FATAL_REASONS, lastLogLines, podProblem, warningEvents, type PodProblem } from '../kube/pods.js';
 import { watchUntil, type ResourcePath } from '../kube/watch.js';
-import type { WorkloadKind } from './schema.js';
+import { WORKLOAD_KINDS, type WorkloadKind } from './schema.js';
 
-interface Status {
-  ready: boolean;
-  /** What to show while waiting ("1/2 ready"). */
-  detail: string;
-  /** Set when the workload itself reports a failure (a Job's Failed condition). */
-  failed?: string;
-}
-
+/** A kind as environments see it: a view of the row of the kinds table (kube/kinds.ts). */
 interface KindInfo {
   apiVersion: string;
   plural: string;
   /** The label selector of the workload's pods. */
-  pods: (obj: Obj) => string | undefined;
-  status: (obj: Obj) => Status;
+  pods: (obj: KindObject) => string | undefined;
+  status: (obj: KindObject) => Readiness;
 }
 
-type Obj = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
-
-function num(v: unknown, fallback = 0): number {
-  return typeof v === 'number' ? v : fallback;
-}
-
-function selectorString(sel: V1LabelSelector | undefined): string | undefined {
-  const parts = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel?.matchExpressions ?? []) {
-    if (e.operator === 'In') parts.push(`${e.key} in (${(e.values ?? []).join(',')})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${(e.values ?? []).join(',')})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.length > 0 ? parts.join(',') : undefined;
-}
-
-function generationSeen(obj: Obj): boolean {
-  return num(obj.status?.observedGeneration, -1) >= num(obj.metadata?.generation, 0);
-}
-
-/** The workload kinds environments know: where they live, their pods, their readiness. */
-export const WORKLOAD_TABLE: Readonly<Record<WorkloadKind, KindInfo>> = {
-  Deployment: {
-    apiVersion: 'apps/v1',
-    plural: 'deployments',
-    pods: (o) => selectorString(o.spec?.selector as V1LabelSelector | undefined),
-    status: (o) => {
-      const want = num(o.spec?.replicas, 1);
-      const ready = num(o.status?.readyReplicas);
-      const updated = num(o.status?.updatedReplicas);
-      return { ready: generationSeen(o) && ready >= want && updated >= want, detail: `${ready}/${want} ready` };
-    },
-  },
-  StatefulSet: {
-    apiVersion: 'apps/v1',
-    plural: 'statefulsets',
-    pods: (o) => selectorString(o.spec?.selector as V1LabelSelector | undefined),
-    status: (o) => {
-      const want = num(o.spec?.replicas, 1);
-      const ready = num(o.status?.readyReplicas);
-      const rev = o.status?.updateRevision;
-      const current = rev === undefined || rev === o.status?.currentRevision || want === 0;
-      return { ready: generationSeen(o) && ready >= want && current, detail: `${ready}/${want} ready` };
-    },
-  },
-  DaemonSet: {
-    apiVersion: 'apps/v1',
-    plural: 'daemonsets',
-    pods: (o) => selectorString(o.spec?.selector as V1LabelSelector | undefined),
-    status: (o) => {
-      const want = num(o.status?.desiredNumberScheduled);
-      const ready = num(o.status?.numberReady);
-      const updated = num(o.status?.updatedNumberScheduled);
-      return { ready: generationSeen(o) && o.status?.observedGeneration !== undefined && ready >= want && updated >= want, detail: `${ready}/${want} ready` };
-    },
-  },
-  Job: {
-    apiVersion: 'batch/v1',
-    plural: 'jobs',
-    pods: (o) => `batch.kubernetes.io/job-name=${o.metadata?.name}`,
-    status: (o) => {
-      const conditions = (o.status?.conditions ?? []) as { type: string; status: string; message?: string; reason?: string }[];
-      const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
-      const complete = conditions.some((c) => c.type === 'Complete' && c.status === 'True');
-      const detail = `${num(o.status?.succeeded)}/${num(o.spec?.completions, 1)} succeeded`;
-      return failed ? { ready: false, detail, failed: `job failed: ${failed.reason ?? ''} ${failed.message ?? ''}`.trim() } : { ready: complete, detail };
-    },
-  },
-  CronJob: {
-    apiVersion: 'batch/v1',
-    plural: 'cronjobs',
-    pods: () => undefined,
-    status: (o) => ({ ready: true, detail: o.spec?.suspend === true ? 'suspended' : `scheduled ${String(o.spec?.schedule ?? '')}` }),
-  },
-};
+/** The workload kinds environments know, from the one kinds table. */
+export const WORKLOAD_TABLE: Readonly<Record<WorkloadKind, KindInfo>> = Object.fromEntries(
+  WORKLOAD_KINDS.map((kind) => {
+    const k = kindSpec(kind);
+    return [kind, { apiVersion: k.apiVersion, plural: k.plural, pods: k.podSelector, status: k.readiness }];
+  }),
+) as Record<WorkloadKind, KindInfo>;
 
 export function workloadResource(kind: WorkloadKind, namespace: string): ResourcePath {
   const k = WORKLOAD_TABLE[kind];
   return { apiVersion: k.apiVersion, plural: k.plural, namespace };
 }
 
-/** Container states that will not get better by waiting. */
-const FATAL_WAITING = new Set([
-  'CrashLoopBackOff',
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'ErrImageNeverPull',
-  'InvalidImageName',
-  'CreateContainerConfigError',
-  'CreateContainerError',
-  'RunContainerError',
-]);
-
-/** The first container of the pod that cannot run, with why. */
-export function podProblem(pod: V1Pod): { container: string; reason: string; message?: string; restarted: boolean } | undefined {
-  const all: V1ContainerStatus[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-  for (const c of all) {
-    const w = c.state?.waiting;
-    if (w?.reason && FATAL_WAITING.has(w.reason)) return { container: c.name, reason: w.reason, message: w.message, restarted: c.restartCount > 0 };
-  }
-  if (pod.status?.phase === 'Failed' && pod.metadata?.labels?.['batch.kubernetes.io/job-name'] === undefined) {
-    return { container: pod.spec?.containers[0]?.name ?? '', reason: pod.status.reason ?? 'Failed', message: pod.status.message, restarted: false };
-  }
-  return undefined;
-}
-
-/** The Warning events of an object ("Reason: message", oldest first, deduplicated). */
-export async function warningEvents(cluster: Cluster, namespace: string, name: string): Promise<string[]> {
-  try {
-    const list = await cluster.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name},type=Warning` });
-    const sorted = [...list.items].sort((a, b) => time(a) - time(b));
-    return [...new Set(sorted.map((e) => `${e.reason ?? 'Warning'}: ${(e.message ?? '').trim()}`))].slice(-10);
-  } catch {
-    return [];
-  }
-}
-
-function time(e: CoreV1Event): number {
-  const t = e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp;
-  return t ? new Date(t).getTime() : 0;
-}
-
-/** The last lines of a container's log: of the crashed run when it restarted. */
-export async function lastLogLines(cluster: Cluster, namespace: string, pod: string, container: string, previous: boolean, lines = 20): Promise<string[]> {
-  const read = async (prev: boolean) => {
-    const text = await cluster.core.readNamespacedPodLog({ name: pod, namespace, container, tailLines: lines, previous: prev });
-    return text.split('\n').filter((l) => l.length > 0);
-  };
-  try {
-    const out = await read(previous);
-    if (out.length > 0 || !previous) return out;
-    return await read(false);
-  } catch {
-    if (!previous) return [];
-    try {
-      return await read(false);
-    } catch {
-      return [];
-    }
-  }
-}
+export { podProblem, warningEvents, lastLogLines } from '../kube/pods.js';
 
 /** A failed wait: the KdevError plus what the progress view shows. */
 export class WorkloadFailure extends KdevError {
@@ -216,8 +83,8 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
       // Not there yet: the watch below reports it.
     }
   }
-  const podSelector = object ? info.pods(object as Obj) : undefined;
-  let badPod: { pod: V1Pod; problem: NonNullable<ReturnType<typeof podProblem>> } | undefined;
+  const podSelector = object ? info.pods(object as KindObject) : undefined;
+  let badPod: { pod: V1Pod; problem: PodProblem } | undefined;
   let lastPod: V1Pod | undefined;
   const what = `${opts.kind.toLowerCase()}/${opts.name} to become ready`;
   const detail = (d: string) => {
@@ -227,7 +94,7 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
     }
   };
 
-  const own = watchUntil<Obj, 'ready'>(cluster, {
+  const own = watchUntil<KindObject, 'ready'>(cluster, {
     resource: workloadResource(opts.kind, opts.namespace),
     fieldSelector: `metadata.name=${opts.name}`,
     timeoutMs: opts.timeoutMs,
@@ -299,7 +166,7 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
         lastLogLines(cluster, opts.namespace, name, badPod.problem.container, badPod.problem.restarted),
       ]);
       const why = badPod.problem.message ? `${badPod.problem.reason} (${badPod.problem.message.split('\n')[0]})` : badPod.problem.reason;
-      throw new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: pod ${name}, container ${badPod.problem.container}: ${why}`, events, logs, hintFor(badPod.problem.reason));
+      throw new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: pod ${name}, container ${badPod.problem.container}: ${why}`, events, logs, FATAL_REASONS[badPod.problem.reason]);
     }
     if (createFailure !== undefined) {
       throw new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: its pods cannot be created: ${createFailure}`, [`FailedCreate: ${createFailure}`], [],
@@ -320,11 +187,4 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
     pods.catch(() => undefined);
     creates.catch(() => undefined);
   }
-}
-
-function hintFor(reason: string): string | undefined {
-  if (reason === 'CrashLoopBackOff' || reason === 'Error') return 'The container keeps exiting: see its last log lines above.';
-  if (/Image/.test(reason)) return 'Templates use images that are present on the node (kdev.local/node:18, imagePullPolicy: IfNotPresent); there is no registry.';
-  if (/Config/.test(reason)) return 'A ConfigMap, Secret or key the container refers to is missing.';
-  return undefined;
 }

@@ -5,6 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
 import { isNotFound, kubeError } from '../kube/errors.js';
+import { isPodReady } from '../kube/pods.js';
 import { raw } from '../kube/raw.js';
 import { watchUntil } from '../kube/watch.js';
 import { parseWorkloadRef, refString } from '../devmode/kinds.js';
@@ -24,9 +25,7 @@ export interface SessionTarget {
   workDir: string;
 }
 
-export function isPodReady(pod: V1Pod): boolean {
-  return !pod.metadata?.deletionTimestamp && pod.status?.phase === 'Running' && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
+export { isPodReady };
 
 export function notInDevMode(what: string): KdevError {
   return new KdevError('INVALID', `${what} is not in dev mode`, `Start it first: kdev dev start ${what}`);
@@ -108,11 +107,9 @@ export async function resolveWorkloadTarget(cluster: Cluster, workload: string, 
       if (isNotFound(err)) throw new KdevError('NOT_FOUND', `${what} not found in namespace ${namespace}`, '`kdev ls` lists the workloads of the namespace.');
       throw kubeError(err, `reading ${what}`, cluster.server);
     });
-    const labels = (obj.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels;
-    if (!labels || Object.keys(labels).length === 0) throw new KdevError('INVALID', `${what} has no pod selector`, 'Name a pod instead: pod/<name>.');
-    selector = Object.entries(labels)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
+    const own = ref.kind.podSelector(obj);
+    if (!own) throw new KdevError('INVALID', `${what} has no pod selector`, 'Name a pod instead: pod/<name>.');
+    selector = own;
   }
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const pod = await watchUntil<V1Pod, V1Pod>(cluster, {
