@@ -4,8 +4,11 @@
 // would leave its cache there for good; pruneHashCaches removes the caches not used for
 // maxAgeDays, then the least recently used beyond maxFiles, and temp files that an
 // interrupted write left behind. It touches no other file.
-import { readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { HashCache } from '@kdev/sync-sidecar';
 
 const CACHE_FILE = /^[0-9a-f]{24}\.json$/;
 const TEMP_FILE = /^[0-9a-f]{24}\.json\.\d+\.tmp$/;
@@ -53,4 +56,70 @@ export async function pruneHashCaches(dir: string, opts: PruneOptions = {}): Pro
     }
   }
   return removed;
+}
+
+/** The default folder of the hash caches. */
+function hashCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kdev', 'sync');
+}
+
+/** The default place of a folder's persistent hash cache. */
+export function defaultHashCacheFile(localRoot: string): string {
+  return join(hashCacheDir(), `${createHash('sha256').update(localRoot).digest('hex').slice(0, 24)}.json`);
+}
+
+/** The hash-cache folder is pruned once per process. */
+let hashCachesPruned = false;
+
+/**
+ * One folder's hash cache on disk: content hashes of local files keyed by path, inode, size,
+ * mtime and ctime, so that a new session does not re-read unchanged files.
+ */
+export class HashCacheFile {
+  private loaded = false;
+  private saving: Promise<void> = Promise.resolve();
+
+  /** `file` undefined: memory only. */
+  constructor(
+    private readonly file: string | undefined,
+    private readonly root: string,
+  ) {}
+
+  /** Loads the cache once; a missing or corrupt file is an empty cache. */
+  async load(cache: HashCache): Promise<void> {
+    if (this.loaded || !this.file) return;
+    this.loaded = true;
+    try {
+      const data = JSON.parse(await readFile(this.file, 'utf8')) as { v?: number; root?: string; rows?: unknown };
+      if (data.v === 1 && data.root === this.root) cache.load(data.rows);
+    } catch {
+      // no cache yet, or unreadable: hashes are computed again
+    }
+  }
+
+  /** Writes the cache in the background (after any write in progress); flush() waits for it. */
+  saveLater(cache: HashCache, keep?: (rel: string) => boolean): void {
+    this.saving = this.saving.then(() => this.save(cache, keep));
+  }
+
+  flush(): Promise<void> {
+    return this.saving;
+  }
+
+  /** Writes the cache (temp file + rename), keeping only paths for which `keep` holds. */
+  async save(cache: HashCache, keep?: (rel: string) => boolean): Promise<void> {
+    if (!this.file) return;
+    try {
+      await mkdir(dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify({ v: 1, root: this.root, rows: cache.dump(keep) }));
+      await rename(tmp, this.file);
+      if (!hashCachesPruned && dirname(this.file) === hashCacheDir()) {
+        hashCachesPruned = true;
+        await pruneHashCaches(hashCacheDir(), { keep: this.file });
+      }
+    } catch {
+      // a cache that cannot be written only costs re-hashing next time
+    }
+  }
 }

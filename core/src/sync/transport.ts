@@ -5,6 +5,42 @@ import { Duplex, PassThrough, Writable } from 'node:stream';
 import { PortForward } from '@kubernetes/client-node';
 import type { Cluster } from '../kube/client.js';
 
+/** One way into the sidecar: a port-forward by default. */
+export interface SyncTransport {
+  connect(): Promise<Duplex>;
+  close(): Promise<void>;
+}
+export type TransportFactory = (pod: string) => Promise<SyncTransport>;
+
+/**
+ * Port-forwards to the sidecar: each connection is its own port-forward WebSocket, used as
+ * a stream directly (no local TCP listener in between); close() ends every one of them.
+ */
+export function portForwardTransport(cluster: Cluster, namespace: string | undefined, remotePort: number): TransportFactory {
+  return async (pod) => {
+    const open = new Set<Duplex>();
+    let closed = false;
+    return {
+      connect: async () => {
+        if (closed) throw new Error('the port-forward was closed');
+        const s = await openPortForwardStream(cluster, namespace ?? cluster.namespace, pod, remotePort);
+        if (closed) {
+          s.destroy(); // closed while it was opening
+          throw new Error('the port-forward was closed');
+        }
+        open.add(s);
+        s.once('close', () => open.delete(s));
+        return s;
+      },
+      close: async () => {
+        closed = true;
+        for (const s of open) s.destroy();
+        open.clear();
+      },
+    };
+  };
+}
+
 type WebSocket = Extract<Awaited<ReturnType<PortForward['portForward']>>, { send: unknown }>;
 
 /** Data frames go out as port-forward stream 0 (one leading byte names the stream). */
