@@ -31,7 +31,6 @@ import { tempDir } from '../lib/sync.js';
 const file = (p: string, h = 'h', s = 1): Entry => ({ p, t: 'f', m: 0o644, s, h });
 const dir = (p: string): Entry => ({ p, t: 'd', m: 0o755 });
 const known = (...entries: Entry[]) => new Map(entries.map((e) => [e.p, e]));
-const noIgnore = () => false;
 
 function tree(root: string, synced: Entry[] = [], ignore: string[] = []): SyncTree {
   return { root, rules: new IgnoreRules(root, ignore), cache: new HashCache(), synced: known(...synced), pending: new Set() };
