@@ -64,6 +64,14 @@ export interface WaitOptions {
   onDetail?: (detail: string) => void;
 }
 
+/** What the watches of one wait saw, for the failure's explanation. */
+interface Seen {
+  lastDetail: string;
+  badPod?: { pod: V1Pod; problem: PodProblem };
+  lastPod?: V1Pod;
+  createFailure?: string;
+}
+
 /**
  * Waits by watch until the workload is Ready. Fails at once when one of its pods cannot
  * run or its pods cannot be created (quota), and at the timeout; the failure carries the
@@ -74,7 +82,6 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   opts.signal?.addEventListener('abort', onOuterAbort);
-  let lastDetail = 'not created yet';
   let object = opts.object;
   if (object === undefined) {
     try {
@@ -83,103 +90,17 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
       // Not there yet: the watch below reports it.
     }
   }
-  const podSelector = object ? info.pods(object as KindObject) : undefined;
-  let badPod: { pod: V1Pod; problem: PodProblem } | undefined;
-  let lastPod: V1Pod | undefined;
-  const what = `${opts.kind.toLowerCase()}/${opts.name} to become ready`;
-  const detail = (d: string) => {
-    if (d !== lastDetail) {
-      lastDetail = d;
-      opts.onDetail?.(d);
-    }
-  };
-
-  const own = watchUntil<KindObject, 'ready'>(cluster, {
-    resource: workloadResource(opts.kind, opts.namespace),
-    fieldSelector: `metadata.name=${opts.name}`,
-    timeoutMs: opts.timeoutMs,
-    signal: stop.signal,
-    what,
-    timeoutDetail: () => lastDetail,
-    onEvent: (type, obj) => {
-      if (type === 'DELETED') return { fail: new KdevError('FAILED', `${opts.kind}/${opts.name} was deleted while waiting for it`) };
-      const s = info.status(obj);
-      if (s.failed) return { fail: new KdevError('FAILED', `${opts.kind}/${opts.name}: ${s.failed}`) };
-      detail(s.detail);
-      return s.ready ? { done: true, value: 'ready' } : { done: false };
-    },
-  });
-
+  const seen: Seen = { lastDetail: 'not created yet' };
+  const own = watchOwn(cluster, opts, seen, stop.signal);
   // Pods that cannot run. The selector is known from the manifest before the first event.
-  const pods = new Promise<never>((_resolve, reject) => {
-    const startPods = (selector: string) =>
-      watchUntil<V1Pod, never>(cluster, {
-        resource: { apiVersion: 'v1', plural: 'pods', namespace: opts.namespace },
-        labelSelector: selector,
-        timeoutMs: opts.timeoutMs + 60_000,
-        signal: stop.signal,
-        what: `pods of ${opts.name}`,
-        onEvent: (type, pod) => {
-          // Pods on their way out (scaled down, replaced) are not the workload's future.
-          if (type === 'DELETED' || pod.metadata?.deletionTimestamp) return { done: false };
-          lastPod = pod;
-          const problem = podProblem(pod);
-          if (problem) {
-            badPod = { pod, problem };
-            return { fail: new KdevError('FAILED', `${problem.reason}`) };
-          }
-          return { done: false };
-        },
-      }).catch(reject);
-    if (podSelector) startPods(podSelector);
-  });
-
-  // Pods that cannot be created: FailedCreate events of the workload or its ReplicaSet.
-  const ownerName = new RegExp(`^${opts.name.replace(/\./g, '\\.')}(-[a-z0-9]+)?$`);
-  let createFailure: string | undefined;
-  const creates = watchUntil<CoreV1Event, never>(cluster, {
-    resource: { apiVersion: 'v1', plural: 'events', namespace: opts.namespace },
-    fieldSelector: 'type=Warning,reason=FailedCreate',
-    timeoutMs: opts.timeoutMs + 60_000,
-    signal: stop.signal,
-    what: `events of ${opts.name}`,
-    onEvent: (type, ev) => {
-      if (type === 'DELETED' || !ownerName.test(ev.involvedObject?.name ?? '')) return { done: false };
-      const message = ev.message ?? '';
-      if (/exceeded quota|must specify limits|must specify requests/.test(message)) {
-        createFailure = message;
-        return { fail: new KdevError('FORBIDDEN', message) };
-      }
-      return { done: false };
-    },
-  });
-
+  const podSelector = object ? info.pods(object as KindObject) : undefined;
+  const pods = podSelector ? watchPods(cluster, opts, podSelector, seen, stop.signal) : new Promise<never>(() => undefined);
+  const creates = watchCreates(cluster, opts, seen, stop.signal);
   try {
     await Promise.race([own, pods, creates]);
   } catch (err) {
     if (opts.signal?.aborted) throw err;
-    const e = err as KdevError;
-    if (badPod) {
-      const name = badPod.pod.metadata?.name ?? '';
-      const [events, logs] = await Promise.all([
-        warningEvents(cluster, opts.namespace, name),
-        lastLogLines(cluster, opts.namespace, name, badPod.problem.container, badPod.problem.restarted),
-      ]);
-      const why = badPod.problem.message ? `${badPod.problem.reason} (${badPod.problem.message.split('\n')[0]})` : badPod.problem.reason;
-      throw new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: pod ${name}, container ${badPod.problem.container}: ${why}`, events, logs, FATAL_REASONS[badPod.problem.reason]);
-    }
-    if (createFailure !== undefined) {
-      throw new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: its pods cannot be created: ${createFailure}`, [`FailedCreate: ${createFailure}`], [],
-        'The environment\'s ResourceQuota is too small for the template: raise it with --set quota.<resource>=<value> (e.g. quota.pods=20), or lower the requests.', 'FORBIDDEN');
-    }
-    if (e.code === 'TIMEOUT') {
-      const pod = lastPod?.metadata?.name;
-      const [events, logs] = pod
-        ? await Promise.all([warningEvents(cluster, opts.namespace, pod), lastLogLines(cluster, opts.namespace, pod, lastPod?.spec?.containers[0]?.name ?? '', (lastPod?.status?.containerStatuses?.[0]?.restartCount ?? 0) > 0)])
-        : [await warningEvents(cluster, opts.namespace, opts.name), []];
-      throw new WorkloadFailure(opts.name, e.message, events, logs, `Raise workloads[].timeout in template.yaml if ${opts.name} needs longer to start.`, 'TIMEOUT');
-    }
-    throw err;
+    throw await explainFailure(cluster, opts, err as KdevError, seen);
   } finally {
     stop.abort();
     opts.signal?.removeEventListener('abort', onOuterAbort);
@@ -187,4 +108,90 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
     pods.catch(() => undefined);
     creates.catch(() => undefined);
   }
+}
+
+/** The workload's own status, by the kinds table, until Ready (or its own failure). */
+function watchOwn(cluster: Cluster, opts: WaitOptions, seen: Seen, signal: AbortSignal): Promise<'ready'> {
+  const info = WORKLOAD_TABLE[opts.kind];
+  return watchUntil<KindObject, 'ready'>(cluster, {
+    resource: workloadResource(opts.kind, opts.namespace),
+    fieldSelector: `metadata.name=${opts.name}`,
+    timeoutMs: opts.timeoutMs,
+    signal,
+    what: `${opts.kind.toLowerCase()}/${opts.name} to become ready`,
+    timeoutDetail: () => seen.lastDetail,
+    onEvent: (type, obj) => {
+      if (type === 'DELETED') return { fail: new KdevError('FAILED', `${opts.kind}/${opts.name} was deleted while waiting for it`) };
+      const s = info.status(obj);
+      if (s.failed) return { fail: new KdevError('FAILED', `${opts.kind}/${opts.name}: ${s.failed}`) };
+      if (s.detail !== seen.lastDetail) {
+        seen.lastDetail = s.detail;
+        opts.onDetail?.(s.detail);
+      }
+      return s.ready ? { done: true, value: 'ready' } : { done: false };
+    },
+  });
+}
+
+/** Fails at the first pod of the selector that cannot run (kube/pods.ts decides). */
+function watchPods(cluster: Cluster, opts: WaitOptions, selector: string, seen: Seen, signal: AbortSignal): Promise<never> {
+  return watchUntil<V1Pod, never>(cluster, {
+    resource: { apiVersion: 'v1', plural: 'pods', namespace: opts.namespace },
+    labelSelector: selector,
+    timeoutMs: opts.timeoutMs + 60_000,
+    signal,
+    what: `pods of ${opts.name}`,
+    onEvent: (type, pod) => {
+      // Pods on their way out (scaled down, replaced) are not the workload's future.
+      if (type === 'DELETED' || pod.metadata?.deletionTimestamp) return { done: false };
+      seen.lastPod = pod;
+      const problem = podProblem(pod);
+      if (!problem) return { done: false };
+      seen.badPod = { pod, problem };
+      return { fail: new KdevError('FAILED', `${problem.reason}`) };
+    },
+  });
+}
+
+/** Pods that cannot be created: FailedCreate events (quota) of the workload or its ReplicaSet. */
+function watchCreates(cluster: Cluster, opts: WaitOptions, seen: Seen, signal: AbortSignal): Promise<never> {
+  const ownerName = new RegExp(`^${opts.name.replace(/\./g, '\\.')}(-[a-z0-9]+)?$`);
+  return watchUntil<CoreV1Event, never>(cluster, {
+    resource: { apiVersion: 'v1', plural: 'events', namespace: opts.namespace },
+    fieldSelector: 'type=Warning,reason=FailedCreate',
+    timeoutMs: opts.timeoutMs + 60_000,
+    signal,
+    what: `events of ${opts.name}`,
+    onEvent: (type, ev) => {
+      if (type === 'DELETED' || !ownerName.test(ev.involvedObject?.name ?? '')) return { done: false };
+      const message = ev.message ?? '';
+      if (!/exceeded quota|must specify limits|must specify requests/.test(message)) return { done: false };
+      seen.createFailure = message;
+      return { fail: new KdevError('FORBIDDEN', message) };
+    },
+  });
+}
+
+/** The error a failed wait throws: what went wrong, with the pod's events and last log lines. */
+async function explainFailure(cluster: Cluster, opts: WaitOptions, e: KdevError, seen: Seen): Promise<Error> {
+  const { badPod, lastPod, createFailure } = seen;
+  if (badPod) {
+    const name = badPod.pod.metadata?.name ?? '';
+    const [events, logs] = await Promise.all([
+      warningEvents(cluster, opts.namespace, name),
+      lastLogLines(cluster, opts.namespace, name, badPod.problem.container, badPod.problem.restarted),
+    ]);
+    const why = badPod.problem.message ? `${badPod.problem.reason} (${badPod.problem.message.split('\n')[0]})` : badPod.problem.reason;
+    return new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: pod ${name}, container ${badPod.problem.container}: ${why}`, events, logs, FATAL_REASONS[badPod.problem.reason]);
+  }
+  if (createFailure !== undefined) {
+    return new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: its pods cannot be created: ${createFailure}`, [`FailedCreate: ${createFailure}`], [],
+      'The environment\'s ResourceQuota is too small for the template: raise it with --set quota.<resource>=<value> (e.g. quota.pods=20), or lower the requests.', 'FORBIDDEN');
+  }
+  if (e.code !== 'TIMEOUT') return e;
+  const pod = lastPod?.metadata?.name;
+  const [events, logs] = pod
+    ? await Promise.all([warningEvents(cluster, opts.namespace, pod), lastLogLines(cluster, opts.namespace, pod, lastPod?.spec?.containers[0]?.name ?? '', (lastPod?.status?.containerStatuses?.[0]?.restartCount ?? 0) > 0)])
+    : [await warningEvents(cluster, opts.namespace, opts.name), []];
+  return new WorkloadFailure(opts.name, e.message, events, logs, `Raise workloads[].timeout in template.yaml if ${opts.name} needs longer to start.`, 'TIMEOUT');
 }
