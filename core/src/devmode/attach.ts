@@ -5,6 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../kube/client.js';
 import { kubeError } from '../kube/errors.js';
 import { isPodReady } from '../kube/pods.js';
+import { raw } from '../kube/raw.js';
 import type { SyncConfig } from '../config/schema.js';
 import { SyncSession, type MassDeleteInfo } from '../sync/session.js';
 import { renewLease, type DevSession } from './engine.js';
@@ -19,7 +20,7 @@ function isReady(pod: V1Pod, session: DevSession): boolean {
 export async function currentDevPod(cluster: Cluster, session: DevSession, timeoutMs = 180_000): Promise<string> {
   let pods: V1Pod[];
   try {
-    pods = (await cluster.core.listNamespacedPod({ namespace: session.namespace, labelSelector: session.podSelector })).items;
+    pods = (await raw.listAs<V1Pod>(cluster, { apiVersion: 'v1', plural: 'pods', namespace: session.namespace }, { labelSelector: session.podSelector })).items;
   } catch (err) {
     throw kubeError(err, `finding the dev pod of ${session.workload}`, cluster.server);
   }

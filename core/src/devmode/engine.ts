@@ -282,12 +282,12 @@ async function deleteWorkloadPods(cluster: Cluster, ref: WorkloadRef, namespace:
     const sets = await raw.list(cluster, { apiVersion: 'apps/v1', plural: 'replicasets', namespace });
     for (const rs of sets.items) if (rs.metadata?.ownerReferences?.some((o) => o.uid === obj.metadata?.uid)) owners.add(rs.metadata?.uid);
   }
-  const pods = await cluster.core.listNamespacedPod({ namespace });
+  const pods = await raw.list(cluster, { apiVersion: 'v1', plural: 'pods', namespace });
   for (const pod of pods.items) {
     const owned = pod.metadata?.ownerReferences?.some((o) => o.controller && owners.has(o.uid));
     const isDev = pod.metadata?.labels?.[DEV_LABEL] !== undefined;
     if (owned && isDev === dev) {
-      await cluster.core.deleteNamespacedPod({ name: pod.metadata!.name!, namespace, gracePeriodSeconds: 0 }).catch((err: unknown) => {
+      await raw.delete(cluster, { apiVersion: 'v1', plural: 'pods', namespace, name: pod.metadata!.name! }, { gracePeriodSeconds: 0 }).catch((err: unknown) => {
         if (!isNotFound(err)) throw kubeError(err, `deleting pod/${pod.metadata!.name}`, cluster.server);
       });
     }
@@ -393,9 +393,9 @@ function podForCreate(name: string, namespace: string, labels: Record<string, st
 async function deletePodAndWait(cluster: Cluster, namespace: string, name: string): Promise<void> {
   let rv: string | undefined;
   try {
-    const pod = await cluster.core.readNamespacedPod({ name, namespace });
+    const pod = await raw.get(cluster, { apiVersion: 'v1', plural: 'pods', namespace, name });
     rv = pod.metadata?.resourceVersion;
-    await cluster.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 5 });
+    await raw.delete(cluster, { apiVersion: 'v1', plural: 'pods', namespace, name }, { gracePeriodSeconds: 5 });
   } catch (err) {
     if (isNotFound(err)) return;
     throw kubeError(err, `deleting pod/${name}`, cluster.server);

@@ -5,6 +5,7 @@ import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
 import { FATAL_REASONS, isPodReady, podProblem, type PodProblem } from '../kube/pods.js';
+import { raw } from '../kube/raw.js';
 import { watchUntil } from '../kube/watch.js';
 import type { DevEvent, DevPhase } from './events.js';
 
@@ -95,7 +96,7 @@ export async function waitDevPod(cluster: Cluster, opts: WaitPodOptions): Promis
 
 /** Waits until no pod matches the selector any more (the dev pods are gone). */
 export async function waitNoPods(cluster: Cluster, namespace: string, labelSelector: string, timeoutMs: number): Promise<void> {
-  const list = await cluster.core.listNamespacedPod({ namespace, labelSelector });
+  const list = await raw.list(cluster, { apiVersion: 'v1', plural: 'pods', namespace }, labelSelector);
   const remaining = new Set(list.items.map((p) => p.metadata!.name!));
   if (remaining.size === 0) return;
   await watchUntil<V1Pod, true>(cluster, {

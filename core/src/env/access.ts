@@ -1,12 +1,13 @@
 // Who owns an environment, what the owner may do in it, and a kubeconfig for the
 // environment's ServiceAccount with a token issued by the TokenRequest API.
 import { readFileSync } from 'node:fs';
-import { type KubernetesObject, type V1Role, type V1RoleBinding, type RbacV1Subject } from '@kubernetes/client-node';
+import { type AuthenticationV1TokenRequest, type KubernetesObject, type V1Role, type V1RoleBinding, type RbacV1Subject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
 import { kubeError } from '../kube/errors.js';
 import { serverIdentity } from '../kube/identity.js';
+import { raw } from '../kube/raw.js';
 import { ENV_LABEL, ENV_NETWORK_POLICY, ENV_ROLE, ENV_SERVICE_ACCOUNT } from './types.js';
 
 /**
@@ -85,11 +86,11 @@ export async function serviceAccountKubeconfig(cluster: Cluster, namespace: stri
   let token: string;
   let expires: Date;
   try {
-    const tr = await cluster.core.createNamespacedServiceAccountToken({
-      name: ENV_SERVICE_ACCOUNT,
-      namespace,
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: Math.max(600, Math.round(seconds)) } },
-    });
+    const tr = await raw.create<AuthenticationV1TokenRequest>(
+      cluster,
+      { apiVersion: 'v1', plural: 'serviceaccounts', namespace, name: ENV_SERVICE_ACCOUNT, subresource: 'token' },
+      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: Math.max(600, Math.round(seconds)) } },
+    );
     token = tr.status?.token ?? '';
     expires = tr.status?.expirationTimestamp ? new Date(tr.status.expirationTimestamp) : new Date(Date.now() + seconds * 1000);
   } catch (err) {

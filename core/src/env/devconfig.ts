@@ -1,6 +1,7 @@
 // In an environment made from a template, the template's dev config is the default
 // for `kdev dev start`: no .kdev.yaml is needed to develop one of its services.
 import type { Cluster } from '../kube/client.js';
+import { raw } from '../kube/raw.js';
 import type { DevConfig } from '../config/schema.js';
 import { loadTemplate } from './template.js';
 import { TEMPLATE_LABEL } from './types.js';
@@ -20,7 +21,7 @@ export interface EnvironmentDevConfig {
 export async function environmentDevConfig(cluster: Cluster): Promise<EnvironmentDevConfig | undefined> {
   let template: string | undefined;
   try {
-    const ns = await cluster.core.readNamespace({ name: cluster.namespace });
+    const ns = await raw.get(cluster, { apiVersion: 'v1', plural: 'namespaces', name: cluster.namespace });
     template = ns.metadata?.labels?.[TEMPLATE_LABEL];
   } catch {
     return undefined; // no right to read namespaces: fall back to the local config

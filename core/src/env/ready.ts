@@ -7,6 +7,7 @@ import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
 import { kindSpec, type KindObject, type Readiness } from '../kube/kinds.js';
 import { FATAL_REASONS, lastLogLines, podProblem, warningEvents, type PodProblem } from '../kube/pods.js';
+import { raw } from '../kube/raw.js';
 import { watchUntil, type ResourcePath } from '../kube/watch.js';
 import { WORKLOAD_KINDS, type WorkloadKind } from './schema.js';
 
@@ -85,7 +86,7 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
   let object = opts.object;
   if (object === undefined) {
     try {
-      object = await cluster.objects.read({ apiVersion: info.apiVersion, kind: opts.kind, metadata: { name: opts.name, namespace: opts.namespace } });
+      object = await raw.getAs<KubernetesObject>(cluster, { apiVersion: info.apiVersion, plural: info.plural, namespace: opts.namespace, name: opts.name });
     } catch {
       // Not there yet: the watch below reports it.
     }

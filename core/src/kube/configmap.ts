@@ -4,6 +4,7 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Cluster } from './client.js';
 import { isConflict, isNotFound, kubeError } from './errors.js';
+import { raw, type ObjectPath, type RawObject } from './raw.js';
 
 export const CONTENT_HASH_ANNOTATION = 'kdev.dev/content-hash';
 
@@ -12,20 +13,21 @@ export async function ensureHashedConfigMap(cluster: Cluster, namespace: string,
   const name = body.metadata!.name!;
   const hash = body.metadata?.annotations?.[CONTENT_HASH_ANNOTATION];
   const desired: V1ConfigMap = { ...body, metadata: { ...body.metadata, namespace } };
+  const path: ObjectPath = { apiVersion: 'v1', plural: 'configmaps', namespace, name };
   for (let attempt = 0; ; attempt++) {
     let current: V1ConfigMap | undefined;
     try {
-      current = await cluster.core.readNamespacedConfigMap({ name, namespace });
+      current = await raw.getAs<V1ConfigMap>(cluster, path);
     } catch (e) {
       if (!isNotFound(e)) throw kubeError(e, `reading configmap/${name}`, cluster.server);
     }
     try {
       if (!current) {
-        await cluster.core.createNamespacedConfigMap({ namespace, body: desired });
+        await raw.create(cluster, path, { apiVersion: 'v1', kind: 'ConfigMap', ...desired } as RawObject);
         return true;
       }
       if (hash !== undefined && current.metadata?.annotations?.[CONTENT_HASH_ANNOTATION] === hash) return false;
-      await cluster.core.replaceNamespacedConfigMap({ name, namespace, body: { ...desired, metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion } } });
+      await raw.replace(cluster, path, { apiVersion: 'v1', kind: 'ConfigMap', ...desired, metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion } } as RawObject);
       return true;
     } catch (e) {
       if (isConflict(e) && attempt < 3) continue;

@@ -1,8 +1,9 @@
 // Who we are to the API server: asked once per cluster connection (SelfSubjectReview) and
 // cached, so that dev mode, environments and the session commands never ask twice.
-import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1SelfSubjectReview } from '@kubernetes/client-node';
 import type { Cluster } from './client.js';
 import { kubeError } from './errors.js';
+import { raw } from './raw.js';
 
 /** One answer per KubeConfig (a Cluster and its inNamespace() copies share theirs). */
 const asked = new WeakMap<KubeConfig, Promise<string | undefined>>();
@@ -17,7 +18,7 @@ export function serverIdentity(cluster: Cluster): Promise<string | undefined> {
   if (answer) return answer;
   answer = (async () => {
     try {
-      const review = await cluster.kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+      const review = await raw.create<V1SelfSubjectReview>(cluster, { apiVersion: 'authentication.k8s.io/v1', plural: 'selfsubjectreviews' }, { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
       return review.status?.userInfo?.username || undefined;
     } catch (err) {
       const e = kubeError(err, 'asking the API server who we are', cluster.server);

@@ -1,6 +1,8 @@
 // Small read-only views of a cluster: its nodes and namespaces.
+import type { V1Namespace, V1Node } from '@kubernetes/client-node';
 import type { Cluster } from './client.js';
 import { kubeError } from './errors.js';
+import { raw } from './raw.js';
 
 export interface NodeInfo {
   name: string;
@@ -12,7 +14,7 @@ export interface NodeInfo {
 
 export async function listNodes(cluster: Cluster): Promise<NodeInfo[]> {
   try {
-    const list = await cluster.core.listNode();
+    const list = await raw.listAs<V1Node>(cluster, { apiVersion: 'v1', plural: 'nodes' });
     return list.items.map((n) => ({
       name: n.metadata?.name ?? '',
       ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
@@ -33,7 +35,7 @@ export interface NamespaceInfo {
 
 export async function listNamespaces(cluster: Cluster): Promise<NamespaceInfo[]> {
   try {
-    const list = await cluster.core.listNamespace();
+    const list = await raw.listAs<V1Namespace>(cluster, { apiVersion: 'v1', plural: 'namespaces' });
     return list.items.map((n) => ({
       name: n.metadata?.name ?? '',
       phase: n.status?.phase ?? '',

@@ -4,6 +4,7 @@
 // once on the same pod for the same reason.
 import type { CoreV1Event, V1ContainerStatus, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from './client.js';
+import { raw } from './raw.js';
 
 /** "app=web,tier in (fe,be),!canary" from a label selector; undefined when it is empty. */
 export function selectorString(sel: V1LabelSelector | undefined): string | undefined {
@@ -62,7 +63,7 @@ export function podProblem(pod: V1Pod): PodProblem | undefined {
 /** The Warning events of an object ("Reason: message", oldest first, deduplicated). */
 export async function warningEvents(cluster: Cluster, namespace: string, name: string): Promise<string[]> {
   try {
-    const list = await cluster.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name},type=Warning` });
+    const list = await raw.listAs<CoreV1Event>(cluster, { apiVersion: 'v1', plural: 'events', namespace }, { fieldSelector: `involvedObject.name=${name},type=Warning` });
     const sorted = [...list.items].sort((a, b) => eventTime(a) - eventTime(b));
     return [...new Set(sorted.map((e) => `${e.reason ?? 'Warning'}: ${(e.message ?? '').trim()}`))].slice(-10);
   } catch {
@@ -78,7 +79,7 @@ function eventTime(e: CoreV1Event): number {
 /** The last lines of a container's log: of the crashed run when it restarted. */
 export async function lastLogLines(cluster: Cluster, namespace: string, pod: string, container: string, previous: boolean, lines = 20): Promise<string[]> {
   const read = async (prev: boolean) => {
-    const text = await cluster.core.readNamespacedPodLog({ name: pod, namespace, container, tailLines: lines, previous: prev });
+    const text = await raw.text(cluster, { apiVersion: 'v1', plural: 'pods', namespace, name: pod, subresource: 'log' }, { container, tailLines: lines, previous: prev });
     return text.split('\n').filter((l) => l.length > 0);
   };
   try {

@@ -1,9 +1,10 @@
 // Waiting on the cluster by watch, never by polling. A watch without a resourceVersion
 // first delivers the current objects as ADDED events, so one call covers "already there".
-import { Watch } from '@kubernetes/client-node';
+// The watch itself goes through kube/raw.ts, core's one path to the API server.
 import { KdevError } from '../errors.js';
 import type { Cluster } from './client.js';
-import { kubeError } from './errors.js';
+import { apiStatus, kubeError } from './errors.js';
+import { watchEvents } from './raw.js';
 
 export interface ResourcePath {
   /** "v1" or "apps/v1" */
@@ -45,89 +46,97 @@ export interface WatchUntilOptions<T, R> {
 
 /**
  * Watches a collection until `onEvent` says done (or fail), the timeout passes, or the
- * signal aborts. Restarts the watch when the server closes it.
+ * signal aborts. Restarts the watch when the server closes it, from the last version seen.
  */
 export function watchUntil<T, R>(cluster: Cluster, opts: WatchUntilOptions<T, R>): Promise<R> {
-  const watch = new Watch(cluster.kc);
-  const path = collectionPath(opts.resource);
-  return new Promise<R>((resolve, reject) => {
-    let settled = false;
-    let controller: AbortController | undefined;
-    let resourceVersion: string | undefined = opts.resourceVersion;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      controller?.abort();
-      fn();
-    };
-    const timer = setTimeout(() => {
-      const detail = opts.timeoutDetail?.();
-      finish(() =>
-        reject(new KdevError('TIMEOUT', `timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${opts.what}${detail ? `: ${detail}` : ''}`)),
-      );
-    }, opts.timeoutMs);
-    const onAbort = () => finish(() => reject(new KdevError('FAILED', `stopped waiting for ${opts.what}`)));
-    opts.signal?.addEventListener('abort', onAbort);
+  return new Promise<R>((resolve, reject) => new Waiting<T, R>(cluster, opts, resolve, reject).start());
+}
 
-    const start = () => {
-      if (settled) return;
-      const query: Record<string, string | boolean> = { allowWatchBookmarks: true };
-      if (opts.labelSelector) query.labelSelector = opts.labelSelector;
-      if (opts.fieldSelector) query.fieldSelector = opts.fieldSelector;
-      if (resourceVersion) query.resourceVersion = resourceVersion;
-      watch
-        .watch(
-          path,
-          query,
-          (type: string, obj: T & { metadata?: { resourceVersion?: string } }) => {
-            if (settled) return;
-            if (type === 'BOOKMARK') {
-              resourceVersion = obj.metadata?.resourceVersion;
-              return;
-            }
-            if (type === 'ERROR') {
-              // Usually "too old resource version": start again from the current state.
-              resourceVersion = undefined;
-              return;
-            }
-            resourceVersion = obj.metadata?.resourceVersion;
-            let verdict: Verdict<R>;
-            try {
-              verdict = opts.onEvent(type as WatchEventType, obj);
-            } catch (err) {
-              finish(() => reject(err));
-              return;
-            }
-            if ('fail' in verdict) finish(() => reject(verdict.fail));
-            else if (verdict.done) finish(() => resolve(verdict.value));
-          },
-          (err: unknown) => {
-            if (settled) return;
-            if (err && (err as { name?: string }).name !== 'AbortError') {
-              const e = kubeError(err, `watching ${opts.resource.plural}`, cluster.server);
-              if (e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED' || e.code === 'NOT_FOUND') {
-                finish(() => reject(e));
-                return;
-              }
-              setTimeout(start, 500);
-              return;
-            }
-            // The server ended the watch (its timeout): resume from the last version seen.
-            setImmediate(start);
-          },
-        )
-        .then((c) => {
-          controller = c;
-          if (settled) c.abort();
-        })
-        .catch((err: unknown) => {
-          const e = kubeError(err, `watching ${opts.resource.plural}`, cluster.server);
-          if (e.code === 'UNREACHABLE' || e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED') finish(() => reject(e));
-          else setTimeout(start, 500);
-        });
-    };
-    start();
-  });
+/** One watchUntil in progress: its watch (restarted as needed), its timer, its outcome. */
+class Waiting<T, R> {
+  private settled = false;
+  private current: { abort(): void } | undefined;
+  private resourceVersion: string | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onAbort = () => this.finish(() => this.reject(new KdevError('FAILED', `stopped waiting for ${this.opts.what}`)));
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly opts: WatchUntilOptions<T, R>,
+    private readonly resolve: (value: R) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.resourceVersion = opts.resourceVersion;
+    this.timer = setTimeout(() => {
+      const detail = opts.timeoutDetail?.();
+      this.finish(() => reject(new KdevError('TIMEOUT', `timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${opts.what}${detail ? `: ${detail}` : ''}`)));
+    }, opts.timeoutMs);
+    opts.signal?.addEventListener('abort', this.onAbort);
+  }
+
+  private finish(fn: () => void): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+    this.current?.abort();
+    fn();
+  }
+
+  start(): void {
+    if (this.settled) return;
+    const query: Record<string, string> = { allowWatchBookmarks: 'true' };
+    if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
+    if (this.opts.fieldSelector) query.fieldSelector = this.opts.fieldSelector;
+    if (this.resourceVersion) query.resourceVersion = this.resourceVersion;
+    watchEvents(this.cluster, collectionPath(this.opts.resource), query, (type, obj) => this.event(type, obj as T & { metadata?: { resourceVersion?: string } }), (err) => this.ended(err)).then(
+      (w) => {
+        this.current = w;
+        if (this.settled) w.abort();
+      },
+      (err: unknown) => {
+        const e = kubeError(err, `watching ${this.opts.resource.plural}`, this.cluster.server);
+        if (e.code === 'UNREACHABLE' || e.code === 'FORBIDDEN' || e.code === 'UNAUTHORIZED' || e.code === 'NOT_FOUND') this.finish(() => this.reject(e));
+        else if (apiStatus(err) === 410) this.restartFresh();
+        else setTimeout(() => this.start(), 500);
+      },
+    );
+  }
+
+  /** "Too old resource version": start again from the current state. */
+  private restartFresh(): void {
+    this.resourceVersion = undefined;
+    setImmediate(() => this.start());
+  }
+
+  private event(type: string, obj: T & { metadata?: { resourceVersion?: string } }): void {
+    if (this.settled) return;
+    if (type === 'BOOKMARK') {
+      this.resourceVersion = obj.metadata?.resourceVersion;
+      return;
+    }
+    if (type === 'ERROR') {
+      // Usually "too old resource version": the server ends the watch; start afresh then.
+      this.resourceVersion = undefined;
+      return;
+    }
+    this.resourceVersion = obj.metadata?.resourceVersion;
+    let verdict: Verdict<R>;
+    try {
+      verdict = this.opts.onEvent(type as WatchEventType, obj);
+    } catch (err) {
+      this.finish(() => this.reject(err));
+      return;
+    }
+    if ('fail' in verdict) this.finish(() => this.reject(verdict.fail));
+    else if (verdict.done) this.finish(() => this.resolve(verdict.value));
+  }
+
+  /** The server ended the watch (its timeout), or the connection broke: resume. */
+  private ended(err?: Error): void {
+    if (this.settled) return;
+    this.current = undefined;
+    if (err) setTimeout(() => this.start(), 500);
+    else setImmediate(() => this.start());
+  }
 }

@@ -1,9 +1,10 @@
 // Container logs: once, followed, or of the previous (crashed) instance.
 import { PassThrough, Transform, type Writable } from 'node:stream';
-import { Log } from '@kubernetes/client-node';
+import { Log, type V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../kube/client.js';
 import { KdevError } from '../errors.js';
 import { kubeError } from '../kube/errors.js';
+import { raw } from '../kube/raw.js';
 
 export interface LogOptions {
   namespace?: string;
@@ -46,7 +47,7 @@ export async function streamLogs(cluster: Cluster, pod: string, container: strin
   const namespace = opts.namespace ?? cluster.namespace;
   if (opts.previous) {
     // The log API answers a bare 400 here; say what it means.
-    const p = await cluster.core.readNamespacedPod({ name: pod, namespace }).catch((err: unknown) => {
+    const p = await raw.getAs<V1Pod>(cluster, { apiVersion: 'v1', plural: 'pods', namespace, name: pod }).catch((err: unknown) => {
       throw kubeError(err, `reading pod/${pod}`, cluster.server);
     });
     const status = [...(p.status?.containerStatuses ?? []), ...(p.status?.initContainerStatuses ?? [])].find((c) => c.name === container);
