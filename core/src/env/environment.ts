@@ -1,11 +1,13 @@
 // Environments: a namespace per developer or CI run, from a template. create (with
 // rollback of whatever it made when any step fails), list, delete, sleep, wake, gc and
 // kubeconfig. Progress is reported as typed events; nothing here prints.
-import { PatchStrategy, type KubernetesObject, type V1Namespace, type V1ResourceQuota, type V1ServiceAccount } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Namespace, V1ResourceQuota, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
 import { KdevError, isKdevError } from '../errors.js';
 import { applyObject, FIELD_MANAGER } from '../kube/apply.js';
 import type { Cluster } from '../kube/client.js';
 import { isNotFound, kubeError, apiStatus } from '../kube/errors.js';
+import { kindSpec } from '../kube/kinds.js';
+import { raw, type RawObject } from '../kube/raw.js';
 import { watchUntil } from '../kube/watch.js';
 import { accessObjects, ownerLabelValue, resolveOwner, serviceAccountKubeconfig } from './access.js';
 import { waitWorkloadReady, WorkloadFailure, WORKLOAD_TABLE } from './ready.js';
@@ -91,7 +93,7 @@ function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined 
 async function readEnvNamespace(cluster: Cluster, name: string): Promise<V1Namespace> {
   let ns: V1Namespace;
   try {
-    ns = await cluster.core.readNamespace({ name });
+    ns = await raw.getAs<V1Namespace>(cluster, { apiVersion: 'v1', plural: 'namespaces', name });
   } catch (err) {
     if (isNotFound(err)) throw new KdevError('NOT_FOUND', `no environment named "${name}"`, 'See `kdev env list`.');
     throw kubeError(err, `reading namespace ${name}`, cluster.server);
@@ -104,14 +106,7 @@ async function readEnvNamespace(cluster: Cluster, name: string): Promise<V1Names
 
 async function patchNamespaceAnnotations(cluster: Cluster, name: string, annotations: Record<string, string | null>): Promise<void> {
   try {
-    await cluster.objects.patch(
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations: annotations as Record<string, string> } },
-      undefined,
-      undefined,
-      FIELD_MANAGER,
-      undefined,
-      PatchStrategy.MergePatch,
-    );
+    await raw.patch(cluster, { apiVersion: 'v1', plural: 'namespaces', name }, { metadata: { annotations } }, 'merge', `?fieldManager=${FIELD_MANAGER}`);
   } catch (err) {
     throw kubeError(err, `updating namespace ${name}`, cluster.server);
   }
@@ -121,7 +116,7 @@ async function patchNamespaceAnnotations(cluster: Cluster, name: string, annotat
 async function waitNamespaceGone(cluster: Cluster, name: string, timeoutMs: number): Promise<void> {
   let current: V1Namespace;
   try {
-    current = await cluster.core.readNamespace({ name });
+    current = await raw.getAs<V1Namespace>(cluster, { apiVersion: 'v1', plural: 'namespaces', name });
   } catch (err) {
     if (isNotFound(err)) return;
     throw kubeError(err, `reading namespace ${name}`, cluster.server);
@@ -143,7 +138,7 @@ async function waitNamespaceGone(cluster: Cluster, name: string, timeoutMs: numb
 
 async function deleteNamespace(cluster: Cluster, name: string, wait: boolean): Promise<void> {
   try {
-    await cluster.core.deleteNamespace({ name, propagationPolicy: 'Background' });
+    await raw.delete(cluster, { apiVersion: 'v1', plural: 'namespaces', name }, { propagationPolicy: 'Background' });
   } catch (err) {
     if (!isNotFound(err)) throw kubeError(err, `deleting namespace ${name}`, cluster.server);
   }
@@ -153,7 +148,7 @@ async function deleteNamespace(cluster: Cluster, name: string, wait: boolean): P
 /** The Services of a namespace as endpoints (in-cluster DNS name and ports). */
 export async function environmentEndpoints(cluster: Cluster, namespace: string): Promise<Endpoint[]> {
   try {
-    const list = await cluster.core.listNamespacedService({ namespace });
+    const list = await raw.listAs<V1Service>(cluster, { apiVersion: 'v1', plural: 'services', namespace });
     return list.items
       .map((s) => {
         const host = `${s.metadata?.name}.${namespace}.svc.cluster.local`;
@@ -268,7 +263,7 @@ export async function createEnvironment(cluster: Cluster, opts: CreateOptions): 
 
   emit({ type: 'step', step: 'namespace', state: 'start', detail: name });
   try {
-    await cluster.core.createNamespace({ body: nsBody });
+    await raw.create(cluster, { apiVersion: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', ...nsBody } as RawObject);
   } catch (err) {
     if (apiStatus(err) === 409) throw await nameTaken(cluster, name);
     throw kubeError(err, `creating namespace ${name}`, cluster.server);
@@ -342,7 +337,7 @@ export async function createEnvironment(cluster: Cluster, opts: CreateOptions): 
 
 async function nameTaken(cluster: Cluster, name: string): Promise<KdevError> {
   try {
-    const ns = await cluster.core.readNamespace({ name });
+    const ns = await raw.getAs<V1Namespace>(cluster, { apiVersion: 'v1', plural: 'namespaces', name });
     const info = infoOf(ns);
     if (!info) return new KdevError('CONFLICT', `the name "${name}" is taken: a namespace "${name}" exists and is not a kdev environment`, 'Choose another environment name.');
     const until = info.expires ? `, expires ${info.expires.toISOString()}` : '';
@@ -454,7 +449,7 @@ class Stopped extends Error {}
 export async function listEnvironments(cluster: Cluster, opts: { owner?: string } = {}): Promise<EnvironmentInfo[]> {
   const selector = opts.owner ? `${ENV_LABEL},${OWNER_LABEL}=${ownerLabelValue(opts.owner)}` : ENV_LABEL;
   try {
-    const list = await cluster.core.listNamespace({ labelSelector: selector });
+    const list = await raw.listAs<V1Namespace>(cluster, { apiVersion: 'v1', plural: 'namespaces' }, { labelSelector: selector });
     const now = Date.now();
     return list.items
       .map((ns) => infoOf(ns, now))
@@ -517,8 +512,8 @@ interface Scalable extends KubernetesObject {
 
 async function listKind(cluster: Cluster, kind: 'Deployment' | 'StatefulSet' | 'CronJob', namespace: string): Promise<Scalable[]> {
   try {
-    const apiVersion = WORKLOAD_TABLE[kind].apiVersion;
-    const list = await cluster.objects.list(apiVersion, kind, namespace);
+    const { apiVersion, plural } = WORKLOAD_TABLE[kind];
+    const list = await raw.listAs<Scalable>(cluster, { apiVersion, plural, namespace });
     return list.items.map((o) => ({ ...o, apiVersion, kind }));
   } catch (err) {
     throw kubeError(err, `listing ${kind}s of ${namespace}`, cluster.server);
@@ -526,9 +521,9 @@ async function listKind(cluster: Cluster, kind: 'Deployment' | 'StatefulSet' | '
 }
 
 async function mergePatch(cluster: Cluster, obj: KubernetesObject, patch: Record<string, unknown>): Promise<void> {
-  const body = { ...patch, apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace, ...(patch.metadata as object) } };
+  const { apiVersion, plural } = kindSpec(obj.kind ?? '');
   try {
-    await cluster.objects.patch(body as KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+    await raw.patch(cluster, { apiVersion, plural, namespace: obj.metadata?.namespace, name: obj.metadata?.name }, patch, 'merge', `?fieldManager=${FIELD_MANAGER}`);
   } catch (err) {
     throw kubeError(err, `updating ${obj.kind?.toLowerCase()}/${obj.metadata?.name}`, cluster.server);
   }
