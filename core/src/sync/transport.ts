@@ -47,11 +47,8 @@ type WebSocket = Extract<Awaited<ReturnType<PortForward['portForward']>>, { send
 const DATA_STREAM = 0;
 const OPEN_TIMEOUT_MS = 15_000;
 
-/** Opens one port-forward stream to `port` of `pod` and returns it as a Duplex. */
-export async function openPortForwardStream(cluster: Cluster, namespace: string, pod: string, port: number): Promise<Duplex> {
-  const pf = new PortForward(cluster.kc, true);
-  const link: { ws?: WebSocket } = {};
-  let errorText = '';
+/** The stream the caller sees: what it writes goes out as data frames of the WebSocket in `link`. */
+function frameDuplex(link: { ws?: WebSocket }): Duplex {
   const duplex: Duplex = new Duplex({
     // the socket's write callback is the back-pressure: one frame in the WebSocket at a time
     // beyond this buffer
@@ -76,6 +73,42 @@ export async function openPortForwardStream(cluster: Cluster, namespace: string,
   });
   // an error before the caller listens must not crash the process; 'close' follows anyway
   duplex.on('error', () => undefined);
+  return duplex;
+}
+
+/**
+ * client-node's promise settles on 'open' or 'error' only: a WebSocket closed before it
+ * opened would leave it pending forever (and nothing else keeps the event loop alive), so
+ * the wait is bounded.
+ */
+async function openBounded(open: () => ReturnType<PortForward['portForward']>, what: string): Promise<WebSocket | undefined> {
+  let timedOut = false;
+  const opened = await new Promise<Awaited<ReturnType<PortForward['portForward']>>>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`the port-forward to ${what} did not open within ${OPEN_TIMEOUT_MS / 1000} s`));
+    }, OPEN_TIMEOUT_MS);
+    open().then(
+      (ws) => {
+        clearTimeout(timer);
+        if (timedOut) (typeof ws === 'function' ? ws() : ws)?.close();
+        resolve(ws);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+  return (typeof opened === 'function' ? opened() : opened) ?? undefined;
+}
+
+/** Opens one port-forward stream to `port` of `pod` and returns it as a Duplex. */
+export async function openPortForwardStream(cluster: Cluster, namespace: string, pod: string, port: number): Promise<Duplex> {
+  const pf = new PortForward(cluster.kc, true);
+  const link: { ws?: WebSocket } = {};
+  let errorText = '';
+  const duplex = frameDuplex(link);
   const output = new Writable({
     write(chunk: Buffer, _enc, cb) {
       duplex.push(chunk);
@@ -92,28 +125,7 @@ export async function openPortForwardStream(cluster: Cluster, namespace: string,
   });
   // nothing is written through client-node's stdin path: frames go straight to ws.send
   const idle = new PassThrough();
-  // client-node's promise settles on 'open' or 'error' only: a WebSocket closed before it
-  // opened would leave it pending forever (and nothing else keeps the event loop alive), so
-  // the wait is bounded
-  let timedOut = false;
-  const opened = await new Promise<Awaited<ReturnType<PortForward['portForward']>>>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      timedOut = true;
-      reject(new Error(`the port-forward to ${pod}:${port} did not open within ${OPEN_TIMEOUT_MS / 1000} s`));
-    }, OPEN_TIMEOUT_MS);
-    pf.portForward(namespace, pod, [port], output, errors, idle).then(
-      (ws) => {
-        clearTimeout(timer);
-        if (timedOut) (typeof ws === 'function' ? ws() : ws)?.close();
-        resolve(ws);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-  const ws = (typeof opened === 'function' ? opened() : opened) ?? undefined;
+  const ws = await openBounded(() => pf.portForward(namespace, pod, [port], output, errors, idle), `${pod}:${port}`);
   link.ws = ws;
   if (!ws) throw new Error('the port-forward did not open');
   if (ws.readyState !== ws.OPEN) {
