@@ -97,54 +97,49 @@ const jobText = (o: KindObject): string => `${num(statusOf(o).succeeded)}/${num(
 const daemonText = (o: KindObject): string => `${num(statusOf(o).numberReady)}/${num(statusOf(o).desiredNumberScheduled)} ready`;
 const cronText = (o: KindObject): string => (specOf(o).suspend === true ? 'suspended' : `scheduled ${String(specOf(o).schedule ?? '')}`);
 
+/** What the kinds with a replica count (Deployment, StatefulSet, ReplicaSet) share. */
+const REPLICATED = {
+  apiVersion: 'apps/v1',
+  templatePath: ['spec', 'template'],
+  strategy: 'in-place',
+  replicasPath: ['spec', 'replicas'],
+  podSelector: bySelector,
+  statusText: replicasText,
+} as const satisfies Partial<KindSpec>;
+
 export const KINDS: readonly KindSpec[] = [
   {
     kind: 'Deployment',
-    apiVersion: 'apps/v1',
     plural: 'deployments',
     aliases: ['deploy', 'deployments'],
-    templatePath: ['spec', 'template'],
-    strategy: 'in-place',
-    replicasPath: ['spec', 'replicas'],
+    ...REPLICATED,
     recreateStrategyPath: ['spec', 'strategy'],
     replaceOldPods: true,
-    podSelector: bySelector,
     readiness: (o) => {
       const want = num(specOf(o).replicas, 1);
       const done = num(statusOf(o).readyReplicas) >= want && num(statusOf(o).updatedReplicas) >= want;
       return { ready: generationSeen(o) && done, detail: replicasText(o) };
     },
-    statusText: replicasText,
   },
   {
     kind: 'StatefulSet',
-    apiVersion: 'apps/v1',
     plural: 'statefulsets',
     aliases: ['sts', 'statefulsets'],
-    templatePath: ['spec', 'template'],
-    strategy: 'in-place',
-    replicasPath: ['spec', 'replicas'],
-    podSelector: bySelector,
+    ...REPLICATED,
     readiness: (o) => {
       const want = num(specOf(o).replicas, 1);
       const st = statusOf(o);
       const current = st.updateRevision === undefined || st.updateRevision === st.currentRevision || want === 0;
       return { ready: generationSeen(o) && num(st.readyReplicas) >= want && current, detail: replicasText(o) };
     },
-    statusText: replicasText,
   },
   {
     kind: 'ReplicaSet',
-    apiVersion: 'apps/v1',
     plural: 'replicasets',
     aliases: ['rs', 'replicasets'],
-    templatePath: ['spec', 'template'],
-    strategy: 'in-place',
-    replicasPath: ['spec', 'replicas'],
+    ...REPLICATED,
     replaceOldPods: true,
-    podSelector: bySelector,
     readiness: (o) => ({ ready: generationSeen(o) && num(statusOf(o).readyReplicas) >= num(specOf(o).replicas, 1), detail: replicasText(o) }),
-    statusText: replicasText,
   },
   {
     kind: 'DaemonSet',
