@@ -13,6 +13,7 @@ import {
   raw,
   startDevMode,
   kindSpec,
+  serverIdentity,
   type Cluster,
   type DevEvent,
   type RawObject,
@@ -198,6 +199,15 @@ describe('dev mode', () => {
     const reader = connect({ kubeconfig: await serviceAccountKubeconfig(cluster, ns.name, 'reader', READ_ONLY_RULES) });
     await assert.rejects(startDevMode(reader, { workload: 'deployment/deploy', image: DEV_IMAGE }), (err: unknown) => isKdevError(err) && err.code === 'FORBIDDEN' && /forbidden/.test(err.message));
     assert.equal((await read(cluster, 'deployment/deploy')).metadata?.resourceVersion, rv, 'nothing changed');
+  });
+
+  it('asks the API server who we are once per cluster connection', async () => {
+    const asked = serverIdentity(cluster);
+    assert.equal(serverIdentity(cluster.inNamespace('default')), asked, 'the same connection: the same answer, no second request');
+    const again = connect({ kubeconfig: testKubeconfig() });
+    assert.notEqual(serverIdentity(again), asked, 'a new connection asks again');
+    assert.equal(await asked, 'kdev-admin');
+    assert.equal(await serverIdentity(again), 'kdev-admin');
   });
 
   it('a dev pod whose Secret is missing fails at once (the fatal reasons environments use), and end restores', async () => {
