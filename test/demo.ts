@@ -7,7 +7,7 @@
 //   4. an edit of the TypeScript source, rebuilt, synced, the process restarted, and the new
 //      page served through the gateway — timed;
 //   5. what to try next. Everything stays up for you to explore.
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,7 +126,9 @@ async function main(): Promise<void> {
   const source = readFileSync(file, 'utf8');
   const changed = source.replace("export const GREETING = 'kdev meeting';", `export const GREETING = ${JSON.stringify(edited)};`);
   if (changed === source) throw new Error(`${file} no longer declares GREETING as the demo expects`);
-  writeFileSync(file, changed);
+  // saved the way editors save (a new file renamed over the old): the build never reads half a file
+  writeFileSync(`${file}.tmp`, changed);
+  renameSync(`${file}.tmp`, file);
   // The forward points at the pod, which stays: only the process restarts.
   await waitForTitle(fwd.localPort, edited, 30_000);
   say(`  rebuilt, synced, restarted and served in ${Math.round(performance.now() - t1)} ms: the gateway now shows "${edited}"`);
