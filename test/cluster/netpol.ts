@@ -9,6 +9,7 @@
 // connection to a Service is judged by the pod it reaches. See docs/local-cluster.md.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PatchStrategy } from '@kubernetes/client-node';
 import { applyAll, parseManifests, type Cluster } from '@kdev/core';
 import { NETPOL_ENGINE, buildGoTool } from './build.js';
 import { NODE_NAME, POD_CIDR, SOURCE_DIR, STATE_DIR } from './config.js';
@@ -83,6 +84,24 @@ export function queueBound(): boolean {
 }
 
 /**
+ * Publishes the pod range on the node (spec.podCIDR, empty here because the controller
+ * manager does not allocate ranges): environments read it to keep the kube-system pods
+ * out of their "outside the cluster" egress rule. Set once; a node that has one keeps it.
+ */
+async function publishPodRange(cluster: Cluster): Promise<void> {
+  const node = await cluster.core.readNode({ name: NODE_NAME });
+  if (node.spec?.podCIDR) return;
+  await cluster.objects.patch(
+    { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME }, spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] } } as never,
+    undefined,
+    undefined,
+    'kdev-cluster',
+    undefined,
+    PatchStrategy.MergePatch,
+  );
+}
+
+/**
  * Builds (once), then starts the engine unless it runs, waits until it listens on its
  * queue, and installs the queueing rules. Safe on a running cluster: this is how
  * `cluster:up` adds the engine to a cluster started before it existed.
@@ -107,5 +126,6 @@ export async function ensureNetworkPolicyEngine(cluster: Cluster, log: string): 
     await waitFor(`${NETPOL_DAEMON} to listen on nfqueue ${NETPOL_QUEUE}`, async () => queueBound(), { timeoutMs: 60_000, daemon: NETPOL_DAEMON });
   }
   await installQueueRules(log);
+  await publishPodRange(cluster);
   return !running;
 }
