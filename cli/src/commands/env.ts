@@ -165,49 +165,55 @@ export function registerEnv(program: Command): void {
       const quiet = (e: EnvProgress) => {
         if (!json && e.type === 'step' && e.state !== 'start') process.stderr.write(`  ${e.step} ${e.state}${e.detail ? `: ${e.detail}` : ''}\n`);
       };
+      // The handler stays until everything is printed: a Ctrl-C after the create returned
+      // is reported like one during its last step (kept, and how to delete it).
       const stop = interruptible(name);
-      let created;
       try {
-        created = await createEnvironment(cluster, {
-          name,
-          template: flags.template,
-          ttl: flags.ttl,
-          set,
-          owner: flags.owner,
-          wait: flags.wait ?? false,
-          onProgress: renderer?.onEvent ?? quiet,
-          signal: stop.signal,
-          checkIsolation: flags.isolationCheck,
-        });
+        let created;
+        try {
+          created = await createEnvironment(cluster, {
+            name,
+            template: flags.template,
+            ttl: flags.ttl,
+            set,
+            owner: flags.owner,
+            wait: flags.wait ?? false,
+            onProgress: renderer?.onEvent ?? quiet,
+            signal: stop.signal,
+            checkIsolation: flags.isolationCheck,
+          });
+        } finally {
+          await renderer?.done();
+        }
+        const path = writeKubeconfig(flags.kubeconfigOut ?? join(envDir(), `${name}.kubeconfig`), created.kubeconfig);
+        const notes = () => printCreateNotes(name, { isolation: created.isolation, interrupted: created.interrupted || stop.signal.aborted });
+        if (json) {
+          printJson({
+            name,
+            namespace: created.info.namespace,
+            owner: created.info.owner,
+            template: created.info.template,
+            expires: created.info.expires?.toISOString() ?? null,
+            ready: flags.wait === true,
+            kubeconfig: path,
+            kubeconfigExpires: created.kubeconfigExpires.toISOString(),
+            endpoints: created.endpoints,
+            durationMs: created.durationMs,
+            isolation: created.isolation ?? null,
+            interrupted: created.interrupted,
+          });
+          notes();
+          return;
+        }
+        const out = process.stdout;
+        out.write(`✓ environment ${name} ${flags.wait ? 'ready' : 'created'} in ${(created.durationMs / 1000).toFixed(1)} s (template ${created.info.template}, owner ${created.info.owner}, expires ${created.info.expires ? created.info.expires.toISOString() : 'never'})\n`);
+        out.write(`  kubeconfig: ${path}\n`);
+        for (const e of created.endpoints) out.write(`  ${e.service.padEnd(16)} ${e.ports.map((p) => p.address).join(', ')}\n`);
+        out.write(`  use it: KUBECONFIG=${path} kubectl get pods\n`);
+        notes();
       } finally {
         stop.dispose();
-        await renderer?.done();
       }
-      const path = writeKubeconfig(flags.kubeconfigOut ?? join(envDir(), `${name}.kubeconfig`), created.kubeconfig);
-      if (json) {
-        printJson({
-          name,
-          namespace: created.info.namespace,
-          owner: created.info.owner,
-          template: created.info.template,
-          expires: created.info.expires?.toISOString() ?? null,
-          ready: flags.wait === true,
-          kubeconfig: path,
-          kubeconfigExpires: created.kubeconfigExpires.toISOString(),
-          endpoints: created.endpoints,
-          durationMs: created.durationMs,
-          isolation: created.isolation ?? null,
-          interrupted: created.interrupted,
-        });
-        printCreateNotes(name, created);
-        return;
-      }
-      printCreateNotes(name, created);
-      const out = process.stdout;
-      out.write(`✓ environment ${name} ${flags.wait ? 'ready' : 'created'} in ${(created.durationMs / 1000).toFixed(1)} s (template ${created.info.template}, owner ${created.info.owner}, expires ${created.info.expires ? created.info.expires.toISOString() : 'never'})\n`);
-      out.write(`  kubeconfig: ${path}\n`);
-      for (const e of created.endpoints) out.write(`  ${e.service.padEnd(16)} ${e.ports.map((p) => p.address).join(', ')}\n`);
-      out.write(`  use it: KUBECONFIG=${path} kubectl get pods\n`);
     });
 
   env
