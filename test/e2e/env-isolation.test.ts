@@ -8,7 +8,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { applyObject, execCapture, forwardPort, type Cluster } from '@kdev/core'
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { nodeDeployment, tempNamespace, testCluster, uniqueName, waitPodReady } from '../lib/cluster.js';
 import { jsonOf, runKdev } from '../lib/cli.js';
+import { httpGet } from '../lib/session.js';
 
 const TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'templates');
 const SERVE_8080 = "require('net').createServer((s) => s.end('ok')).listen(8080)";
@@ -42,16 +42,6 @@ interface Target {
   name: string;
   host: string;
   port: number;
-}
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
 }
 
 async function probeFrom(cluster: Cluster, pod: V1Pod, targets: Target[]): Promise<Record<string, string>> {
@@ -171,7 +161,7 @@ describe('environment isolation (NetworkPolicy enforced on the local cluster)', 
   it('port-forward (through the API server) into an environment still works, and its services talk', async () => {
     const fwd = await forwardPort(admin, sources.A!.metadata!.name!, 8080, { namespace: envA });
     try {
-      const r = await httpGet(`http://127.0.0.1:${fwd.localPort}/`);
+      const r = await httpGet(fwd.localPort);
       assert.equal(r.status, 200, r.body);
       assert.match(r.body, /^Hello, world \(from backend-/);
     } finally {
