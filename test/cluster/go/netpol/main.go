@@ -66,7 +66,10 @@ func run(kubeconfig, nodeName string, queueID int, metrics string) error {
 			QueueID:             queueID,
 			NodeName:            nodeName,
 			NetfilterBug1766Fix: false, // fixed in kernels 6.12 and later
-			NRIdisabled:         true,  // pod IPs come from the API server
+			// Left enabled although containerd 1.6 has no NRI socket (the plugin's
+			// connection fails once, logged): with NRI disabled, v0.8.0 dereferences
+			// its nil plugin for every packet to or from an address that is not a pod.
+			NRIdisabled: false,
 		},
 	)
 	if err != nil {
