@@ -18,7 +18,8 @@ import { jsonOf, runKdev } from '../lib/cli.js';
 import { httpGet } from '../lib/session.js';
 
 const TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'templates');
-const SERVE_8080 = "require('net').createServer((s) => s.end('ok')).listen(8080)";
+// A client that resets the connection must not crash the server (an unhandled socket error).
+const SERVE_8080 = "require('net').createServer((s) => { s.on('error', () => {}); s.end('ok'); }).listen(8080)";
 
 // Runs in a source pod: connects to every target (2 s timeout each, all at once) and
 // resolves a cluster name; prints {name: 'open' | 'timeout' | <error code>}.

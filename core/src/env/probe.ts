@@ -27,7 +27,8 @@ const OPEN_PORT = 8081;
 const REFUSED_PORT = 8080;
 
 const SERVER_CODE = `const net = require('net');
-for (const port of [${REFUSED_PORT}, ${OPEN_PORT}]) net.createServer((s) => s.end()).listen(port);`;
+const serve = (s) => { s.on('error', () => {}); s.end(); }; // a client's reset must not crash it
+for (const port of [${REFUSED_PORT}, ${OPEN_PORT}]) net.createServer(serve).listen(port);`;
 
 // Control first (retried: the engine may not know the new pod yet), then the refused
 // port: a timeout or a reset is "refused"; an open connection is retried once after
