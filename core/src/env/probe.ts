@@ -5,7 +5,7 @@
 // means the policies are declared, not enforced. kdev env create runs it in each new
 // environment; checkNetworkPolicyEnforcement runs it in a namespace of its own.
 import { randomBytes } from 'node:crypto';
-import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
 import { applyObject } from '../kube/apply.js';
 import type { Cluster } from '../kube/client.js';
 import { kubeError } from '../kube/errors.js';
@@ -119,7 +119,7 @@ export function verdictOf(report: { control?: string; refused?: string[] }): Pic
  */
 export async function probeIsolation(cluster: Cluster, namespace: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<IsolationCheck> {
   const started = Date.now();
-  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const timeoutMs = opts.timeoutMs ?? 120_000;
   const ns = cluster.inNamespace(namespace);
   try {
     await applyObject(ns, probePolicy(namespace));
@@ -166,6 +166,15 @@ export async function checkNetworkPolicyEnforcement(cluster: Cluster, opts: { si
     throw kubeError(err, `creating namespace ${namespace} for the NetworkPolicy probe`, cluster.server);
   }
   try {
+    // A new namespace admits pods once its default ServiceAccount exists.
+    await watchUntil<V1ServiceAccount, true>(cluster, {
+      resource: { apiVersion: 'v1', plural: 'serviceaccounts', namespace },
+      fieldSelector: 'metadata.name=default',
+      timeoutMs: 60_000,
+      signal: opts.signal,
+      what: `the default serviceaccount of ${namespace}`,
+      onEvent: () => ({ done: true, value: true }),
+    });
     return await probeIsolation(cluster, namespace, opts);
   } finally {
     await cluster.core.deleteNamespace({ name: namespace }).catch(() => undefined);
