@@ -16,15 +16,42 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/textlogger"
 	"sigs.k8s.io/kube-network-policies/pkg/networkpolicy"
 )
+
+// quiet drops the controller's reports of its failed nftables sync, which it repeats
+// after every pod or policy change (the kernel lacks the queue expression; see above).
+type quiet struct{ logr.LogSink }
+
+func noise(msg string, err error, kv []any) bool {
+	return strings.Contains(msg, "nftables") || strings.Contains(fmt.Sprint(err, kv), "netlink receive")
+}
+
+func (q quiet) Info(level int, msg string, kv ...any) {
+	if !noise(msg, nil, kv) {
+		q.LogSink.Info(level, msg, kv...)
+	}
+}
+
+func (q quiet) Error(err error, msg string, kv ...any) {
+	if !noise(msg, err, kv) {
+		q.LogSink.Error(err, msg, kv...)
+	}
+}
+
+func (q quiet) WithValues(kv ...any) logr.LogSink { return quiet{q.LogSink.WithValues(kv...)} }
+func (q quiet) WithName(name string) logr.LogSink { return quiet{q.LogSink.WithName(name)} }
 
 func main() {
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the engine's identity")
@@ -33,6 +60,8 @@ func main() {
 	metrics := flag.String("metrics-bind-address", "127.0.0.1:9080", "address of the /metrics endpoint")
 	klog.InitFlags(nil)
 	flag.Parse()
+	verbosity, _ := strconv.Atoi(flag.Lookup("v").Value.String())
+	klog.SetLogger(logr.New(quiet{textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(verbosity))).GetSink()}))
 	if err := run(*kubeconfig, *nodeName, *queueID, *metrics); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
