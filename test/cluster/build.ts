@@ -1,9 +1,10 @@
 // Builds Kubernetes, etcd and CoreDNS from their Go modules, once per version.
 // The binaries are cached under ~/.cache/kdev/<component>/<version>/; a rebuild
 // happens only when a version in config.ts changes.
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { COREDNS_BIN, KUBE_BIN_DIR, KUBERNETES_VERSION, SOURCE_DIR } from './config.js';
+import { CACHE_DIR, COREDNS_BIN, KUBE_BIN_DIR, KUBERNETES_VERSION, NETPOL_VERSION, SOURCE_DIR } from './config.js';
 import { run } from './steps.js';
 
 export const KUBE_BINARIES = [
@@ -70,4 +71,41 @@ export async function buildCoreDNS(log: string): Promise<void> {
     env: goEnv(),
   });
   renameSync(tmp, COREDNS_BIN);
+}
+
+/**
+ * A Go program of the cluster, built from the module in test/cluster/go/<dir> (its go.mod
+ * pins the upstream version). Another tool is one more entry of this shape.
+ */
+export interface GoTool {
+  name: string;
+  version: string;
+  /** Folder under test/cluster/go/. */
+  dir: string;
+  /** The package to build, relative to the module. */
+  pkg: string;
+}
+
+/** The NetworkPolicy engine (test/cluster/netpol.ts starts it). */
+export const NETPOL_ENGINE: GoTool = { name: 'kube-network-policies', version: NETPOL_VERSION, dir: 'netpol', pkg: '.' };
+
+/**
+ * Where a tool's binary is cached: ~/.cache/kdev/<name>/<version>-<hash>/<name>, the hash
+ * covering the module's own files, so that a change to them rebuilds it.
+ */
+export function goToolBinary(tool: GoTool): string {
+  const dir = join(SOURCE_DIR, 'go', tool.dir);
+  const hash = createHash('sha256');
+  for (const f of readdirSync(dir).filter((n) => /\.(go|mod|sum)$/.test(n)).sort()) hash.update(f).update('\0').update(readFileSync(join(dir, f)));
+  return join(CACHE_DIR, tool.name, `${tool.version}-${hash.digest('hex').slice(0, 12)}`, tool.name);
+}
+
+export async function buildGoTool(tool: GoTool, log: string): Promise<string> {
+  const bin = goToolBinary(tool);
+  if (existsSync(bin)) return bin;
+  mkdirSync(dirname(bin), { recursive: true });
+  const tmp = `${bin}.partial`;
+  await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', tmp, tool.pkg], { log, cwd: join(SOURCE_DIR, 'go', tool.dir), env: goEnv() });
+  renameSync(tmp, bin);
+  return bin;
 }

@@ -10,6 +10,7 @@ import type { V1Deployment, V1Node } from '@kubernetes/client-node';
 import {
   ADMIN_KUBECONFIG,
   APISERVER_PORT,
+  ADDON_DAEMONS,
   APT_PACKAGES,
   BRIDGE,
   CLUSTER_DOMAIN,
@@ -45,6 +46,7 @@ import {
   writeContainerdConfig,
 } from './components.js';
 import { daemonPid, run, startDaemon, step, stopDaemon, waitFor, logPath, type Reporter, StepError } from './steps.js';
+import { ensureNetworkPolicyEngine, removeQueueRules } from './netpol.js';
 
 const STATE_KUBECONFIG = join(STATE_DIR, 'admin.kubeconfig');
 const SYSCTL_SAVE = join(STATE_DIR, 'sysctl.json');
@@ -66,6 +68,8 @@ export async function isUp(): Promise<boolean> {
 export async function up(report: Reporter): Promise<UpResult> {
   const started = Date.now();
   if (await isUp()) {
+    // A cluster started before an add-on existed gets it now, without a restart.
+    await startAddons(report, connect({ kubeconfig: STATE_KUBECONFIG }), { quiet: true });
     publishKubeconfig();
     return { kubeconfig: ADMIN_KUBECONFIG, alreadyUp: true, seconds: (Date.now() - started) / 1000, images: [] };
   }
@@ -117,6 +121,7 @@ export async function up(report: Reporter): Promise<UpResult> {
       await waitFor('kube-proxy /healthz', () => httpOk('http://127.0.0.1:10256/healthz'), { timeoutMs: 60_000, daemon: 'kube-proxy' });
     });
     await step('coredns', report, async () => deployCoreDNS(cluster));
+    await startAddons(report, cluster, { quiet: false });
     publishKubeconfig();
     return { kubeconfig: ADMIN_KUBECONFIG, alreadyUp: false, seconds: (Date.now() - started) / 1000, images };
   } catch (err) {
@@ -128,6 +133,20 @@ export async function up(report: Reporter): Promise<UpResult> {
     await teardown(() => undefined, { keepLogs: true }).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The add-ons, each idempotent: on a running cluster a step is shown only when it
+ * starts something (an add-on already running costs a pid check and a rule check).
+ */
+async function startAddons(report: Reporter, cluster: Cluster, opts: { quiet: boolean }): Promise<void> {
+  if (opts.quiet && ADDON_DAEMONS.every((d) => daemonPid(d) !== undefined)) {
+    await ensureNetworkPolicyEngine(cluster, logPath('network-policies'));
+    return;
+  }
+  await step('network-policies', report, async (log) => {
+    await ensureNetworkPolicyEngine(cluster, log);
+  });
 }
 
 function publishKubeconfig(): void {
@@ -372,6 +391,7 @@ export async function down(report: Reporter): Promise<void> {
  */
 async function teardown(report: Reporter, opts: { keepLogs: boolean }): Promise<void> {
   const log = logPath('teardown');
+  for (const d of ADDON_DAEMONS) if (await stopDaemon(d)) report(`• stopped ${d}`);
   const reverse = [...COMPONENTS].reverse().filter((c) => c !== 'containerd' && c !== 'etcd') as Component[];
   for (const c of reverse) if (await stopDaemon(c)) report(`• stopped ${c}`);
 
@@ -394,6 +414,7 @@ async function teardown(report: Reporter, opts: { keepLogs: boolean }): Promise<
     await run(kubeBinary('kube-proxy'), ['--cleanup'], { log }).catch(() => undefined);
   }
   for (const rule of guardRules()) await run('iptables', ['-t', 'mangle', '-D', ...rule], { log }).catch(() => undefined);
+  await removeQueueRules(log);
   unmountBelow([STATE_DIR, RUN_DIR]);
   await run('ip', ['link', 'del', BRIDGE], { log }).catch(() => undefined);
   if (existsSync(SYSCTL_SAVE)) {
@@ -438,7 +459,7 @@ export interface StatusResult {
 
 export async function status(): Promise<StatusResult> {
   const components: Record<string, number | null> = {};
-  for (const c of COMPONENTS) components[c] = daemonPid(c) ?? null;
+  for (const c of [...COMPONENTS, ...ADDON_DAEMONS]) components[c] = daemonPid(c) ?? null;
   const isRunning = await isUp();
   return {
     up: isRunning,

@@ -9,6 +9,8 @@ export const SOURCE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '.
 export const KUBERNETES_VERSION = 'v1.34.4';
 export const ETCD_VERSION = 'v3.6.4';
 export const COREDNS_VERSION = 'v1.12.4';
+/** sigs.k8s.io/kube-network-policies: the NetworkPolicy engine (go/netpol/go.mod pins the same). */
+export const NETPOL_VERSION = 'v0.8.0';
 
 /** Slow-to-make things (binaries, images, containerd's image store) live here across runs. */
 export const CACHE_DIR = process.env.KDEV_CACHE_DIR ?? join(homedir(), '.cache', 'kdev');
@@ -56,6 +58,7 @@ export const PORTS: ReadonlyArray<{ host: string; port: number; owner: string }>
   { host: '127.0.0.1', port: 10248, owner: 'kubelet (healthz)' },
   { host: '127.0.0.1', port: 10256, owner: 'kube-proxy (healthz)' },
   { host: '127.0.0.1', port: 10249, owner: 'kube-proxy (metrics)' },
+  { host: '127.0.0.1', port: 10263, owner: 'kube-network-policies (metrics)' },
 ];
 
 /** Debian packages the cluster needs on the machine. */
@@ -90,3 +93,9 @@ export const COMPONENTS = [
   'kube-proxy',
 ] as const;
 export type Component = (typeof COMPONENTS)[number];
+
+/**
+ * Processes started after the core components. `cluster:up` on a running cluster starts
+ * any of them that is not running (so one can be added without a restart).
+ */
+export const ADDON_DAEMONS = ['kube-network-policies'] as const;

@@ -109,10 +109,15 @@ describe('kdev env: the life of an environment', () => {
     assert.deepEqual(pods.items[0]!.spec!.containers[0]!.resources!.requests, { cpu: '10m', memory: '32Mi' });
   });
 
-  it('isolates it with a NetworkPolicy that admits only pods of the same namespace', async () => {
+  it('isolates it with NetworkPolicies: ingress only from pods of the same namespace (not the probe client), egress open but for kube-system', async () => {
     const np = await admin.networking.readNamespacedNetworkPolicy({ name: 'kdev-isolate', namespace: name });
     const spec = JSON.parse(JSON.stringify(np.spec)) as unknown;
-    assert.deepEqual(spec, { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ _from: [{ podSelector: {} }] }] });
+    assert.deepEqual(spec, { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ _from: [{ podSelector: { matchExpressions: [{ key: 'kdev.dev/probe', operator: 'NotIn', values: ['client'] }] } }] }] });
+    const egress = await admin.networking.readNamespacedNetworkPolicy({ name: 'kdev-egress', namespace: name });
+    assert.deepEqual(egress.spec!.policyTypes, ['Egress']);
+    assert.equal(egress.spec!.egress!.length, 4);
+    const names = (await admin.networking.listNamespacedNetworkPolicy({ namespace: name })).items.map((p) => p.metadata!.name).sort();
+    assert.deepEqual(names, ['kdev-egress', 'kdev-isolate'], 'the probe removed its own policy');
   });
 
   it('binds the owner to the environment\'s Role: allowed in it, denied elsewhere (SubjectAccessReview)', async () => {

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import {
   createEnvironment,
   deleteEnvironment,
+  describeNetwork,
   environmentEndpoints,
   environmentKubeconfig,
   gcEnvironments,
@@ -70,16 +71,23 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('   ')).join('\n') + '\n';
 }
 
-/** Ctrl-C while creating: abort (core rolls back); a second Ctrl-C exits at once. */
-function interruptible(): { signal: AbortSignal; dispose: () => void } {
+/**
+ * Ctrl-C while creating: abort. Core rolls back a create that is not complete yet, and
+ * keeps one that is (the outcome is printed when create returns). A second Ctrl-C exits
+ * at once, leaving whatever exists.
+ */
+function interruptible(name: string): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   let count = 0;
   const onSigint = () => {
     count += 1;
     if (count === 1) {
-      process.stderr.write('\ninterrupted: rolling back (Ctrl-C again to leave it as it is)\n');
+      process.stderr.write('\ninterrupted: stopping the create (Ctrl-C again to leave it as it is)\n');
       controller.abort();
-    } else process.exit(130);
+    } else {
+      process.stderr.write(`left as it is: \`kdev env delete ${name}\` removes whatever was created\n`);
+      process.exit(130);
+    }
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
@@ -100,6 +108,17 @@ interface CreateFlags {
   dryRun?: boolean;
   kubeconfigOut?: string;
   owner?: string;
+  isolationCheck: boolean;
+}
+
+/** On stderr, once: isolation not enforced, and an interrupt that came after the environment was complete. */
+function printCreateNotes(name: string, created: { isolation?: { enforced: boolean | undefined; detail: string }; interrupted: boolean }): void {
+  if (created.isolation?.enforced === false) {
+    process.stderr.write(`! NetworkPolicy is not enforced on this cluster (${created.isolation.detail}): the environment's isolation is declared, not enforced\n`);
+  }
+  if (created.interrupted) {
+    process.stderr.write(`interrupted after environment ${name} was complete: it was created and is kept; delete it with \`kdev env delete ${name}\`\n`);
+  }
 }
 
 export function registerEnv(program: Command): void {
@@ -116,6 +135,7 @@ export function registerEnv(program: Command): void {
     .option('--dry-run', 'validate and print what would be applied; change nothing')
     .option('--kubeconfig-out <file>', "where to write the environment's kubeconfig (default: $KDEV_ENV_DIR or ~/.cache/kdev/envs/<name>.kubeconfig)")
     .option('--owner <user>', 'owner recorded on the environment (default: $KDEV_OWNER, else your cluster user)')
+    .addOption(new Option('--no-isolation-check', 'skip the probe pod pair that checks the cluster enforces NetworkPolicy'))
     .action(async (name: string, flags: CreateFlags, cmd: Command) => {
       const json = wantsJson(cmd);
       const set = parseSets(flags.set);
@@ -145,44 +165,55 @@ export function registerEnv(program: Command): void {
       const quiet = (e: EnvProgress) => {
         if (!json && e.type === 'step' && e.state !== 'start') process.stderr.write(`  ${e.step} ${e.state}${e.detail ? `: ${e.detail}` : ''}\n`);
       };
-      const stop = interruptible();
-      let created;
+      // The handler stays until everything is printed: a Ctrl-C after the create returned
+      // is reported like one during its last step (kept, and how to delete it).
+      const stop = interruptible(name);
       try {
-        created = await createEnvironment(cluster, {
-          name,
-          template: flags.template,
-          ttl: flags.ttl,
-          set,
-          owner: flags.owner,
-          wait: flags.wait ?? false,
-          onProgress: renderer?.onEvent ?? quiet,
-          signal: stop.signal,
-        });
+        let created;
+        try {
+          created = await createEnvironment(cluster, {
+            name,
+            template: flags.template,
+            ttl: flags.ttl,
+            set,
+            owner: flags.owner,
+            wait: flags.wait ?? false,
+            onProgress: renderer?.onEvent ?? quiet,
+            signal: stop.signal,
+            checkIsolation: flags.isolationCheck,
+          });
+        } finally {
+          await renderer?.done();
+        }
+        const path = writeKubeconfig(flags.kubeconfigOut ?? join(envDir(), `${name}.kubeconfig`), created.kubeconfig);
+        const notes = () => printCreateNotes(name, { isolation: created.isolation, interrupted: created.interrupted || stop.signal.aborted });
+        if (json) {
+          printJson({
+            name,
+            namespace: created.info.namespace,
+            owner: created.info.owner,
+            template: created.info.template,
+            expires: created.info.expires?.toISOString() ?? null,
+            ready: flags.wait === true,
+            kubeconfig: path,
+            kubeconfigExpires: created.kubeconfigExpires.toISOString(),
+            endpoints: created.endpoints,
+            durationMs: created.durationMs,
+            isolation: created.isolation ?? null,
+            interrupted: created.interrupted,
+          });
+          notes();
+          return;
+        }
+        const out = process.stdout;
+        out.write(`✓ environment ${name} ${flags.wait ? 'ready' : 'created'} in ${(created.durationMs / 1000).toFixed(1)} s (template ${created.info.template}, owner ${created.info.owner}, expires ${created.info.expires ? created.info.expires.toISOString() : 'never'})\n`);
+        out.write(`  kubeconfig: ${path}\n`);
+        for (const e of created.endpoints) out.write(`  ${e.service.padEnd(16)} ${e.ports.map((p) => p.address).join(', ')}\n`);
+        out.write(`  use it: KUBECONFIG=${path} kubectl get pods\n`);
+        notes();
       } finally {
         stop.dispose();
-        await renderer?.done();
       }
-      const path = writeKubeconfig(flags.kubeconfigOut ?? join(envDir(), `${name}.kubeconfig`), created.kubeconfig);
-      if (json) {
-        printJson({
-          name,
-          namespace: created.info.namespace,
-          owner: created.info.owner,
-          template: created.info.template,
-          expires: created.info.expires?.toISOString() ?? null,
-          ready: flags.wait === true,
-          kubeconfig: path,
-          kubeconfigExpires: created.kubeconfigExpires.toISOString(),
-          endpoints: created.endpoints,
-          durationMs: created.durationMs,
-        });
-        return;
-      }
-      const out = process.stdout;
-      out.write(`✓ environment ${name} ${flags.wait ? 'ready' : 'created'} in ${(created.durationMs / 1000).toFixed(1)} s (template ${created.info.template}, owner ${created.info.owner}, expires ${created.info.expires ? created.info.expires.toISOString() : 'never'})\n`);
-      out.write(`  kubeconfig: ${path}\n`);
-      for (const e of created.endpoints) out.write(`  ${e.service.padEnd(16)} ${e.ports.map((p) => p.address).join(', ')}\n`);
-      out.write(`  use it: KUBECONFIG=${path} kubectl get pods\n`);
     });
 
   env
@@ -225,6 +256,7 @@ export function registerEnv(program: Command): void {
       }
       process.stdout.write(`${info.name}: template ${info.template}, owner ${info.owner}, ${info.state}, expires ${expiresText(info)}\n`);
       process.stdout.write(`  workloads: ${info.workloads.map((w) => w.name).join(', ')}\n`);
+      for (const line of describeNetwork(info.network)) process.stdout.write(`  ${line}\n`);
       for (const e of endpoints) process.stdout.write(`  ${e.service.padEnd(16)} ${e.ports.map((p) => p.address).join(', ')}\n`);
     });
 

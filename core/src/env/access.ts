@@ -8,7 +8,7 @@ import type { Cluster } from '../kube/client.js';
 import { kubeError } from '../kube/errors.js';
 import { serverIdentity } from '../kube/identity.js';
 import { raw } from '../kube/raw.js';
-import { ENV_LABEL, ENV_NETWORK_POLICY, ENV_ROLE, ENV_SERVICE_ACCOUNT } from './types.js';
+import { ENV_LABEL, ENV_ROLE, ENV_SERVICE_ACCOUNT } from './types.js';
 
 /**
  * The owner of new environments: $KDEV_OWNER, else the user the API server sees for our
@@ -56,7 +56,7 @@ export const OWNER_RULES: NonNullable<V1Role['rules']> = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
 ];
 
-/** ServiceAccount, Role, RoleBinding and NetworkPolicy of an environment. */
+/** ServiceAccount, Role and RoleBinding of an environment (its NetworkPolicies: network.ts). */
 export function accessObjects(namespace: string, owner: string): KubernetesObject[] {
   const labels = { [ENV_LABEL]: namespace };
   const role: V1Role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: ENV_ROLE, namespace, labels }, rules: OWNER_RULES };
@@ -67,15 +67,7 @@ export function accessObjects(namespace: string, owner: string): KubernetesObjec
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ENV_ROLE },
     subjects: [ownerSubject(owner), { kind: 'ServiceAccount', name: ENV_SERVICE_ACCOUNT, namespace }],
   };
-  // Only pods of this namespace may connect to its pods. Plain JSON with the API's field
-  // names ("from"), as applyObject sends it; the client's model would call it "_from".
-  const isolate: KubernetesObject & { spec: Record<string, unknown> } = {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: { name: ENV_NETWORK_POLICY, namespace, labels },
-    spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {} }] }] },
-  };
-  return [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: ENV_SERVICE_ACCOUNT, namespace, labels } }, role, binding, isolate];
+  return [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: ENV_SERVICE_ACCOUNT, namespace, labels } }, role, binding];
 }
 
 /**

@@ -10,8 +10,10 @@ import { kindSpec } from '../kube/kinds.js';
 import { raw, type RawObject } from '../kube/raw.js';
 import { watchUntil } from '../kube/watch.js';
 import { accessObjects, ownerLabelValue, resolveOwner, serviceAccountKubeconfig } from './access.js';
+import { clusterPodCidrs, isolationPolicies } from './network.js';
+import { probeIsolation, type IsolationCheck } from './probe.js';
 import { waitWorkloadReady, WorkloadFailure, WORKLOAD_TABLE } from './ready.js';
-import { DNS_LABEL, parseDuration, type WorkloadKind } from './schema.js';
+import { DNS_LABEL, networkSchema, parseDuration, type NetworkSpec, type WorkloadKind } from './schema.js';
 import { loadTemplate, planTemplate, type LoadedTemplate, type PlannedWorkload, type TemplatePlan } from './template.js';
 import {
   CREATED_ANNOTATION,
@@ -21,6 +23,7 @@ import {
   ENV_QUOTA,
   EXPIRES_ANNOTATION,
   EXPIRES_LABEL,
+  NETWORK_ANNOTATION,
   OWNER_ANNOTATION,
   OWNER_LABEL,
   PARAMS_ANNOTATION,
@@ -69,9 +72,12 @@ function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined 
   const created = new Date(ann[CREATED_ANNOTATION] ?? ns.metadata?.creationTimestamp ?? 0);
   let workloads: EnvWorkloadRef[] = [];
   let parameters: Record<string, string> = {};
+  let network: NetworkSpec = networkSchema.parse({});
   try {
     workloads = JSON.parse(ann[WORKLOADS_ANNOTATION] ?? '[]') as EnvWorkloadRef[];
     parameters = JSON.parse(ann[PARAMS_ANNOTATION] ?? '{}') as Record<string, string>;
+    // Environments made before the annotation existed had the default isolation.
+    network = networkSchema.parse(JSON.parse(ann[NETWORK_ANNOTATION] ?? '{}'));
   } catch {
     // Hand-edited annotations: show what we can.
   }
@@ -87,6 +93,7 @@ function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined 
     state,
     workloads,
     parameters,
+    network,
   };
 }
 
@@ -186,8 +193,13 @@ export interface CreateOptions {
   /** Lifetime of the kubeconfig's token in seconds; default: until the environment expires (at most 24 h). */
   tokenSeconds?: number;
   onProgress?: ProgressListener;
-  /** Aborting stops the create and rolls it back. */
+  /**
+   * Aborting stops the create and rolls it back, unless it is already complete (the
+   * namespace marked ready): then create returns as usual, with `interrupted` set.
+   */
   signal?: AbortSignal;
+  /** Run the NetworkPolicy probe pod pair in the new namespace (default true). */
+  checkIsolation?: boolean;
 }
 
 export interface CreatedEnvironment {
@@ -197,6 +209,10 @@ export interface CreatedEnvironment {
   kubeconfigExpires: Date;
   endpoints: Endpoint[];
   durationMs: number;
+  /** The probe's verdict; undefined when it was not run (checkIsolation: false). */
+  isolation?: IsolationCheck;
+  /** The abort signal fired after the environment was complete: it was kept. */
+  interrupted: boolean;
 }
 
 /** Renders a template for an environment without touching the cluster (--dry-run). */
@@ -257,10 +273,13 @@ export async function createEnvironment(cluster: Cluster, opts: CreateOptions): 
         [STATE_ANNOTATION]: 'creating',
         [PARAMS_ANNOTATION]: JSON.stringify(opts.set ?? {}),
         [WORKLOADS_ANNOTATION]: JSON.stringify(refs),
+        [NETWORK_ANNOTATION]: JSON.stringify(plan.network),
       },
     },
   };
 
+  // An interrupt before the namespace exists: nothing to roll back.
+  if (opts.signal?.aborted) throw new KdevError('FAILED', `creating environment ${name} was interrupted`, 'Nothing was created.');
   emit({ type: 'step', step: 'namespace', state: 'start', detail: name });
   try {
     await raw.create(cluster, { apiVersion: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', ...nsBody } as RawObject);
@@ -269,54 +288,16 @@ export async function createEnvironment(cluster: Cluster, opts: CreateOptions): 
     throw kubeError(err, `creating namespace ${name}`, cluster.server);
   }
 
-  // From here on, a failure deletes the namespace and everything in it.
+  // From here on, a failure or an interrupt deletes the namespace and everything in it,
+  // up to the moment the namespace is marked ready (the commit); after that the
+  // environment is complete and is kept.
   const abort = new AbortController();
   const onAbort = () => abort.abort();
   opts.signal?.addEventListener('abort', onAbort);
+  if (opts.signal?.aborted) abort.abort(); // it came while the namespace was being created
+  let committed: { kubeconfig: string; kubeconfigExpires: Date; isolation?: IsolationCheck };
   try {
-    const ns = cluster.inNamespace(name);
-    const checkAborted = () => {
-      if (abort.signal.aborted) throw new KdevError('FAILED', `creating environment ${name} was interrupted`);
-    };
-    await Promise.all([
-      applyManifest(ns, { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: ENV_QUOTA, namespace: name, labels: { [ENV_LABEL]: name } }, spec: { hard: plan.quota } } as V1ResourceQuota),
-      applyManifest(ns, {
-        apiVersion: 'v1',
-        kind: 'LimitRange',
-        metadata: { name: ENV_LIMITS, namespace: name, labels: { [ENV_LABEL]: name } },
-        spec: { limits: [{ type: 'Container', ...plan.limits }] },
-      } as KubernetesObject),
-    ]).catch((err: unknown) => {
-      throw quotaError(err);
-    });
-    // Pods are admitted only once the quota has a status and the default ServiceAccount exists.
-    await Promise.all([waitQuotaReady(ns, name, abort.signal), waitServiceAccount(ns, name, 'default', abort.signal)]);
-    emit({ type: 'step', step: 'namespace', state: 'done', detail: name });
-    checkAborted();
-
-    emit({ type: 'step', step: 'access', state: 'start', detail: owner });
-    for (const obj of accessObjects(name, owner)) await applyObject(ns, obj);
-    emit({ type: 'step', step: 'access', state: 'done', detail: owner });
-    checkAborted();
-
-    emit({ type: 'step', step: 'objects', state: 'start', detail: `${plan.objects.length} objects` });
-    await Promise.all([...plan.objects, ...plan.workloads.flatMap((w) => (w.source ? [w.source as KubernetesObject] : []))].map((o) => applyManifest(ns, o)));
-    emit({ type: 'step', step: 'objects', state: 'done' });
-    checkAborted();
-
-    emit({ type: 'step', step: 'workloads', state: 'start' });
-    await startWorkloads(ns, plan.workloads, opts.wait ?? true, abort.signal, (w, state, extra) =>
-      emit({ type: 'workload', name: w.name, kind: w.kind, state, ...extra, elapsedMs: elapsed() }),
-    );
-    emit({ type: 'step', step: 'workloads', state: 'done' });
-
-    emit({ type: 'step', step: 'kubeconfig', state: 'start' });
-    const { kubeconfig, expires: kubeconfigExpires } = await serviceAccountKubeconfig(ns, name, opts.tokenSeconds ?? tokenSecondsFor(expires));
-    emit({ type: 'step', step: 'kubeconfig', state: 'done' });
-    await patchNamespaceAnnotations(cluster, name, { [STATE_ANNOTATION]: 'ready' });
-    const endpoints = await environmentEndpoints(cluster, name);
-    const info = infoOf({ ...nsBody, metadata: { ...nsBody.metadata, annotations: { ...nsBody.metadata!.annotations, [STATE_ANNOTATION]: 'ready' } } })!;
-    return { info, kubeconfig, kubeconfigExpires, endpoints, durationMs: elapsed() };
+    committed = await populateEnvironment(cluster, { name, owner, plan, wait: opts.wait ?? true, checkIsolation: opts.checkIsolation ?? true, tokenSeconds: opts.tokenSeconds ?? tokenSecondsFor(expires), signal: abort.signal, emit, elapsed });
   } catch (err) {
     abort.abort();
     const failure = isKdevError(err) ? err : kubeError(err, `creating environment ${name}`, cluster.server);
@@ -333,6 +314,74 @@ export async function createEnvironment(cluster: Cluster, opts: CreateOptions): 
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
+  const endpoints = await environmentEndpoints(cluster, name);
+  const info = infoOf({ ...nsBody, metadata: { ...nsBody.metadata, annotations: { ...nsBody.metadata!.annotations, [STATE_ANNOTATION]: 'ready' } } })!;
+  return { info, ...committed, endpoints, durationMs: elapsed(), interrupted: opts.signal?.aborted ?? false };
+}
+
+interface PopulateOptions {
+  name: string;
+  owner: string;
+  plan: TemplatePlan;
+  wait: boolean;
+  checkIsolation: boolean;
+  tokenSeconds: number;
+  signal: AbortSignal;
+  emit: ProgressListener;
+  elapsed: () => number;
+}
+
+/**
+ * Everything create makes inside the new namespace, in order, ending with the commit
+ * (state ready). Throws on the first failure, or when the signal aborted before the commit.
+ */
+async function populateEnvironment(cluster: Cluster, o: PopulateOptions): Promise<{ kubeconfig: string; kubeconfigExpires: Date; isolation?: IsolationCheck }> {
+  const { name, plan, emit, signal } = o;
+  const ns = cluster.inNamespace(name);
+  const checkAborted = () => {
+    if (signal.aborted) throw new KdevError('FAILED', `creating environment ${name} was interrupted`);
+  };
+  await Promise.all([
+    applyManifest(ns, { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: ENV_QUOTA, namespace: name, labels: { [ENV_LABEL]: name } }, spec: { hard: plan.quota } } as V1ResourceQuota),
+    applyManifest(ns, { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: ENV_LIMITS, namespace: name, labels: { [ENV_LABEL]: name } }, spec: { limits: [{ type: 'Container', ...plan.limits }] } } as KubernetesObject),
+  ]).catch((err: unknown) => {
+    throw quotaError(err);
+  });
+  // Pods are admitted only once the quota has a status and the default ServiceAccount exists.
+  await Promise.all([waitQuotaReady(ns, name, signal), waitServiceAccount(ns, name, 'default', signal)]);
+  emit({ type: 'step', step: 'namespace', state: 'done', detail: name });
+  checkAborted();
+
+  emit({ type: 'step', step: 'access', state: 'start', detail: o.owner });
+  for (const obj of accessObjects(name, o.owner)) await applyObject(ns, obj);
+  for (const obj of isolationPolicies(name, plan.network, { podCidrs: await clusterPodCidrs(cluster) })) await applyObject(ns, obj);
+  emit({ type: 'step', step: 'access', state: 'done', detail: o.owner });
+  checkAborted();
+
+  // The probe runs beside the workloads; its pods leave before create returns.
+  if (o.checkIsolation) emit({ type: 'step', step: 'isolation', state: 'start' });
+  const probe = o.checkIsolation ? probeIsolation(cluster, name, { signal }) : undefined;
+  probe?.catch(() => undefined); // awaited below; an abort must not surface as unhandled
+  emit({ type: 'step', step: 'objects', state: 'start', detail: `${plan.objects.length} objects` });
+  await Promise.all([...plan.objects, ...plan.workloads.flatMap((w) => (w.source ? [w.source as KubernetesObject] : []))].map((obj) => applyManifest(ns, obj)));
+  emit({ type: 'step', step: 'objects', state: 'done' });
+  checkAborted();
+
+  emit({ type: 'step', step: 'workloads', state: 'start' });
+  await startWorkloads(ns, plan.workloads, o.wait, signal, (w, state, extra) => emit({ type: 'workload', name: w.name, kind: w.kind, state, ...extra, elapsedMs: o.elapsed() }));
+  emit({ type: 'step', step: 'workloads', state: 'done' });
+  checkAborted();
+
+  const isolation = await probe;
+  if (isolation) emit({ type: 'step', step: 'isolation', state: isolation.enforced === false ? 'failed' : 'done', detail: isolation.detail });
+  checkAborted();
+
+  emit({ type: 'step', step: 'kubeconfig', state: 'start' });
+  const { kubeconfig, expires } = await serviceAccountKubeconfig(ns, name, o.tokenSeconds);
+  emit({ type: 'step', step: 'kubeconfig', state: 'done' });
+  checkAborted();
+  await patchNamespaceAnnotations(cluster, name, { [STATE_ANNOTATION]: 'ready' });
+  return { kubeconfig, kubeconfigExpires: expires, isolation };
 }
 
 async function nameTaken(cluster: Cluster, name: string): Promise<KdevError> {

@@ -31,6 +31,33 @@ export const templateWorkloadSchema = z
   })
   .strict();
 
+/** A port of a network exception: 5432 (TCP) or "53/UDP". */
+const portSchema = z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d{1,5}\/(TCP|UDP|SCTP)$/, 'a port is a number, or "<number>/TCP|UDP|SCTP"')]);
+
+/** Another namespace's pods that an environment may connect to, or that may connect to it. */
+export const networkPeerSchema = z
+  .object({
+    namespace: z.string().regex(DNS_LABEL, 'a namespace name is a lower-case DNS label').max(63),
+    pods: z.record(z.string(), z.string()).optional().describe("Labels the peer's pods must have; default: every pod of the namespace."),
+    ports: z.array(portSchema).optional().describe('Only these ports of the destination; default: every port.'),
+  })
+  .strict();
+
+/** "open": anywhere but the kube-system pods other than DNS; "restricted": the environment itself and DNS. */
+export const EGRESS_MODES = ['open', 'restricted'] as const;
+export type EgressMode = (typeof EGRESS_MODES)[number];
+
+export const networkSchema = z
+  .object({
+    egress: z.enum(EGRESS_MODES).default('open').describe('open: connections to anywhere except kube-system pods other than DNS; restricted: only the environment itself and DNS (--set network.egress=restricted).'),
+    allowFrom: z.array(networkPeerSchema).default([]).describe('Namespaces whose pods may connect to the environment (e.g. an ingress controller).'),
+    allowTo: z.array(networkPeerSchema).default([]).describe('Namespaces the environment may connect to even when egress is restricted or they are kube-system (e.g. a shared database).'),
+  })
+  .strict();
+
+export type NetworkSpec = z.infer<typeof networkSchema>;
+export type NetworkPeer = z.infer<typeof networkPeerSchema>;
+
 export const templateSchema = z
   .object({
     name: z.string().regex(DNS_LABEL, 'a template name is a lower-case DNS label, e.g. "hello"').max(63),
@@ -47,6 +74,7 @@ export const templateSchema = z
       .object({ default: resourceItem.optional(), defaultRequest: resourceItem.optional(), max: resourceItem.optional(), min: resourceItem.optional() })
       .strict()
       .default({}),
+    network: networkSchema.default({ egress: 'open', allowFrom: [], allowTo: [] }),
     manifests: z.array(z.string().min(1)).default(['manifests']),
     workloads: z.array(templateWorkloadSchema).min(1, 'a template needs at least one workload'),
   })

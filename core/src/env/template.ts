@@ -13,6 +13,9 @@ import { configSchema, type DevConfig, type DevEntry } from '../config/schema.js
 import {
   BUILTIN_PARAMS,
   DEFAULT_LIMITS,
+  EGRESS_MODES,
+  type EgressMode,
+  type NetworkSpec,
   DEFAULT_QUOTA,
   templateSchema,
   WORKLOAD_KINDS,
@@ -54,6 +57,8 @@ export interface TemplatePlan {
   params: Record<string, string>;
   quota: Record<string, string>;
   limits: Record<string, Record<string, string>>;
+  /** Isolation: egress mode and the declared exceptions (--set network.egress overrides). */
+  network: NetworkSpec;
   /** Every object that is not a workload, in manifest order. */
   objects: KubernetesObject[];
   /** In list order; start order follows dependsOn (see waves). */
@@ -277,7 +282,7 @@ function hasExplicitSyncLocal(text: string, index: number): boolean {
 export interface PlanOptions {
   /** The environment's name (= its namespace). */
   env: string;
-  /** --set key=value: parameters, quota.<resource>, limits.<default|defaultRequest|max|min>.<cpu|memory>. */
+  /** --set key=value: parameters, quota.<resource>, limits.<default|defaultRequest|max|min>.<cpu|memory>, network.egress. */
   set: Readonly<Record<string, string>>;
 }
 
@@ -292,7 +297,8 @@ export function parseSets(pairs: readonly string[]): Record<string, string> {
   return out;
 }
 
-function resolveValues(spec: TemplateSpec, opts: PlanOptions): Pick<TemplatePlan, 'params' | 'quota' | 'limits'> {
+function resolveValues(spec: TemplateSpec, opts: PlanOptions): Pick<TemplatePlan, 'params' | 'quota' | 'limits' | 'network'> {
+  const network: NetworkSpec = structuredClone(spec.network);
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(spec.parameters)) params[k] = v.default;
   const quota: Record<string, string> = { ...DEFAULT_QUOTA, ...spec.quota };
@@ -317,6 +323,12 @@ function resolveValues(spec: TemplateSpec, opts: PlanOptions): Pick<TemplatePlan
     if (key.startsWith('limits.')) {
       throw new KdevError('INVALID', `--set ${key}: unknown limit`, 'Use limits.<default|defaultRequest|max|min>.<cpu|memory>=<quantity>.');
     }
+    if (key.startsWith('network.')) {
+      if (key !== 'network.egress') throw new KdevError('INVALID', `--set ${key}: unknown network setting`, 'The one network setting is network.egress=open|restricted.');
+      if (!(EGRESS_MODES as readonly string[]).includes(value)) throw new KdevError('INVALID', `--set network.egress=${value}: expected ${EGRESS_MODES.join(' or ')}`, 'restricted: only the environment itself and DNS; open: anywhere but kube-system pods other than DNS.');
+      network.egress = value as EgressMode;
+      continue;
+    }
     if ((BUILTIN_PARAMS as readonly string[]).includes(key)) throw new KdevError('INVALID', `--set ${key}: "${key}" is built in and cannot be set`);
     if (!(key in spec.parameters)) {
       const known = Object.keys(spec.parameters);
@@ -330,7 +342,7 @@ function resolveValues(spec: TemplateSpec, opts: PlanOptions): Pick<TemplatePlan
   }
   params.env = opts.env;
   params.namespace = opts.env;
-  return { params, quota, limits };
+  return { params, quota, limits, network };
 }
 
 function stripUndefined(o: Record<string, string | undefined> | undefined): Record<string, string> {

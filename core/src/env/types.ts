@@ -1,6 +1,6 @@
 // Environments: the labels and annotations that mark a namespace as kdev's, and the typed
 // progress events that the CLI and the extension render.
-import type { WorkloadKind } from './schema.js';
+import type { NetworkSpec, WorkloadKind } from './schema.js';
 
 /** On the namespace and on every object of an environment: the environment's name. */
 export const ENV_LABEL = 'kdev.dev/environment';
@@ -16,6 +16,8 @@ export const CREATED_ANNOTATION = 'kdev.dev/created';
 export const EXPIRES_ANNOTATION = 'kdev.dev/expires';
 export const STATE_ANNOTATION = 'kdev.dev/state';
 export const PARAMS_ANNOTATION = 'kdev.dev/parameters';
+/** JSON {egress, allowFrom, allowTo}: the isolation it was created with (env show). */
+export const NETWORK_ANNOTATION = 'kdev.dev/network';
 /** JSON [{name, kind, dependsOn}]: the start order, kept for wake. */
 export const WORKLOADS_ANNOTATION = 'kdev.dev/workloads';
 /** On a Deployment/StatefulSet put to sleep: the replicas to restore. */
@@ -51,6 +53,8 @@ export interface EnvironmentInfo {
   workloads: EnvWorkloadRef[];
   /** The --set values it was created with. */
   parameters: Record<string, string>;
+  /** Its isolation: egress mode and the template's exceptions. */
+  network: NetworkSpec;
 }
 
 export interface Endpoint {
@@ -81,6 +85,6 @@ export type EnvProgress =
       elapsedMs: number;
     };
 
-export type EnvStep = 'validate' | 'namespace' | 'access' | 'objects' | 'workloads' | 'kubeconfig' | 'rollback' | 'delete' | 'sleep' | 'wake';
+export type EnvStep = 'validate' | 'namespace' | 'access' | 'isolation' | 'objects' | 'workloads' | 'kubeconfig' | 'rollback' | 'delete' | 'sleep' | 'wake';
 
 export type ProgressListener = (event: EnvProgress) => void;
