@@ -2,8 +2,9 @@
 // (its own pods, plus the template's allowFrom), and where its pods may connect (open:
 // anywhere but the kube-system pods other than DNS; restricted: itself and DNS; plus the
 // template's allowTo). Pure: the objects are built here and applied by create.
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Node } from '@kubernetes/client-node';
 import type { Cluster } from '../kube/client.js';
+import { raw } from '../kube/raw.js';
 import type { NetworkPeer, NetworkSpec } from './schema.js';
 import { ENV_LABEL, ENV_NETWORK_POLICY } from './types.js';
 
@@ -104,7 +105,7 @@ export function describeNetwork(network: NetworkSpec): string[] {
  */
 export async function clusterPodCidrs(cluster: Cluster): Promise<string[]> {
   try {
-    const nodes = await cluster.core.listNode();
+    const nodes = await raw.listAs<V1Node>(cluster, { apiVersion: 'v1', plural: 'nodes' });
     const set = new Set<string>();
     for (const n of nodes.items) for (const c of n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])) set.add(c);
     return [...set].sort();

@@ -9,6 +9,7 @@ import type { KubernetesObject, V1Pod, V1ServiceAccount } from '@kubernetes/clie
 import { applyObject } from '../kube/apply.js';
 import type { Cluster } from '../kube/client.js';
 import { kubeError } from '../kube/errors.js';
+import { raw } from '../kube/raw.js';
 import { watchUntil } from '../kube/watch.js';
 import { SIDECAR_IMAGE } from '../sync/sidecar.js';
 import { PROBE_LABEL } from './network.js';
@@ -149,8 +150,8 @@ export async function probeIsolation(cluster: Cluster, namespace: string, opts: 
 
 async function removeProbe(cluster: Cluster, namespace: string): Promise<void> {
   await Promise.all([
-    ...[SERVER, CLIENT].map((name) => cluster.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined)),
-    cluster.networking.deleteNamespacedNetworkPolicy({ name: PROBE_POLICY, namespace }).catch(() => undefined),
+    ...[SERVER, CLIENT].map((name) => raw.delete(cluster, { apiVersion: 'v1', plural: 'pods', namespace, name }, { gracePeriodSeconds: 0 }).catch(() => undefined)),
+    raw.delete(cluster, { apiVersion: 'networking.k8s.io/v1', plural: 'networkpolicies', namespace, name: PROBE_POLICY }).catch(() => undefined),
   ]);
 }
 
@@ -161,7 +162,7 @@ async function removeProbe(cluster: Cluster, namespace: string): Promise<void> {
 export async function checkNetworkPolicyEnforcement(cluster: Cluster, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<IsolationCheck> {
   const namespace = `kdev-probe-${randomBytes(3).toString('hex')}`;
   try {
-    await cluster.core.createNamespace({ body: { metadata: { name: namespace, labels: { [PROBE_LABEL]: 'namespace' } } } });
+    await raw.create(cluster, { apiVersion: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { [PROBE_LABEL]: 'namespace' } } });
   } catch (err) {
     throw kubeError(err, `creating namespace ${namespace} for the NetworkPolicy probe`, cluster.server);
   }
@@ -177,6 +178,6 @@ export async function checkNetworkPolicyEnforcement(cluster: Cluster, opts: { si
     });
     return await probeIsolation(cluster, namespace, opts);
   } finally {
-    await cluster.core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    await raw.delete(cluster, { apiVersion: 'v1', plural: 'namespaces', name: namespace }).catch(() => undefined);
   }
 }
