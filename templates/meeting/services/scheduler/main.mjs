@@ -569,6 +569,13 @@ function numberAt(s, from, to) {
   }
   return neg ? -x : x;
 }
+var FencedError = class extends Error {
+  constructor(store2) {
+    super(`store ${store2} was fenced: silent past the sweep window, its requests were put back in the shared queue`);
+    this.store = store2;
+    this.name = "FencedError";
+  }
+};
 var KEYS = {
   version: "sched:ver",
   /** host → its HostSpec as JSON (read by replicas' snapshots). */
@@ -592,6 +599,13 @@ var KEYS = {
   takenPrefix: "sched:taken:",
   /** Store id → time (ms, Redis's clock) of its last exchange, while it holds taken requests. */
   takers: "sched:takers",
+  /**
+   * Store id → its lease epoch (from sched:epoch). A store's first taking exchange gets one;
+   * a sweep of the store deletes it, and every later exchange of the store that carries
+   * the old epoch (commit, results, take, give-back) is refused whole: fencing.
+   */
+  leases: "sched:leases",
+  epoch: "sched:epoch",
   results: "sched:results"
 };
 
@@ -616,6 +630,15 @@ local function placement_host(pid)
   local rec = redis.call('HGET', '${KEYS.placements}', pid)
   return rec and string.match(rec, '^([^|]*)')
 end
+-- a store that holds a lease (epoch ~= '0') and no longer has it was swept: fenced
+local function fenced(id, epoch)
+  return epoch ~= '0' and redis.call('HGET', '${KEYS.leases}', id) ~= epoch
+end
+local function push_all(cmd, key, args, from, to)
+  for i = from, to, 1000 do
+    redis.call(cmd, key, unpack(args, i, math.min(i + 999, to)))
+  end
+end
 local function hset_all(key, args)
   for i = 1, #args, 400 do
     redis.call('HSET', key, unpack(args, i, math.min(i + 399, #args)))
@@ -625,9 +648,10 @@ end
 var COMMIT_LUA = `
 ${HELPERS_LUA}
 local writer = ARGV[1]
+if fenced(ARGV[2], ARGV[3]) then return redis.error_reply('FENCED') end
 local out, uses, placed, changes, pending, now = {}, {}, {}, {}, {}, {}
 local nv, nvs = nil, nil
-local a = 2
+local a = 4
 while a <= #ARGV do
   local pid, cpu, mem, gpu, tenant, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], tonumber(ARGV[a + 5])
   local first = a + 6
@@ -707,6 +731,14 @@ table.insert(out, 1, floor)
 return out
 `;
 var TAKE_LUA = `
+${HELPERS_LUA}
+local epoch = ARGV[4]
+if fenced(ARGV[1], epoch) then return redis.error_reply('FENCED') end
+if epoch == '0' then
+  epoch = tostring(redis.call('INCR', '${KEYS.epoch}'))
+  redis.call('HSET', '${KEYS.leases}', ARGV[1], epoch)
+end
+if #ARGV > 4 then push_all('RPUSH', '${KEYS.results}', ARGV, 5, #ARGV) end
 local key = '${KEYS.takenPrefix}' .. ARGV[1]
 local prev = key .. ':prev'
 redis.call('DEL', prev)
@@ -724,7 +756,7 @@ if items or redis.call('EXISTS', prev) == 1 then
 else
   redis.call('ZREM', '${KEYS.takers}', ARGV[1])
 end
-return items
+return {epoch, items or {}}
 `;
 var SWEEP_LUA = `
 local t = redis.call('TIME')
@@ -742,8 +774,21 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', '${KEYS.takers}', '-inf', now - 
     redis.call('DEL', list)
   end
   redis.call('ZREM', '${KEYS.takers}', id)
+  redis.call('HDEL', '${KEYS.leases}', id)
 end
 return back
+`;
+var GIVE_BACK_LUA = `
+${HELPERS_LUA}
+if fenced(ARGV[1], ARGV[2]) then return 0 end
+local n = tonumber(ARGV[3])
+for i = 3 + n, 4, -1 do redis.call('LPUSH', '${KEYS.queue}', ARGV[i]) end
+if #ARGV > 3 + n then push_all('RPUSH', '${KEYS.results}', ARGV, 4 + n, #ARGV) end
+local key = '${KEYS.takenPrefix}' .. ARGV[1]
+redis.call('DEL', key, key .. ':prev')
+redis.call('ZREM', '${KEYS.takers}', ARGV[1])
+redis.call('HDEL', '${KEYS.leases}', ARGV[1])
+return 1
 `;
 var PLACED_LUA = `
 ${HELPERS_LUA}
@@ -780,6 +825,11 @@ var RedisStore = class {
   /** The number of the last exchange that took requests and whose answer has not been read. */
   unansweredTake;
   /**
+   * This store's lease epoch ('0': none yet). The first taking exchange gets one; every
+   * commit, take and give-back carries it, and Redis refuses them once a sweep deleted it.
+   */
+  epoch = "0";
+  /**
    * Every host's spec and usage at one moment: one MULTI/EXEC, so no commit lands between
    * reading the version, the usages and the tenant counts.
    */
@@ -812,27 +862,58 @@ var RedisStore = class {
   }
   async commit(items) {
     if (items.length === 0) return [];
-    return parseOutcomes(await this.redis.eval(COMMIT_LUA, [], commitArgs(this.writer, items)));
+    const reply = await this.redis.eval(COMMIT_LUA, [], this.commitArgs(items)).catch((err) => err instanceof RedisReplyError ? err : Promise.reject(err));
+    return parseOutcomes(this.unfenced(reply));
   }
   async commitThenSync(items, since, pop, results) {
     if (items.length === 0) return { outcomes: [], sync: await this.sync(since, pop, results) };
-    const replies = await this.redis.pipeline([["EVALSHA", sha(COMMIT_LUA), 0, ...commitArgs(this.writer, items)], ...this.syncCommands(since, pop, results)]);
-    const outcomes = parseOutcomes(ok(await this.scriptReply(replies[0], COMMIT_LUA, commitArgs(this.writer, items))));
+    const args = this.commitArgs(items);
+    const replies = await this.redis.pipeline([["EVALSHA", sha(COMMIT_LUA), 0, ...args], ...this.syncCommands(since, pop, results)]);
+    const outcomes = parseOutcomes(this.unfenced(await this.scriptReply(replies[0], COMMIT_LUA, args)));
     return { outcomes, sync: await this.syncResult(replies.slice(1), since, pop, results) };
   }
+  /**
+   * A script's reply, with FENCED (this store's lease is gone) thrown as a FencedError: the
+   * store forgets its lease and what its last exchange took (a sweep put it back).
+   */
+  unfenced(reply) {
+    if (reply instanceof RedisReplyError && reply.message.startsWith("FENCED")) {
+      this.epoch = "0";
+      this.unansweredTake = void 0;
+      throw new FencedError(this.id);
+    }
+    return ok(reply);
+  }
+  /** COMMIT_LUA's arguments: the writer, this store's id and lease, then each item flat (see the script). */
+  commitArgs(items) {
+    const args = [this.writer, this.id, this.epoch];
+    for (const i of items) {
+      args.push(i.placement, String(i.cpu), String(i.mem), String(i.gpu), i.tenant, String(1 + (i.alternates?.length ?? 0)), i.host, String(i.expect));
+      for (const a of i.alternates ?? []) args.push(a.host, String(a.expect));
+    }
+    return args;
+  }
+  /** TAKE_LUA's arguments (the results travel in the script, checked against the lease). */
+  takeArgs(pop, results) {
+    return [this.id, this.unansweredTake, pop, this.epoch, ...results];
+  }
+  /**
+   * The changes, then (pop > 0) the fenced exchange: results pushed and requests taken.
+   * Without a pop (a replica not on the shared queue) there are no results to push.
+   */
   syncCommands(since, pop, results) {
     const cmds = [];
-    if (results.length > 0) cmds.push(["RPUSH", KEYS.results, ...results]);
+    if (pop === 0 && results.length > 0) cmds.push(["RPUSH", KEYS.results, ...results]);
     cmds.push(["EVALSHA", sha(CHANGES_LUA), 0, since]);
     if (pop > 0) {
       this.unansweredTake = ++this.exchanges;
-      cmds.push(["EVALSHA", sha(TAKE_LUA), 0, this.id, this.unansweredTake, pop]);
+      cmds.push(["EVALSHA", sha(TAKE_LUA), 0, ...this.takeArgs(pop, results)]);
     }
     return cmds;
   }
   async syncResult(replies, since, pop, results) {
-    let idx = results.length > 0 ? 1 : 0;
-    if (results.length > 0) ok(replies[0]);
+    let idx = pop === 0 && results.length > 0 ? 1 : 0;
+    if (idx === 1) ok(replies[0]);
     const arr = ok(await this.scriptReply(replies[idx], CHANGES_LUA, [since]));
     const deltas = [];
     let top = since;
@@ -844,7 +925,9 @@ var RedisStore = class {
     idx++;
     let popped = null;
     if (pop > 0) {
-      popped = ok(await this.scriptReply(replies[idx], TAKE_LUA, [this.id, this.unansweredTake, pop]));
+      const [epoch, items] = this.unfenced(await this.scriptReply(replies[idx], TAKE_LUA, this.takeArgs(pop, results)));
+      this.epoch = String(epoch);
+      popped = items;
       this.unansweredTake = void 0;
     }
     return { floor: Number(arr[0]), deltas, top, requests: Array.isArray(popped) ? popped : [] };
@@ -879,13 +962,8 @@ var RedisStore = class {
     return await this.redis.eval(RELEASE_LUA, [], [placement]) === 1;
   }
   async giveBack(requests, results) {
-    const key = KEYS.takenPrefix + this.id;
-    const cmds = [["MULTI"]];
-    if (requests.length > 0) cmds.push(["LPUSH", KEYS.queue, ...[...requests].reverse()]);
-    if (results.length > 0) cmds.push(["RPUSH", KEYS.results, ...results]);
-    cmds.push(["DEL", key, `${key}:prev`], ["ZREM", KEYS.takers, this.id], ["EXEC"]);
-    const replies = await this.redis.pipeline(cmds);
-    for (const r of ok(replies.at(-1))) ok(r);
+    ok(await this.redis.eval(GIVE_BACK_LUA, [], [this.id, this.epoch, requests.length, ...requests, ...results]));
+    this.epoch = "0";
   }
   /**
    * BLMOVE from the queue's head back to its head: blocks until a request is queued, then
@@ -902,14 +980,6 @@ var RedisStore = class {
     this.blocking?.close();
   }
 };
-function commitArgs(writer, items) {
-  const args = [writer];
-  for (const i of items) {
-    args.push(i.placement, String(i.cpu), String(i.mem), String(i.gpu), i.tenant, String(1 + (i.alternates?.length ?? 0)), i.host, String(i.expect));
-    for (const a of i.alternates ?? []) args.push(a.host, String(a.expect));
-  }
-  return args;
-}
 function parseOutcomes(reply) {
   if (!Array.isArray(reply)) throw new Error(`unexpected commit reply ${JSON.stringify(reply)}`);
   return reply.map((o) => {
@@ -1362,7 +1432,13 @@ var Scheduler = class {
   reclaimNext = false;
   blockingWait;
   loopDone;
-  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0, requeued: 0 };
+  /**
+   * retried: requests that needed another commit round (every candidate sent refused);
+   * rescans: requests whose candidate list ran out, so the fleet was scanned again (a full
+   * reschedule); alternates: placements made on a candidate sent along, not the host
+   * planned; fenced: times this replica's lease was taken away (Store FencedError).
+   */
+  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0, requeued: 0, retried: 0, rescans: 0, alternates: 0, fenced: 0 };
   nextSweep = 0;
   async init() {
     const snap = await this.store.snapshot();
@@ -1429,6 +1505,7 @@ var Scheduler = class {
           this.stats.placed++;
         } else if (o.ok) {
           const h = o.at === 0 ? p.host : p.alternates[o.at - 1];
+          if (o.at > 0) this.stats.alternates++;
           const r = p.job.req;
           this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
           p.done = this.success(p.job.req.id, h.spec.id, p.attempts, p.conflicts);
@@ -1436,13 +1513,17 @@ var Scheduler = class {
         } else {
           p.host = void 0;
           if (p.attempts >= this.opts.maxAttempts) p.done = this.fail(p, `gave up after ${p.attempts} conflicting attempts`);
-          else retry.push(p);
+          else {
+            if (p.conflicts === o.refused.length) this.stats.retried++;
+            retry.push(p);
+          }
         }
         p.alternates = [];
       });
       if (sync) await this.applySync(sync);
       for (const p of retry) {
         if (!this.choose(p, claimed)) {
+          this.stats.rescans++;
           p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
           p.next = 0;
           this.choose(p, claimed);
@@ -1535,6 +1616,10 @@ var Scheduler = class {
       results = this.pendingResults.splice(0);
       placements = await this.placeBatch(jobs, { pop: want, results });
     } catch (err) {
+      if (err instanceof FencedError) {
+        this.fenced(jobs);
+        throw err;
+      }
       this.pendingResults.unshift(...results);
       this.retry.unshift(...jobs);
       this.reclaimNext = true;
@@ -1542,6 +1627,19 @@ var Scheduler = class {
     }
     placements.forEach((p, i) => this.deliver(jobs[i], p));
     return answered + jobs.length;
+  }
+  /**
+   * This replica's lease was taken away (it was silent past the sweep window): every request
+   * from the shared queue it holds, and every result of one, went back to the queue with the
+   * sweep and is someone else's now, so it drops them; its own HTTP requests (never in the
+   * shared queue) are placed by the next step, looked up first in case their commit ran.
+   */
+  fenced(jobs) {
+    this.stats.fenced++;
+    this.pendingResults.length = 0;
+    this.sharedBuffer.length = 0;
+    this.retry = [...jobs, ...this.retry].filter((j) => j.resolve);
+    this.reclaimNext = false;
   }
   /**
    * Jobs of a failed exchange whose commit did run: answered from the store's placements
