@@ -829,6 +829,8 @@ var RedisStore = class {
    * commit, take and give-back carries it, and Redis refuses them once a sweep deleted it.
    */
   epoch = "0";
+  /** Reading the change log: time spent decoding its entries, and the changes they held (others' only). */
+  stats = { decodeMs: 0, changesDecoded: 0 };
   /**
    * Every host's spec and usage at one moment: one MULTI/EXEC, so no commit lands between
    * reading the version, the usages and the tenant counts.
@@ -917,11 +919,14 @@ var RedisStore = class {
     const arr = ok(await this.scriptReply(replies[idx], CHANGES_LUA, [since]));
     const deltas = [];
     let top = since;
+    const t0 = performance.now();
     for (let i = 1; i < arr.length; i++) {
       const entry = arr[i];
       const v = typeof entry === "string" ? decodeEntry(entry, this.writer, deltas) : NaN;
       if (v > top) top = v;
     }
+    this.stats.decodeMs += performance.now() - t0;
+    this.stats.changesDecoded += deltas.length;
     idx++;
     let popped = null;
     if (pop > 0) {
@@ -1141,10 +1146,12 @@ var HostCache = class {
   scoreScratch = new Float64Array(0);
   /** The highest store version this cache has seen. */
   version = 0;
-  stats = { full: 0, incremental: 0, changesRead: 0, changesApplied: 0 };
+  /** applyMs: time spent in apply() (the refresh's share of a replica's time). */
+  stats = { full: 0, incremental: 0, changesRead: 0, changesApplied: 0, applyMs: 0, loadMs: 0 };
   /** How many times load() ran: slots (host positions) are valid for one load. */
   loads = 0;
   load(version, hosts) {
+    const t0 = performance.now();
     const n = hosts.length;
     this.hosts.clear();
     this.index.clear();
@@ -1175,6 +1182,7 @@ var HostCache = class {
     for (const [z, ids] of byZone) this.zones.set(z, Int32Array.from(ids));
     this.version = version;
     this.stats.full++;
+    this.stats.loadMs += performance.now() - t0;
     this.loads++;
   }
   setArrays(i, u) {
@@ -1199,6 +1207,7 @@ var HostCache = class {
    * replica's own commits, which placed() applied already).
    */
   apply(deltas, top = 0) {
+    const t0 = performance.now();
     let n = 0;
     for (const d of deltas) {
       if (d.v > this.version) this.version = d.v;
@@ -1208,6 +1217,7 @@ var HostCache = class {
     this.stats.changesRead += deltas.length;
     this.stats.incremental++;
     this.stats.changesApplied += n;
+    this.stats.applyMs += performance.now() - t0;
     return n;
   }
   /**
@@ -1742,6 +1752,16 @@ var sched = new Scheduler(store, {
   onError: (err) => jsonLog({ svc: "scheduler", msg: `step failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}` })
 });
 var ready = false;
+function cgroupCpu() {
+  try {
+    const stat = Object.fromEntries(
+      readFileSync("/sys/fs/cgroup/cpu.stat", "utf8").trim().split("\n").map((l) => l.split(" "))
+    );
+    return { max: readFileSync("/sys/fs/cgroup/cpu.max", "utf8").trim(), throttledUs: Number(stat.throttled_usec), periods: Number(stat.nr_periods), throttled: Number(stat.nr_throttled) };
+  } catch {
+    return void 0;
+  }
+}
 function schedStat() {
   try {
     const [run, wait] = readFileSync("/proc/self/schedstat", "utf8").trim().split(/\s+/).map(Number);
@@ -1785,6 +1805,10 @@ var router = new Router().post("/schedule", async (ctx) => {
   hosts: sched.cache.size,
   version: sched.cache.version,
   cache: sched.cache.stats,
+  /** Reading the change log: ms spent decoding entries, changes decoded. */
+  store: store.stats,
+  memory: process.memoryUsage(),
+  cgroup: cgroupCpu(),
   queue: { depth: sched.local.length, capacity: sched.local.capacity, ...sched.local.stats },
   ...sched.stats,
   /** CPU time of this process (µs), so a benchmark can say where each core's time went. */

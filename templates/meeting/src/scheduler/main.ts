@@ -30,6 +30,21 @@ const sched = new Scheduler(store, {
 });
 let ready = false;
 
+/** The container's cgroup v2 CPU limit and throttling (cpu.max, cpu.stat), when readable. */
+function cgroupCpu(): { max: string; throttledUs: number; periods: number; throttled: number } | undefined {
+  try {
+    const stat = Object.fromEntries(
+      readFileSync('/sys/fs/cgroup/cpu.stat', 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')),
+    ) as Record<string, string>;
+    return { max: readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim(), throttledUs: Number(stat.throttled_usec), periods: Number(stat.nr_periods), throttled: Number(stat.nr_throttled) };
+  } catch {
+    return undefined;
+  }
+}
+
 function schedStat(): { runNs: number; waitNs: number } | undefined {
   try {
     const [run, wait] = readFileSync('/proc/self/schedstat', 'utf8').trim().split(/\s+/).map(Number);
@@ -80,6 +95,10 @@ const router = new Router()
     hosts: sched.cache.size,
     version: sched.cache.version,
     cache: sched.cache.stats,
+    /** Reading the change log: ms spent decoding entries, changes decoded. */
+    store: store.stats,
+    memory: process.memoryUsage(),
+    cgroup: cgroupCpu(),
     queue: { depth: sched.local.length, capacity: sched.local.capacity, ...sched.local.stats },
     ...sched.stats,
     /** CPU time of this process (µs), so a benchmark can say where each core's time went. */
