@@ -70,6 +70,12 @@ export interface SimResult {
   utilisation_max: number;
   /** Virtual seconds from the first request to the last answer. */
   virtual_s: number;
+  /**
+   * Share of version conflicts on a host the request still fitted: the host had changed
+   * (someone placed or released there), not filled up. The top-k shuffle spreads consumers'
+   * picks; it cannot prevent these.
+   */
+  conflicts_still_fitting: number;
   /** Held by the store at the end: placements (must equal placed) and hosts over capacity (must be 0). */
   store_placements: number;
   over_committed_hosts: number;
@@ -137,6 +143,7 @@ class SimStore implements Store {
     private readonly events: Events,
     private readonly cfg: SimConfig,
     private readonly committed: (v: number, t: number) => void,
+    private readonly counts: { conflicts: number; stillFit: number },
   ) {}
 
   commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
@@ -145,8 +152,22 @@ class SimStore implements Store {
     this.events.at(sent + this.cfg.commitUs / 2, () => {
       outcomes = this.store.commit(items);
       this.committed(this.store.version, this.events.now);
+      void outcomes.then((os) => this.count(items, os));
     });
     return this.events.until(sent + this.cfg.commitUs, () => outcomes!).then((o) => o);
+  }
+
+  /** Conflicts (a host changed since the version planned with) on a host the item still fit. */
+  private count(items: readonly CommitItem[], outcomes: readonly CommitOutcome[]): void {
+    outcomes.forEach((o, i) => {
+      const it = items[i]!;
+      for (const f of o.refused) {
+        if (f.reason !== 'conflict' || !f.use) continue;
+        this.counts.conflicts++;
+        const spec = this.store.specs.get(f.host)!;
+        if (f.use.cpu + it.cpu <= spec.cpu && f.use.mem + it.mem <= spec.mem && f.use.gpu + it.gpu <= spec.gpu) this.counts.stillFit++;
+      }
+    });
   }
 
   private unused(): never {
@@ -219,8 +240,9 @@ export async function simulate(cfg: SimConfig): Promise<SimResult> {
   let next = 0;
   const results: Placement[] = [];
   const snapshot = await store.snapshot();
+  const counts = { conflicts: 0, stillFit: 0 };
   const consumers = Array.from({ length: cfg.consumers }, (_, i) => {
-    const s = new Scheduler(new SimStore(store, events, cfg, committed), { replica: `c${i}`, batch: cfg.batch, seed: cfg.seed * 100_003 + i + 1, pick: { sample: cfg.sample, topK: cfg.topK }, alternates: cfg.alternates, shared: false });
+    const s = new Scheduler(new SimStore(store, events, cfg, committed, counts), { replica: `c${i}`, batch: cfg.batch, seed: cfg.seed * 100_003 + i + 1, pick: { sample: cfg.sample, topK: cfg.topK }, alternates: cfg.alternates, shared: false });
     s.cache.load(snapshot.version, snapshot.hosts.map((h) => ({ spec: h.spec, use: { ...h.use, ten: { ...h.use.ten } } })));
     return s;
   });
@@ -249,7 +271,7 @@ export async function simulate(cfg: SimConfig): Promise<SimResult> {
   }
   await done;
   if (!finished) throw new Error('simulation ended with consumers still waiting');
-  return tally(results, consumers, store, events.now);
+  return tally(results, consumers, store, events.now, counts);
 }
 
 /** The log's changes in (since, upTo], copied (versions only grow: two binary searches). */
@@ -267,7 +289,7 @@ function changes(log: readonly UsageDelta[], since: number, upTo: number): Usage
   return log.slice(after(since), after(upTo)).map((d) => ({ ...d }));
 }
 
-function tally(results: readonly Placement[], consumers: readonly Scheduler[], store: MemoryStore, end: number): SimResult {
+function tally(results: readonly Placement[], consumers: readonly Scheduler[], store: MemoryStore, end: number, counts: { conflicts: number; stillFit: number }): SimResult {
   const sum = (k: 'alternates' | 'retried' | 'rescans' | 'commits') => consumers.reduce((a, s) => a + s.stats[k], 0);
   const placed = results.filter((r) => r.ok).length;
   const attempts = results.reduce((a, r) => a + r.attempts, 0);
@@ -287,6 +309,7 @@ function tally(results: readonly Placement[], consumers: readonly Scheduler[], s
     utilisation_stddev: r4(stddev),
     utilisation_max: r4(max),
     virtual_s: r4(end / 1e6),
+    conflicts_still_fitting: counts.conflicts === 0 ? 0 : r4(counts.stillFit / counts.conflicts),
     store_placements: store.placements.size,
     over_committed_hosts: [...store.specs.values()].filter((h) => {
       const u = store.uses.get(h.id)!;

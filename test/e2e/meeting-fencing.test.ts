@@ -1,0 +1,138 @@
+// A scheduler replica alive but silent past the sweep window (SIGSTOP of its container's
+// process, found through containerd by the container id of the pod this test created): the
+// other replica's sweep puts the requests it held back in the queue and takes its lease
+// away; when it is continued, its next exchange is refused (fenced) and it drops what it
+// held. Every request is answered exactly once, none placed twice.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TEMPLATES_DIR } from '@kdev/templates/bundle.js';
+import { Redis } from '@kdev/templates/meeting/src/lib/redis.js';
+import { makeFleet, makeRequests } from '@kdev/templates/meeting/src/scheduler/fleet.js';
+import { registerHosts } from '@kdev/templates/meeting/src/scheduler/redis-store.js';
+import { KEYS } from '@kdev/templates/meeting/src/scheduler/store.js';
+import { scale } from '@kdev/templates/tools/bench-common.js';
+import { assertLocalTarget, deployTemplate, podIps, waitDeploymentReady } from '@kdev/templates/tools/deploy.js';
+import { CONTAINERD_SOCK } from '../cluster/config.js';
+import { tempNamespace } from '../lib/cluster.js';
+
+const REQUESTS = 100_000;
+/** The scheduler's defaults: a replica silent for 15 s is swept by a sweep every 5 s. */
+const PAUSE_MS = 24_000;
+
+/** The PIDs of a container's task, from containerd (the container of a pod this test made). */
+function containerPids(containerId: string): number[] {
+  const out = execFileSync('ctr', ['--address', CONTAINERD_SOCK, '--namespace', 'k8s.io', 'task', 'ps', containerId], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .slice(1)
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+    .filter((p) => Number.isInteger(p) && p > 1);
+}
+
+async function stats(ip: string): Promise<{ fenced: number; requeued: number; replica: string }> {
+  assertLocalTarget(ip);
+  return (await (await fetch(`http://${ip}:8080/stats`)).json()) as { fenced: number; requeued: number; replica: string };
+}
+
+describe('scheduler replica silent past the sweep window', { timeout: 300_000 }, () => {
+  let ns: Awaited<ReturnType<typeof tempNamespace>>;
+  let redis: Redis;
+  let stopped: number[] = [];
+
+  before(async () => {
+    ns = await tempNamespace('kdev-e2e-sched-fence');
+    await deployTemplate(ns.cluster, join(TEMPLATES_DIR, 'meeting'), { only: ['redis', 'scheduler'], params: { hosts: '0', schedulerReplicas: '0' } });
+    const [ip] = await podIps(ns.cluster, 'redis');
+    assert.ok(ip, 'redis has a ready pod');
+    assertLocalTarget(ip);
+    redis = new Redis({ host: ip, port: 6379 });
+  });
+  after(async () => {
+    for (const pid of stopped) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone already
+      }
+    }
+    redis?.close();
+    await ns?.remove();
+  });
+
+  it('loses its claim: every request answered exactly once, none placed twice', { skip: existsSync(CONTAINERD_SOCK) ? false : "stops a container's process found through the local cluster's containerd" }, async () => {
+    const fleet = makeFleet(10_000, 1);
+    await registerHosts(redis, fleet);
+    const requests = makeRequests(REQUESTS, 11, 'fence');
+    for (let i = 0; i < requests.length; i += 1000) await redis.call('RPUSH', KEYS.queue, ...requests.slice(i, i + 1000).map((r) => JSON.stringify(r)));
+    await scale(ns.cluster, 'scheduler', 2);
+    await waitDeploymentReady(ns.cluster, 'scheduler', 120_000);
+
+    // once both replicas are busy, stop one (its process keeps its state and its connection)
+    const t0 = Date.now();
+    while (Number(await redis.call('LLEN', KEYS.results)) < 5000) {
+      assert.ok(Date.now() - t0 < 60_000, 'the replicas place requests');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const pods = await ns.cluster.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=scheduler' });
+    const [victim, other] = pods.items;
+    const container = victim!.status!.containerStatuses![0]!.containerID!.replace(/^containerd:\/\//, '');
+    stopped = containerPids(container);
+    assert.ok(stopped.length > 0, `container ${container} has a process`);
+    for (const pid of stopped) process.kill(pid, 'SIGSTOP');
+    const heldAt = Number(await redis.call('HLEN', KEYS.leases));
+    assert.equal(heldAt, 2, 'both replicas hold a lease');
+    await new Promise((r) => setTimeout(r, PAUSE_MS));
+    // the other replica swept the silent one: its lease is gone
+    assert.equal(Number(await redis.call('HLEN', KEYS.leases)) <= 1, true, 'the silent replica lost its lease');
+    for (const pid of stopped) process.kill(pid, 'SIGCONT');
+    stopped = [];
+
+    // every request answered; then the continued replica has been refused
+    const answers = new Map<string, { ok: boolean; host?: string }>();
+    let twice = 0;
+    const deadline = Date.now() + 120_000;
+    while (answers.size < REQUESTS) {
+      assert.ok(Date.now() < deadline, `answered ${answers.size} of ${REQUESTS}`);
+      let got = await redis.call('LPOP', KEYS.results, 1000);
+      if (!Array.isArray(got)) {
+        const one = await redis.call('BLPOP', KEYS.results, 1);
+        got = Array.isArray(one) ? [one[1]!] : [];
+      }
+      for (const raw of got) {
+        const r = JSON.parse(String(raw)) as { id: string; ok: boolean; host?: string };
+        if (answers.has(r.id)) twice++;
+        answers.set(r.id, r);
+      }
+    }
+    const victimIp = victim!.status!.podIP!;
+    const fenceDeadline = Date.now() + 30_000;
+    let v = await stats(victimIp);
+    while (v.fenced === 0) {
+      assert.ok(Date.now() < fenceDeadline, 'the continued replica was refused (fenced)');
+      await new Promise((r) => setTimeout(r, 200));
+      v = await stats(victimIp);
+    }
+    // anything it still sent would be here by now: give it a moment beyond its first refusal
+    await new Promise((r) => setTimeout(r, 2000));
+    const late = (await redis.call('LRANGE', KEYS.results, 0, -1)) as string[];
+    for (const raw of late) {
+      const r = JSON.parse(raw) as { id: string };
+      if (answers.has(r.id)) twice++;
+    }
+    assert.equal(twice, 0, 'no request answered twice');
+    assert.deepEqual([...answers.keys()].sort(), requests.map((r) => r.id).sort());
+    assert.ok((await stats(other!.status!.podIP!)).requeued > 0, 'a sweep put the silent replica\'s requests back');
+
+    // each placed once, where its result says; each host's usage is what its results add up to
+    const placed = [...answers].filter(([, r]) => r.ok);
+    assert.equal(Number(await redis.call('HLEN', KEYS.placements)), placed.length);
+    const cpuOf = new Map(requests.map((r) => [r.id, r.cpu]));
+    const want = new Map<string, number>();
+    for (const [id, r] of placed) want.set(r.host!, (want.get(r.host!) ?? 0) + cpuOf.get(id)!);
+    const uses = (await redis.call('HGETALL', KEYS.use)) as string[];
+    for (let i = 0; i < uses.length; i += 2) assert.equal(Number(uses[i + 1]!.split('|')[1]), want.get(uses[i]!) ?? 0, `cpu used on ${uses[i]}`);
+  });
+});
