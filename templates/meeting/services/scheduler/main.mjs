@@ -956,9 +956,17 @@ var RedisStore = class {
   async reclaim() {
     const exchange2 = this.unansweredTake;
     if (exchange2 === void 0) return [];
-    const taken = ok(await this.redis.call("LRANGE", KEYS.takenPrefix + this.id, 0, -1));
+    const [list, lease] = await this.redis.pipeline([
+      ["LRANGE", KEYS.takenPrefix + this.id, 0, -1],
+      ["HGET", KEYS.leases, this.id]
+    ]);
+    const taken = ok(list);
     this.unansweredTake = void 0;
-    return taken[0] === String(exchange2) ? taken.slice(1) : [];
+    if (taken[0] !== String(exchange2)) return [];
+    const epoch = ok(lease);
+    if (epoch === null) return [];
+    this.epoch = String(epoch);
+    return taken.slice(1);
   }
   async sweep(staleMs) {
     return Number(await this.redis.eval(SWEEP_LUA, [], [staleMs]));

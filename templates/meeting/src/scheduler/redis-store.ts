@@ -452,12 +452,21 @@ export class RedisStore implements Store {
   async reclaim(): Promise<string[]> {
     const exchange = this.unansweredTake;
     if (exchange === undefined) return [];
-    const taken = ok(await this.redis.call('LRANGE', KEYS.takenPrefix + this.id, 0, -1)) as string[];
+    const [list, lease] = await this.redis.pipeline([
+      ['LRANGE', KEYS.takenPrefix + this.id, 0, -1],
+      ['HGET', KEYS.leases, this.id],
+    ]);
+    const taken = ok(list) as string[];
     this.unansweredTake = undefined;
     // an older exchange's list means the unanswered one never ran: it took nothing. The
     // list stays: the requests are in this replica's hands again, and the next exchange
-    // moves it on like any other.
-    return taken[0] === String(exchange) ? taken.slice(1) : [];
+    // moves it on like any other. The exchange that ran may have granted this store its
+    // lease (the answer carrying it was lost): the requests come back with it.
+    if (taken[0] !== String(exchange)) return [];
+    const epoch = ok(lease);
+    if (epoch === null) return []; // swept since: the requests are back in the queue
+    this.epoch = String(epoch);
+    return taken.slice(1);
   }
 
   async sweep(staleMs: number): Promise<number> {
