@@ -12,7 +12,7 @@ import { makeFleet, makeRequests } from '../meeting/src/scheduler/fleet.js';
 import { MemoryStore } from '../meeting/src/scheduler/memory-store.js';
 import type { HostSpec, HostUsage, PlacementRequest } from '../meeting/src/scheduler/placement.js';
 import { Scheduler, type Placement } from '../meeting/src/scheduler/scheduler.js';
-import type { CommitItem, CommitOutcome, Store, SyncResult, UsageDelta } from '../meeting/src/scheduler/store.js';
+import type { CommitItem, CommitOutcome, Store, SyncResult } from '../meeting/src/scheduler/store.js';
 
 export interface SimConfig {
   consumers: number;
@@ -251,7 +251,7 @@ export async function simulate(cfg: SimConfig): Promise<SimResult> {
     while (next < queue.length) {
       // the cache catches up with the store as it was lagUs ago
       const v = versionAt(events.now - cfg.lagUs);
-      if (v > s.cache.version) s.cache.apply(changes(store.log, s.cache.version, v), v);
+      if (v > s.cache.version) s.cache.apply(store.changesSince(s.cache.version, v), v);
       const jobs = queue.slice(next, next + cfg.batch).map((req) => ({ req }));
       next += jobs.length;
       results.push(...(await s.placeBatch(jobs)));
@@ -272,21 +272,6 @@ export async function simulate(cfg: SimConfig): Promise<SimResult> {
   await done;
   if (!finished) throw new Error('simulation ended with consumers still waiting');
   return tally(results, consumers, store, events.now, counts);
-}
-
-/** The log's changes in (since, upTo], copied (versions only grow: two binary searches). */
-function changes(log: readonly UsageDelta[], since: number, upTo: number): UsageDelta[] {
-  const after = (v: number) => {
-    let lo = 0;
-    let hi = log.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (log[mid]!.v <= v) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  return log.slice(after(since), after(upTo)).map((d) => ({ ...d }));
 }
 
 function tally(results: readonly Placement[], consumers: readonly Scheduler[], store: MemoryStore, end: number, counts: { conflicts: number; stillFit: number }): SimResult {

@@ -105,17 +105,20 @@ export class MemoryStore implements Store {
     return { floor: 0, deltas, top: Math.max(since, s.log.at(-1)?.v ?? 0), requests: pop > 0 ? [...this.lastTaken] : [] };
   }
 
-  /** The log's changes after `since` (copies), found by binary search: versions only grow. */
-  changesSince(since: number): UsageDelta[] {
+  /** The log's changes in (since, upTo] (copies), found by binary search: versions only grow. */
+  changesSince(since: number, upTo = Infinity): UsageDelta[] {
     const log = this.state.log;
-    let lo = 0;
-    let hi = log.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (log[mid]!.v <= since) lo = mid + 1;
-      else hi = mid;
-    }
-    return log.slice(lo).map((d) => ({ ...d }));
+    const after = (v: number): number => {
+      let lo = 0;
+      let hi = log.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (log[mid]!.v <= v) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    return log.slice(after(since), upTo === Infinity ? log.length : after(upTo)).map((d) => ({ ...d }));
   }
 
   /** TAKE_LUA: lease, results, the taken lists moved on, requests taken, last-exchange time. */
