@@ -17,6 +17,7 @@ import { scale } from '@kdev/templates/tools/bench-common.js';
 import { assertLocalTarget, deployTemplate, podIps, waitDeploymentReady } from '@kdev/templates/tools/deploy.js';
 import { CONTAINERD_SOCK } from '../cluster/config.js';
 import { tempNamespace } from '../lib/cluster.js';
+import { assertPlacedOnce, queueRequests, readAnswers, waitForResults } from '../lib/scheduler.js';
 
 const REQUESTS = 100_000;
 /** The scheduler's defaults: a replica silent for 15 s is swept by a sweep every 5 s. */
@@ -66,16 +67,12 @@ describe('scheduler replica silent past the sweep window', { timeout: 300_000 },
     const fleet = makeFleet(10_000, 1);
     await registerHosts(redis, fleet);
     const requests = makeRequests(REQUESTS, 11, 'fence');
-    for (let i = 0; i < requests.length; i += 1000) await redis.call('RPUSH', KEYS.queue, ...requests.slice(i, i + 1000).map((r) => JSON.stringify(r)));
+    await queueRequests(redis, requests);
     await scale(ns.cluster, 'scheduler', 2);
     await waitDeploymentReady(ns.cluster, 'scheduler', 120_000);
 
     // once both replicas are busy, stop one (its process keeps its state and its connection)
-    const t0 = Date.now();
-    while (Number(await redis.call('LLEN', KEYS.results)) < 5000) {
-      assert.ok(Date.now() - t0 < 60_000, 'the replicas place requests');
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitForResults(redis, 5000);
     const pods = await ns.cluster.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=scheduler' });
     const [victim, other] = pods.items;
     const container = victim!.status!.containerStatuses![0]!.containerID!.replace(/^containerd:\/\//, '');
@@ -91,22 +88,8 @@ describe('scheduler replica silent past the sweep window', { timeout: 300_000 },
     stopped = [];
 
     // every request answered; then the continued replica has been refused
-    const answers = new Map<string, { ok: boolean; host?: string }>();
     let twice = 0;
-    const deadline = Date.now() + 120_000;
-    while (answers.size < REQUESTS) {
-      assert.ok(Date.now() < deadline, `answered ${answers.size} of ${REQUESTS}`);
-      let got = await redis.call('LPOP', KEYS.results, 1000);
-      if (!Array.isArray(got)) {
-        const one = await redis.call('BLPOP', KEYS.results, 1);
-        got = Array.isArray(one) ? [one[1]!] : [];
-      }
-      for (const raw of got) {
-        const r = JSON.parse(String(raw)) as { id: string; ok: boolean; host?: string };
-        if (answers.has(r.id)) twice++;
-        answers.set(r.id, r);
-      }
-    }
+    const answers = await readAnswers(redis, REQUESTS, 120_000, () => twice++);
     const victimIp = victim!.status!.podIP!;
     const fenceDeadline = Date.now() + 30_000;
     let v = await stats(victimIp);
@@ -127,12 +110,6 @@ describe('scheduler replica silent past the sweep window', { timeout: 300_000 },
     assert.ok((await stats(other!.status!.podIP!)).requeued > 0, 'a sweep put the silent replica\'s requests back');
 
     // each placed once, where its result says; each host's usage is what its results add up to
-    const placed = [...answers].filter(([, r]) => r.ok);
-    assert.equal(Number(await redis.call('HLEN', KEYS.placements)), placed.length);
-    const cpuOf = new Map(requests.map((r) => [r.id, r.cpu]));
-    const want = new Map<string, number>();
-    for (const [id, r] of placed) want.set(r.host!, (want.get(r.host!) ?? 0) + cpuOf.get(id)!);
-    const uses = (await redis.call('HGETALL', KEYS.use)) as string[];
-    for (let i = 0; i < uses.length; i += 2) assert.equal(Number(uses[i + 1]!.split('|')[1]), want.get(uses[i]!) ?? 0, `cpu used on ${uses[i]}`);
+    await assertPlacedOnce(redis, answers, requests);
   });
 });
