@@ -57,7 +57,12 @@ export interface SimResult {
   retried: number;
   /** Requests whose candidate list ran out, so the fleet was scanned again: full reschedules. */
   full_reschedules: number;
-  /** Share of requests placed or refused without a full reschedule. */
+  /**
+   * Requests refused after conflicts (maxAttempts hosts tried, every one refused): their
+   * sender has to schedule them again from scratch, a full reschedule too.
+   */
+  gave_up: number;
+  /** Share of requests settled without a full reschedule (rescan or give-up). */
   no_full_reschedule: number;
   /**
    * Requests that met at least one conflict: what a scheduler without the next-candidate
@@ -280,6 +285,7 @@ function tally(results: readonly Placement[], consumers: readonly Scheduler[], s
   const attempts = results.reduce((a, r) => a + r.attempts, 0);
   const conflicts = results.reduce((a, r) => a + r.conflicts, 0);
   const rescans = sum('rescans');
+  const gaveUp = results.filter((r) => !r.ok && r.conflicts > 0).length;
   const { stddev, max } = spread(store);
   return {
     placed,
@@ -288,7 +294,8 @@ function tally(results: readonly Placement[], consumers: readonly Scheduler[], s
     alternates_used: sum('alternates'),
     retried: sum('retried'),
     full_reschedules: rescans,
-    no_full_reschedule: r4(1 - rescans / results.length),
+    gave_up: gaveUp,
+    no_full_reschedule: r4(1 - (rescans + gaveUp) / results.length),
     requests_with_conflict: results.filter((r) => r.conflicts > 0).length,
     commits: sum('commits'),
     utilisation_stddev: r4(stddev),
