@@ -339,6 +339,7 @@ async function main(): Promise<void> {
     return { results, violations, dups, violationDetails };
   });
   const file = mergeResult('scheduler', {
+    replicas: undefined, // the earlier benchmark's table: the unlimited mode replaces it
     ...(out.results.limited ? { limited: { cpu_per_replica: CPU, requests: MODE.limited.requests, warmup_requests: MODE.limited.warmup, hosts: out.results.limited } } : {}),
     ...(out.results.unlimited ? { unlimited: { cpu_per_replica: MODE.unlimited.cpu, requests: MODE.unlimited.requests, warmup_requests: MODE.unlimited.warmup, hosts: out.results.unlimited } } : {}),
     violations: out.violations,
