@@ -879,7 +879,7 @@ var RedisStore = class {
    * store forgets its lease and what its last exchange took (a sweep put it back).
    */
   unfenced(reply) {
-    if (reply instanceof RedisReplyError && reply.message.startsWith("FENCED")) {
+    if (reply instanceof RedisReplyError && /^(ERR )?FENCED\b/.test(reply.message)) {
       this.epoch = "0";
       this.unansweredTake = void 0;
       throw new FencedError(this.id);

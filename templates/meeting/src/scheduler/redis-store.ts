@@ -368,7 +368,8 @@ export class RedisStore implements Store {
    * store forgets its lease and what its last exchange took (a sweep put it back).
    */
   private unfenced(reply: RespValue): RespValue {
-    if (reply instanceof RedisReplyError && reply.message.startsWith('FENCED')) {
+    // Redis 7 answers redis.error_reply('FENCED') as "ERR FENCED"
+    if (reply instanceof RedisReplyError && /^(ERR )?FENCED\b/.test(reply.message)) {
       this.epoch = '0';
       this.unansweredTake = undefined;
       throw new FencedError(this.id);
