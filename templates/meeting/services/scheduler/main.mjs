@@ -1760,12 +1760,25 @@ var sched = new Scheduler(store, {
   onError: (err) => jsonLog({ svc: "scheduler", msg: `step failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}` })
 });
 var ready = false;
+function statFile(path) {
+  return Object.fromEntries(
+    readFileSync(path, "utf8").trim().split("\n").map((l) => {
+      const [k, v] = l.split(" ");
+      return [k, Number(v)];
+    })
+  );
+}
 function cgroupCpu() {
   try {
-    const stat = Object.fromEntries(
-      readFileSync("/sys/fs/cgroup/cpu.stat", "utf8").trim().split("\n").map((l) => l.split(" "))
-    );
-    return { max: readFileSync("/sys/fs/cgroup/cpu.max", "utf8").trim(), throttledUs: Number(stat.throttled_usec), periods: Number(stat.nr_periods), throttled: Number(stat.nr_throttled) };
+    const st = statFile("/sys/fs/cgroup/cpu.stat");
+    return { max: readFileSync("/sys/fs/cgroup/cpu.max", "utf8").trim(), throttledUs: st.throttled_usec, periods: st.nr_periods, throttled: st.nr_throttled };
+  } catch {
+  }
+  try {
+    const dir = "/sys/fs/cgroup/cpu";
+    const st = statFile(`${dir}/cpu.stat`);
+    const max = `${readFileSync(`${dir}/cpu.cfs_quota_us`, "utf8").trim()} ${readFileSync(`${dir}/cpu.cfs_period_us`, "utf8").trim()}`;
+    return { max, throttledUs: st.throttled_time / 1e3, periods: st.nr_periods, throttled: st.nr_throttled };
   } catch {
     return void 0;
   }

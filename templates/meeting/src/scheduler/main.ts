@@ -30,16 +30,35 @@ const sched = new Scheduler(store, {
 });
 let ready = false;
 
-/** The container's cgroup v2 CPU limit and throttling (cpu.max, cpu.stat), when readable. */
+/** Key-value lines (cgroup cpu.stat). */
+function statFile(path: string): Record<string, number> {
+  return Object.fromEntries(
+    readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [k, v] = l.split(' ');
+        return [k, Number(v)];
+      }),
+  ) as Record<string, number>;
+}
+
+/**
+ * The container's CPU limit and how long it was throttled: cgroup v2 (cpu.max, cpu.stat
+ * throttled_usec) or v1 (cpu.cfs_quota_us / cpu.cfs_period_us, cpu.stat throttled_time ns).
+ */
 function cgroupCpu(): { max: string; throttledUs: number; periods: number; throttled: number } | undefined {
   try {
-    const stat = Object.fromEntries(
-      readFileSync('/sys/fs/cgroup/cpu.stat', 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => l.split(' ')),
-    ) as Record<string, string>;
-    return { max: readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim(), throttledUs: Number(stat.throttled_usec), periods: Number(stat.nr_periods), throttled: Number(stat.nr_throttled) };
+    const st = statFile('/sys/fs/cgroup/cpu.stat');
+    return { max: readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim(), throttledUs: st.throttled_usec!, periods: st.nr_periods!, throttled: st.nr_throttled! };
+  } catch {
+    // not cgroup v2
+  }
+  try {
+    const dir = '/sys/fs/cgroup/cpu';
+    const st = statFile(`${dir}/cpu.stat`);
+    const max = `${readFileSync(`${dir}/cpu.cfs_quota_us`, 'utf8').trim()} ${readFileSync(`${dir}/cpu.cfs_period_us`, 'utf8').trim()}`;
+    return { max, throttledUs: st.throttled_time! / 1000, periods: st.nr_periods!, throttled: st.nr_throttled! };
   } catch {
     return undefined;
   }
