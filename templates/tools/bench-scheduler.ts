@@ -298,15 +298,40 @@ function table(rounds: Map<number, Run[]>): Record<string, Row> {
   return out;
 }
 
+type Tables = Partial<Record<Mode, Record<string, Record<string, Row>>>>;
+
+/** Writes what has been measured so far (after every host size: a long run keeps its figures if stopped). */
+function save(results: Tables, violations: number, dups: number, violationDetails: readonly string[]): string {
+  return mergeResult('scheduler', {
+    replicas: undefined, // the earlier benchmark's table: the unlimited mode replaces it
+    ...(results.limited ? { limited: { cpu_per_replica: CPU, requests: MODE.limited.requests, warmup_requests: MODE.limited.warmup, hosts: results.limited } } : {}),
+    ...(results.unlimited ? { unlimited: { cpu_per_replica: MODE.unlimited.cpu, requests: MODE.unlimited.requests, warmup_requests: MODE.unlimited.warmup, hosts: results.unlimited } } : {}),
+    violations,
+    duplicates: dups,
+    ...(violationDetails.length ? { violation_examples: violationDetails.slice(0, 20) } : {}),
+    setup: {
+      rounds: ROUNDS,
+      replicas: REPLICAS,
+      store: 'Redis 7 (Debian redis-server) in the cluster, no CPU limit below the machine; commits are Lua scripts (per-host version compare-and-set, lease epoch checked)',
+      replica_batch: 64,
+      replica_memory_limit: MEMORY,
+      machine: `${availableParallelism()} cores shared by Redis, every replica, the load driver and whatever else runs on the machine (machine_idle_cores per round)`,
+      clock: 'first timed request queued → last result read (after the warm-up; results decoded after the clock)',
+      figure: "median round by throughput; speedup = median / one replica's median",
+    },
+  });
+}
+
 async function main(): Promise<void> {
   const fleets = new Map<number, ReturnType<typeof makeFleet>>();
   const fleetOf = (n: number) => fleets.get(n) ?? fleets.set(n, makeFleet(n, 1)).get(n)!;
-  const out = await withNamespace('kdev-bench-sched', async (cluster) => {
-    const results: Partial<Record<Mode, Record<string, Record<string, Row>>>> = {};
+  const file = await withNamespace('kdev-bench-sched', async (cluster) => {
+    const results: Tables = {};
     let violations = 0;
     let dups = 0;
     const violationDetails: string[] = [];
     let redis: Redis | undefined;
+    let written = '';
     try {
       for (const mode of MODES) {
         console.log(`namespace ${cluster.namespace}: deploying redis and the scheduler (${mode}: ${MODE[mode].cpu} CPU per replica)`);
@@ -317,7 +342,7 @@ async function main(): Promise<void> {
           assertLocalTarget(ip);
           redis = new Redis({ host: ip, port: 6379 });
         }
-        const byHosts: Record<string, Record<string, Row>> = {};
+        const byHosts: Record<string, Record<string, Row>> = (results[mode] = {});
         for (const hosts of mode === 'limited' ? HOST_SIZES : UNLIMITED_HOSTS) {
           const rounds = new Map<number, Run[]>(REPLICAS.map((n) => [n, []]));
           for (let round = 0; round < ROUNDS[mode]; round++) {
@@ -330,31 +355,13 @@ async function main(): Promise<void> {
             }
           }
           byHosts[String(hosts)] = table(rounds);
+          written = save(results, violations, dups, violationDetails);
         }
-        results[mode] = byHosts;
       }
     } finally {
       redis?.close();
     }
-    return { results, violations, dups, violationDetails };
-  });
-  const file = mergeResult('scheduler', {
-    replicas: undefined, // the earlier benchmark's table: the unlimited mode replaces it
-    ...(out.results.limited ? { limited: { cpu_per_replica: CPU, requests: MODE.limited.requests, warmup_requests: MODE.limited.warmup, hosts: out.results.limited } } : {}),
-    ...(out.results.unlimited ? { unlimited: { cpu_per_replica: MODE.unlimited.cpu, requests: MODE.unlimited.requests, warmup_requests: MODE.unlimited.warmup, hosts: out.results.unlimited } } : {}),
-    violations: out.violations,
-    duplicates: out.dups,
-    ...(out.violationDetails.length ? { violation_examples: out.violationDetails } : {}),
-    setup: {
-      rounds: ROUNDS,
-      replicas: REPLICAS,
-      store: 'Redis 7 (Debian redis-server) in the cluster, no CPU limit below the machine; commits are Lua scripts (per-host version compare-and-set, lease epoch checked)',
-      replica_batch: 64,
-      replica_memory_limit: MEMORY,
-      machine: `${availableParallelism()} cores shared by Redis, every replica, the load driver and whatever else runs on the machine (machine_idle_cores per round)`,
-      clock: 'first timed request queued → last result read (after the warm-up; results decoded after the clock)',
-      figure: 'median round by throughput; speedup = median / one replica\'s median',
-    },
+    return written;
   });
   console.log(`wrote ${file}`);
 }
