@@ -6,18 +6,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TEMPLATES_DIR } from '@kdev/templates/bundle.js';
 import { Redis } from '@kdev/templates/meeting/src/lib/redis.js';
-import { makeFleet, makeRequests } from '@kdev/templates/meeting/src/scheduler/fleet.js';
-import { registerHosts } from '@kdev/templates/meeting/src/scheduler/redis-store.js';
+import { makeRequests } from '@kdev/templates/meeting/src/scheduler/fleet.js';
 import { KEYS } from '@kdev/templates/meeting/src/scheduler/store.js';
-import { scale } from '@kdev/templates/tools/bench-common.js';
-import { assertLocalTarget, deployTemplate, podIps, waitDeploymentReady } from '@kdev/templates/tools/deploy.js';
+import { assertLocalTarget } from '@kdev/templates/tools/deploy.js';
 import { CONTAINERD_SOCK } from '../cluster/config.js';
 import { tempNamespace } from '../lib/cluster.js';
-import { assertPlacedOnce, queueRequests, readAnswers, waitForResults } from '../lib/scheduler.js';
+import { assertPlacedOnce, busyReplicas, deployScheduler, readAnswers } from '../lib/scheduler.js';
 
 const REQUESTS = 100_000;
 /** The scheduler's defaults: a replica silent for 15 s is swept by a sweep every 5 s. */
@@ -45,11 +41,7 @@ describe('scheduler replica silent past the sweep window', { timeout: 300_000 },
 
   before(async () => {
     ns = await tempNamespace('kdev-e2e-sched-fence');
-    await deployTemplate(ns.cluster, join(TEMPLATES_DIR, 'meeting'), { only: ['redis', 'scheduler'], params: { hosts: '0', schedulerReplicas: '0' } });
-    const [ip] = await podIps(ns.cluster, 'redis');
-    assert.ok(ip, 'redis has a ready pod');
-    assertLocalTarget(ip);
-    redis = new Redis({ host: ip, port: 6379 });
+    redis = await deployScheduler(ns.cluster);
   });
   after(async () => {
     for (const pid of stopped) {
@@ -64,18 +56,10 @@ describe('scheduler replica silent past the sweep window', { timeout: 300_000 },
   });
 
   it('loses its claim: every request answered exactly once, none placed twice', { skip: existsSync(CONTAINERD_SOCK) ? false : "stops a container's process found through the local cluster's containerd" }, async () => {
-    const fleet = makeFleet(10_000, 1);
-    await registerHosts(redis, fleet);
     const requests = makeRequests(REQUESTS, 11, 'fence');
-    await queueRequests(redis, requests);
-    await scale(ns.cluster, 'scheduler', 2);
-    await waitDeploymentReady(ns.cluster, 'scheduler', 120_000);
-
     // once both replicas are busy, stop one (its process keeps its state and its connection)
-    await waitForResults(redis, 5000);
-    const pods = await ns.cluster.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=scheduler' });
-    const [victim, other] = pods.items;
-    const container = victim!.status!.containerStatuses![0]!.containerID!.replace(/^containerd:\/\//, '');
+    const { pods, container } = await busyReplicas(ns.cluster, redis, requests);
+    const [victim, other] = pods;
     stopped = containerPids(container);
     assert.ok(stopped.length > 0, `container ${container} has a process`);
     for (const pid of stopped) process.kill(pid, 'SIGSTOP');

@@ -5,20 +5,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { watchUntil } from '@kdev/core';
-import { TEMPLATES_DIR } from '@kdev/templates/bundle.js';
 import { Redis } from '@kdev/templates/meeting/src/lib/redis.js';
-import { makeFleet, makeRequests } from '@kdev/templates/meeting/src/scheduler/fleet.js';
-import { registerHosts } from '@kdev/templates/meeting/src/scheduler/redis-store.js';
+import { makeRequests } from '@kdev/templates/meeting/src/scheduler/fleet.js';
 import { KEYS } from '@kdev/templates/meeting/src/scheduler/store.js';
-import { scale } from '@kdev/templates/tools/bench-common.js';
-import { assertLocalTarget, deployTemplate, podIps, waitDeploymentReady } from '@kdev/templates/tools/deploy.js';
+import { assertLocalTarget, podIps } from '@kdev/templates/tools/deploy.js';
 import { CONTAINERD_SOCK } from '../cluster/config.js';
 import { tempNamespace } from '../lib/cluster.js';
-import { assertPlacedOnce, queueRequests, readAnswers, waitForResults } from '../lib/scheduler.js';
+import { assertPlacedOnce, busyReplicas, deployScheduler, readAnswers } from '../lib/scheduler.js';
 
 const REQUESTS = 100_000;
 
@@ -28,11 +24,7 @@ describe('scheduler replica killed mid-run', { timeout: 300_000 }, () => {
 
   before(async () => {
     ns = await tempNamespace('kdev-e2e-sched-crash');
-    await deployTemplate(ns.cluster, join(TEMPLATES_DIR, 'meeting'), { only: ['redis', 'scheduler'], params: { hosts: '0', schedulerReplicas: '0' } });
-    const [ip] = await podIps(ns.cluster, 'redis');
-    assert.ok(ip, 'redis has a ready pod');
-    assertLocalTarget(ip);
-    redis = new Redis({ host: ip, port: 6379 });
+    redis = await deployScheduler(ns.cluster);
   });
   after(async () => {
     redis?.close();
@@ -40,18 +32,10 @@ describe('scheduler replica killed mid-run', { timeout: 300_000 }, () => {
   });
 
   it('loses no request and places none twice', { skip: existsSync(CONTAINERD_SOCK) ? false : 'kills a container through the local cluster\'s containerd' }, async () => {
-    const fleet = makeFleet(10_000, 1);
-    await registerHosts(redis, fleet);
     const requests = makeRequests(REQUESTS, 9, 'crash');
-    await queueRequests(redis, requests);
-    await scale(ns.cluster, 'scheduler', 2);
-    await waitDeploymentReady(ns.cluster, 'scheduler', 120_000);
-
     // once the replicas are busy, kill one of them
-    await waitForResults(redis, 5000);
-    const pods = await ns.cluster.core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=scheduler' });
-    const victim = pods.items[0]!;
-    const container = victim.status!.containerStatuses![0]!.containerID!.replace(/^containerd:\/\//, '');
+    const { pods, container } = await busyReplicas(ns.cluster, redis, requests);
+    const victim = pods[0]!;
     execFileSync('ctr', ['--address', CONTAINERD_SOCK, '--namespace', 'k8s.io', 'task', 'kill', '--signal', 'SIGKILL', container]);
     const killedAt = Number(await redis.call('LLEN', KEYS.results));
     // the kubelet restarts it (a new process: a new store id)

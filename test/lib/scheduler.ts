@@ -1,7 +1,16 @@
 // Shared steps of the scheduler's e2e tests on the cluster's Redis: queue a workload, wait
 // for the replicas to be busy, read every answer, and check each placement was made once.
 import assert from 'node:assert/strict';
+import type { Cluster } from '@kdev/core';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { Redis } from '@kdev/templates/meeting/src/lib/redis.js';
+import { makeFleet } from '@kdev/templates/meeting/src/scheduler/fleet.js';
+import { registerHosts } from '@kdev/templates/meeting/src/scheduler/redis-store.js';
+import { scale } from '@kdev/templates/tools/bench-common.js';
+import { join } from 'node:path';
+import { TEMPLATES_DIR } from '@kdev/templates/bundle.js';
+import { Redis as RedisClient } from '@kdev/templates/meeting/src/lib/redis.js';
+import { assertLocalTarget, deployTemplate, podIps, waitDeploymentReady } from '@kdev/templates/tools/deploy.js';
 import type { PlacementRequest } from '@kdev/templates/meeting/src/scheduler/placement.js';
 import { KEYS } from '@kdev/templates/meeting/src/scheduler/store.js';
 
@@ -10,6 +19,29 @@ export type Answer = { id: string; ok: boolean; host?: string };
 /** Pushes the requests to the shared queue, 1000 per RPUSH. */
 export async function queueRequests(redis: Redis, requests: readonly PlacementRequest[]): Promise<void> {
   for (let i = 0; i < requests.length; i += 1000) await redis.call('RPUSH', KEYS.queue, ...requests.slice(i, i + 1000).map((r) => JSON.stringify(r)));
+}
+
+/** The meeting template's Redis and scheduler (0 replicas) in the namespace; a client of that Redis. */
+export async function deployScheduler(cluster: Cluster): Promise<Redis> {
+  await deployTemplate(cluster, join(TEMPLATES_DIR, 'meeting'), { only: ['redis', 'scheduler'], params: { hosts: '0', schedulerReplicas: '0' } });
+  const [ip] = await podIps(cluster, 'redis');
+  assert.ok(ip, 'redis has a ready pod');
+  assertLocalTarget(ip);
+  return new RedisClient({ host: ip, port: 6379 });
+}
+
+/**
+ * 10,000 hosts, the requests queued, `replicas` scheduler replicas started and busy (5,000
+ * results out); returns their pods and the containerd id of the first one's container.
+ */
+export async function busyReplicas(cluster: Cluster, redis: Redis, requests: readonly PlacementRequest[], replicas = 2): Promise<{ pods: V1Pod[]; container: string }> {
+  await registerHosts(redis, makeFleet(10_000, 1));
+  await queueRequests(redis, requests);
+  await scale(cluster, 'scheduler', replicas);
+  await waitDeploymentReady(cluster, 'scheduler', 120_000);
+  await waitForResults(redis, 5000);
+  const pods = (await cluster.core.listNamespacedPod({ namespace: cluster.namespace, labelSelector: 'app=scheduler' })).items;
+  return { pods, container: pods[0]!.status!.containerStatuses![0]!.containerID!.replace(/^containerd:\/\//, '') };
 }
 
 /** Waits until at least n results are queued (the replicas are busy). */
