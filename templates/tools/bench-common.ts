@@ -1,5 +1,6 @@
 // Shared pieces of the meeting benchmarks: the cluster, a throw-away namespace, results.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, watchUntil, type Cluster } from '@kdev/core';
@@ -39,6 +40,34 @@ export function writeResult(name: string, data: unknown): string {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(data, null, 2) + '\n');
   return out;
+}
+
+/**
+ * Writes `data`'s keys into bench/results/<name>.json, keeping the file's other keys (two
+ * tools write one file: the scheduler's benchmark and its simulation).
+ */
+export function mergeResult(name: string, data: Record<string, unknown>): string {
+  const file = join(REPO, 'bench', 'results', `${name}.json`);
+  let old: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) old = parsed as Record<string, unknown>;
+  } catch {
+    // no file yet, or not JSON: start afresh
+  }
+  return writeResult(name, { ...old, ...data });
+}
+
+/** The machine's CPU counters (/proc/stat's first line): idle (with iowait) and total jiffies. */
+export function machineCpu(): { idle: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { idle: f[3]! + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
+}
+
+/** Idle cores of this machine between two machineCpu() readings. */
+export function idleCores(a: ReturnType<typeof machineCpu>, b: ReturnType<typeof machineCpu>): number {
+  const total = b.total - a.total;
+  return total <= 0 ? NaN : Math.round(((b.idle - a.idle) / total) * availableParallelism() * 100) / 100;
 }
 
 export async function scale(cluster: Cluster, name: string, replicas: number): Promise<void> {

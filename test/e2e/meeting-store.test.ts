@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { TEMPLATES_DIR } from '@kdev/templates/bundle.js';
 import { Redis } from '@kdev/templates/meeting/src/lib/redis.js';
 import { CHANGES_LUA, COMMIT_LUA, RedisStore, TAKE_LUA, registerHosts } from '@kdev/templates/meeting/src/scheduler/redis-store.js';
-import { KEYS } from '@kdev/templates/meeting/src/scheduler/store.js';
+import { FencedError, KEYS } from '@kdev/templates/meeting/src/scheduler/store.js';
 import type { HostSpec } from '@kdev/templates/meeting/src/scheduler/placement.js';
 import { assertLocalTarget, deployTemplate, podIps } from '@kdev/templates/tools/deploy.js';
 import { tempNamespace } from '../lib/cluster.js';
@@ -172,6 +172,9 @@ describe('scheduler store on Redis', { timeout: 300_000 }, () => {
       assert.equal(await redis.call('LLEN', KEYS.queue), 2);
       assert.deepEqual(await lossy.reclaim(), ['q1', 'q2']);
       assert.deepEqual(await lossy.reclaim(), [], 'reclaimed once');
+      // the lease that exchange granted came back with its requests: a sweep can fence it
+      assert.equal(await redis.call('HGET', KEYS.leases, lossy['id']), lossy['epoch']);
+      assert.notEqual(lossy['epoch'], '0');
 
       // the placement it made is found by its id, and the same commit again places nothing
       const found = await lossy.placedAlready(['lost-1', 'never-sent']);
@@ -231,6 +234,44 @@ describe('scheduler store on Redis', { timeout: 300_000 }, () => {
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(await sweeper.sweep(20), 0);
     assert.deepEqual(await redis.call('LRANGE', KEYS.queue, 0, -1), ['q6', 'q7']);
+    await redis.call('DEL', KEYS.queue, KEYS.results);
+  });
+
+  it('fences a store swept while alive: its commit, results, take and give-back are refused whole', async () => {
+    const sweeper = new RedisStore(redis, { skipOwn: true });
+    await sweeper.sweep(0); // the stores of the tests above are done with theirs
+    await redis.call('DEL', KEYS.queue, KEYS.results);
+    await redis.call('RPUSH', KEYS.queue, 'f1', 'f2', 'f3');
+    await registerHosts(redis, [host('h9', 1000)]);
+    const silent = new RedisStore(redis, { skipOwn: true });
+    const snap = await silent.snapshot();
+    const h9 = () => snap.hosts.find((h) => h.spec.id === 'h9')!.use;
+    assert.deepEqual((await silent.sync(snap.version, 2, [])).requests, ['f1', 'f2']);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(await sweeper.sweep(20), 2, 'silent for longer than the window: swept');
+    assert.equal(await redis.call('HGET', KEYS.leases, silent['id']), null, 'its lease is gone');
+    const version = await redis.call('GET', KEYS.version);
+    // the commit and the exchange carrying its results are refused in one round trip
+    await assert.rejects(silent.commitThenSync([item('f1', 'h9', h9().v, 100)], snap.version, 2, ['{"id":"f1"}']), FencedError);
+    assert.equal(await redis.call('GET', KEYS.version), version, 'nothing committed');
+    assert.equal(await redis.call('HGET', KEYS.placements, 'f1'), null);
+    assert.equal(await redis.call('LLEN', KEYS.results), 0, 'no result pushed');
+    assert.deepEqual(await redis.call('LRANGE', KEYS.queue, 0, -1), ['f1', 'f2', 'f3'], 'nothing taken: the swept requests wait for another replica');
+    // fenced once, it starts over: a new lease with its next taking exchange
+    assert.deepEqual((await silent.sync(snap.version, 1, [])).requests, ['f1']);
+    const lease = await redis.call('HGET', KEYS.leases, silent['id']);
+    assert.equal(lease, silent['epoch']);
+    // swept again: a lone commit is refused, and a give-back on stop puts nothing back twice
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(await sweeper.sweep(20), 1);
+    await assert.rejects(silent.commit([item('f1', 'h9', h9().v, 100)]), FencedError);
+    const again = new RedisStore(redis, { skipOwn: true });
+    assert.deepEqual((await again.sync(snap.version, 1, [])).requests, ['f1']);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(await sweeper.sweep(20), 1);
+    await again.giveBack(['f1'], ['{"id":"f0"}']);
+    assert.deepEqual(await redis.call('LRANGE', KEYS.queue, 0, -1), ['f1', 'f2', 'f3'], 'f1 once');
+    assert.equal(await redis.call('LLEN', KEYS.results), 0);
     await redis.call('DEL', KEYS.queue, KEYS.results);
   });
 

@@ -130,11 +130,13 @@ export class HostCache {
   private scoreScratch = new Float64Array(0);
   /** The highest store version this cache has seen. */
   version = 0;
-  stats = { full: 0, incremental: 0, changesRead: 0, changesApplied: 0 };
+  /** applyMs: time spent in apply() (the refresh's share of a replica's time). */
+  stats = { full: 0, incremental: 0, changesRead: 0, changesApplied: 0, applyMs: 0, loadMs: 0 };
   /** How many times load() ran: slots (host positions) are valid for one load. */
   loads = 0;
 
   load(version: number, hosts: Array<{ spec: HostSpec; use: HostUsage }>): void {
+    const t0 = performance.now();
     const n = hosts.length;
     this.hosts.clear();
     this.index.clear();
@@ -165,6 +167,7 @@ export class HostCache {
     for (const [z, ids] of byZone) this.zones.set(z, Int32Array.from(ids));
     this.version = version;
     this.stats.full++;
+    this.stats.loadMs += performance.now() - t0;
     this.loads++;
   }
 
@@ -192,6 +195,7 @@ export class HostCache {
    * replica's own commits, which placed() applied already).
    */
   apply(deltas: readonly UsageDelta[], top = 0): number {
+    const t0 = performance.now();
     let n = 0;
     for (const d of deltas) {
       if (d.v > this.version) this.version = d.v;
@@ -201,6 +205,7 @@ export class HostCache {
     this.stats.changesRead += deltas.length;
     this.stats.incremental++;
     this.stats.changesApplied += n;
+    this.stats.applyMs += performance.now() - t0;
     return n;
   }
 

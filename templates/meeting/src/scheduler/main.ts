@@ -30,6 +30,40 @@ const sched = new Scheduler(store, {
 });
 let ready = false;
 
+/** Key-value lines (cgroup cpu.stat). */
+function statFile(path: string): Record<string, number> {
+  return Object.fromEntries(
+    readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [k, v] = l.split(' ');
+        return [k, Number(v)];
+      }),
+  ) as Record<string, number>;
+}
+
+/**
+ * The container's CPU limit and how long it was throttled: cgroup v2 (cpu.max, cpu.stat
+ * throttled_usec) or v1 (cpu.cfs_quota_us / cpu.cfs_period_us, cpu.stat throttled_time ns).
+ */
+function cgroupCpu(): { max: string; throttledUs: number; periods: number; throttled: number } | undefined {
+  try {
+    const st = statFile('/sys/fs/cgroup/cpu.stat');
+    return { max: readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim(), throttledUs: st.throttled_usec!, periods: st.nr_periods!, throttled: st.nr_throttled! };
+  } catch {
+    // not cgroup v2
+  }
+  try {
+    const dir = '/sys/fs/cgroup/cpu';
+    const st = statFile(`${dir}/cpu.stat`);
+    const max = `${readFileSync(`${dir}/cpu.cfs_quota_us`, 'utf8').trim()} ${readFileSync(`${dir}/cpu.cfs_period_us`, 'utf8').trim()}`;
+    return { max, throttledUs: st.throttled_time! / 1000, periods: st.nr_periods!, throttled: st.nr_throttled! };
+  } catch {
+    return undefined;
+  }
+}
+
 function schedStat(): { runNs: number; waitNs: number } | undefined {
   try {
     const [run, wait] = readFileSync('/proc/self/schedstat', 'utf8').trim().split(/\s+/).map(Number);
@@ -80,6 +114,10 @@ const router = new Router()
     hosts: sched.cache.size,
     version: sched.cache.version,
     cache: sched.cache.stats,
+    /** Reading the change log: ms spent decoding entries, changes decoded. */
+    store: store.stats,
+    memory: process.memoryUsage(),
+    cgroup: cgroupCpu(),
     queue: { depth: sched.local.length, capacity: sched.local.capacity, ...sched.local.stats },
     ...sched.stats,
     /** CPU time of this process (µs), so a benchmark can say where each core's time went. */

@@ -1,10 +1,14 @@
-// The Store's semantics in memory (unit tests, local experiments): per-host versions,
-// compare-and-set commits, a change log by version, a request queue.
+// The Store's semantics in memory (unit tests, the simulation): per-host versions,
+// compare-and-set commits, a change log by version, a request queue, and the shared queue's
+// bookkeeping (taken lists, last-exchange times, leases, sweeps, fencing) as the Redis store
+// keeps it. One MemoryStore is one replica's connection; connect() gives another replica its
+// own connection to the same state.
 import type { HostSpec, HostUsage } from './placement.js';
 import { applyUsage } from './placement.js';
-import type { CommitItem, CommitOutcome, Refusal, Store, SyncResult, UsageDelta } from './store.js';
+import { FencedError, type CommitItem, type CommitOutcome, type Refusal, type Store, type SyncResult, type UsageDelta } from './store.js';
 
-export class MemoryStore implements Store {
+/** What every connection of a memory store shares (what Redis holds). */
+class MemoryState {
   version = 0;
   readonly specs = new Map<string, HostSpec>();
   readonly uses = new Map<string, HostUsage>();
@@ -14,13 +18,70 @@ export class MemoryStore implements Store {
   /** The change log, in version order. */
   readonly log: UsageDelta[] = [];
   commits = 0;
+  /** Store id → the requests its last taking exchange took, and the one's before. */
+  readonly taken = new Map<string, { cur: string[]; prev: string[] }>();
+  /** Store id → time of its last exchange, while it holds taken requests. */
+  readonly takers = new Map<string, number>();
+  /** Store id → lease epoch. */
+  readonly leases = new Map<string, number>();
+  epoch = 0;
+  ids = 0;
+  constructor(readonly now: () => number) {}
+}
+
+export interface MemoryStoreOptions {
+  /** The clock of last-exchange times and sweeps (ms); Date.now by default. */
+  now?: () => number;
+}
+
+export class MemoryStore implements Store {
+  private readonly state: MemoryState;
+  /** This connection's id (its taken lists, its lease). */
+  readonly id: string;
+  /** This connection's lease epoch (0: none yet). */
+  private epoch = 0;
   /** What the last sync took from the queue (for tests that lose an answer on purpose). */
   lastTaken: string[] = [];
+
+  constructor(opts: MemoryStoreOptions = {}, shared?: MemoryState) {
+    this.state = shared ?? new MemoryState(opts.now ?? Date.now);
+    this.id = `m${++this.state.ids}`;
+  }
+
+  /** Another replica's connection to the same state. */
+  connect(): MemoryStore {
+    return new MemoryStore({}, this.state);
+  }
+
+  get version(): number {
+    return this.state.version;
+  }
+  get specs(): Map<string, HostSpec> {
+    return this.state.specs;
+  }
+  get uses(): Map<string, HostUsage> {
+    return this.state.uses;
+  }
+  get placements(): Map<string, CommitItem> {
+    return this.state.placements;
+  }
+  get queue(): string[] {
+    return this.state.queue;
+  }
+  get results(): string[] {
+    return this.state.results;
+  }
+  get log(): UsageDelta[] {
+    return this.state.log;
+  }
+  get commits(): number {
+    return this.state.commits;
+  }
 
   addHosts(specs: readonly HostSpec[]): void {
     for (const s of specs) {
       this.specs.set(s.id, s);
-      this.uses.set(s.id, { v: ++this.version, cpu: 0, mem: 0, gpu: 0, ten: {} });
+      this.uses.set(s.id, { v: ++this.state.version, cpu: 0, mem: 0, gpu: 0, ten: {} });
     }
   }
 
@@ -28,11 +89,51 @@ export class MemoryStore implements Store {
     return { version: this.version, hosts: [...this.specs.values()].map((spec) => ({ spec, use: structuredClone(this.uses.get(spec.id)!) })) };
   }
 
+  /** The lease check of every exchange (Redis: fenced() in the scripts). */
+  private checkLease(): void {
+    if (this.epoch !== 0 && this.state.leases.get(this.id) !== this.epoch) {
+      this.epoch = 0;
+      throw new FencedError(this.id);
+    }
+  }
+
   async sync(since: number, pop: number, results: readonly string[]): Promise<SyncResult> {
-    this.results.push(...results);
-    const deltas = this.log.filter((d) => d.v > since).map((d) => ({ ...d }));
-    this.lastTaken = this.queue.splice(0, pop);
-    return { floor: 0, deltas, top: Math.max(since, this.log.at(-1)?.v ?? 0), requests: [...this.lastTaken] };
+    const s = this.state;
+    const deltas = this.changesSince(since);
+    if (pop > 0) this.take(pop, results);
+    else s.results.push(...results);
+    return { floor: 0, deltas, top: Math.max(since, s.log.at(-1)?.v ?? 0), requests: pop > 0 ? [...this.lastTaken] : [] };
+  }
+
+  /** The log's changes in (since, upTo] (copies), found by binary search: versions only grow. */
+  changesSince(since: number, upTo = Infinity): UsageDelta[] {
+    const log = this.state.log;
+    const after = (v: number): number => {
+      let lo = 0;
+      let hi = log.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (log[mid]!.v <= v) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    return log.slice(after(since), upTo === Infinity ? log.length : after(upTo)).map((d) => ({ ...d }));
+  }
+
+  /** TAKE_LUA: lease, results, the taken lists moved on, requests taken, last-exchange time. */
+  private take(pop: number, results: readonly string[]): void {
+    const s = this.state;
+    this.checkLease();
+    if (this.epoch === 0) s.leases.set(this.id, (this.epoch = ++s.epoch));
+    s.results.push(...results);
+    const lists = s.taken.get(this.id) ?? { cur: [], prev: [] };
+    lists.prev = lists.cur;
+    lists.cur = s.queue.splice(0, pop);
+    s.taken.set(this.id, lists);
+    this.lastTaken = lists.cur;
+    if (lists.cur.length > 0 || lists.prev.length > 0) s.takers.set(this.id, s.now());
+    else s.takers.delete(this.id);
   }
 
   async commitThenSync(items: readonly CommitItem[], since: number, pop: number, results: readonly string[]): Promise<{ outcomes: CommitOutcome[]; sync: SyncResult }> {
@@ -41,46 +142,58 @@ export class MemoryStore implements Store {
   }
 
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
-    this.commits++;
-    return items.map((it): CommitOutcome => {
-      const earlier = this.placedOn(it.placement);
-      if (earlier) return { ok: true, v: earlier.use.v, at: -1, refused: [], earlier };
-      const refused: Refusal[] = [];
-      const hosts = [{ host: it.host, expect: it.expect }, ...(it.alternates ?? [])];
-      for (const [at, { host, expect }] of hosts.entries()) {
-        const use = this.uses.get(host);
-        const spec = this.specs.get(host);
-        if (!use || !spec) refused.push({ host, reason: 'unknown-host' });
-        else if (use.v !== expect) refused.push({ host, reason: 'conflict', use: structuredClone(use) });
-        else if (use.cpu + it.cpu > spec.cpu || use.mem + it.mem > spec.mem || use.gpu + it.gpu > spec.gpu) refused.push({ host, reason: 'capacity', use: structuredClone(use) });
-        else {
-          const next = applyUsage(use, it);
-          next.v = ++this.version;
-          this.uses.set(host, next);
-          this.log.push({ v: next.v, host, cpu: it.cpu, mem: it.mem, gpu: it.gpu, tenant: it.tenant, n: 1 });
-          this.placements.set(it.placement, { ...it, host });
-          return { ok: true, v: next.v, at, refused };
-        }
+    this.checkLease();
+    this.state.commits++;
+    return items.map((it) => this.commitOne(it));
+  }
+
+  private commitOne(it: CommitItem): CommitOutcome {
+    const s = this.state;
+    const earlier = this.placedOn(it.placement);
+    if (earlier) return { ok: true, v: earlier.use.v, at: -1, refused: [], earlier };
+    const refused: Refusal[] = [];
+    const hosts = [{ host: it.host, expect: it.expect }, ...(it.alternates ?? [])];
+    for (const [at, { host, expect }] of hosts.entries()) {
+      const use = s.uses.get(host);
+      const spec = s.specs.get(host);
+      if (!use || !spec) refused.push({ host, reason: 'unknown-host' });
+      else if (use.v !== expect) refused.push({ host, reason: 'conflict', use: structuredClone(use) });
+      else if (use.cpu + it.cpu > spec.cpu || use.mem + it.mem > spec.mem || use.gpu + it.gpu > spec.gpu) refused.push({ host, reason: 'capacity', use: structuredClone(use) });
+      else {
+        const next = applyUsage(use, it);
+        next.v = ++s.version;
+        s.uses.set(host, next);
+        s.log.push({ v: next.v, host, cpu: it.cpu, mem: it.mem, gpu: it.gpu, tenant: it.tenant, n: 1 });
+        s.placements.set(it.placement, { ...it, host });
+        return { ok: true, v: next.v, at, refused };
       }
-      const last = refused.at(-1)!;
-      return { ok: false, reason: last.reason, ...(last.use ? { use: last.use } : {}), refused };
-    });
+    }
+    const last = refused.at(-1)!;
+    return { ok: false, reason: last.reason, ...(last.use ? { use: last.use } : {}), refused };
   }
 
   async release(placement: string): Promise<boolean> {
-    const it = this.placements.get(placement);
+    const s = this.state;
+    const it = s.placements.get(placement);
     if (!it) return false;
-    this.placements.delete(placement);
-    const next = applyUsage(this.uses.get(it.host)!, it, -1);
-    next.v = ++this.version;
-    this.uses.set(it.host, next);
-    this.log.push({ v: next.v, host: it.host, cpu: it.cpu, mem: it.mem, gpu: it.gpu, tenant: it.tenant, n: -1 });
+    s.placements.delete(placement);
+    const next = applyUsage(s.uses.get(it.host)!, it, -1);
+    next.v = ++s.version;
+    s.uses.set(it.host, next);
+    s.log.push({ v: next.v, host: it.host, cpu: it.cpu, mem: it.mem, gpu: it.gpu, tenant: it.tenant, n: -1 });
     return true;
   }
 
+  /** GIVE_BACK_LUA: nothing from a fenced store (its sweep put everything back). */
   async giveBack(requests: readonly string[], results: readonly string[]): Promise<void> {
-    this.queue.unshift(...requests);
-    this.results.push(...results);
+    const s = this.state;
+    if (this.epoch !== 0 && s.leases.get(this.id) !== this.epoch) return;
+    s.queue.unshift(...requests);
+    s.results.push(...results);
+    s.taken.delete(this.id);
+    s.takers.delete(this.id);
+    s.leases.delete(this.id);
+    this.epoch = 0;
   }
 
   async waitRequest(): Promise<boolean> {
@@ -102,9 +215,22 @@ export class MemoryStore implements Store {
     return out;
   }
 
-  /** Nothing to sweep: the replicas of a memory store live in its process. */
-  async sweep(): Promise<number> {
-    return 0;
+  /** SWEEP_LUA: the lists of stores silent for staleMs go back to the queue's head; their leases go. */
+  async sweep(staleMs: number): Promise<number> {
+    const s = this.state;
+    let back = 0;
+    const now = s.now();
+    for (const [id, at] of [...s.takers]) {
+      if (at > now - staleMs) continue;
+      const lists = s.taken.get(id);
+      const items = lists ? [...lists.prev, ...lists.cur] : [];
+      s.queue.unshift(...items);
+      back += items.length;
+      s.taken.delete(id);
+      s.takers.delete(id);
+      s.leases.delete(id);
+    }
+    return back;
   }
 
   /** Nothing to reclaim: an exchange with memory never loses its answer. */

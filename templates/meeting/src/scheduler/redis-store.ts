@@ -21,9 +21,9 @@
 //   reads every change, so that cost grew with the number of replicas.)
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis, RespValue } from '../lib/redis.js';
-import { ok } from '../lib/redis.js';
+import { ok, RedisReplyError } from '../lib/redis.js';
 import type { HostSpec, HostUsage } from './placement.js';
-import { decodeEntry, KEYS, LOG_KEEP, LOG_SEPARATORS, LOG_TRIM, type CommitItem, type CommitOutcome, type Refusal, type Store, type SyncResult, type UsageDelta } from './store.js';
+import { decodeEntry, FencedError, KEYS, LOG_KEEP, LOG_SEPARATORS, LOG_TRIM, type CommitItem, type CommitOutcome, type Refusal, type Store, type SyncResult, type UsageDelta } from './store.js';
 
 // Keeps the change log bounded: past LOG_KEEP + LOG_TRIM entries, the oldest LOG_TRIM go
 // and the floor moves up (a replica behind the floor reloads its cache from a snapshot).
@@ -50,6 +50,15 @@ local function placement_host(pid)
   local rec = redis.call('HGET', '${KEYS.placements}', pid)
   return rec and string.match(rec, '^([^|]*)')
 end
+-- a store that holds a lease (epoch ~= '0') and no longer has it was swept: fenced
+local function fenced(id, epoch)
+  return epoch ~= '0' and redis.call('HGET', '${KEYS.leases}', id) ~= epoch
+end
+local function push_all(cmd, key, args, from, to)
+  for i = from, to, 1000 do
+    redis.call(cmd, key, unpack(args, i, math.min(i + 999, to)))
+  end
+end
 local function hset_all(key, args)
   for i = 1, #args, 400 do
     redis.call('HSET', key, unpack(args, i, math.min(i + 399, #args)))
@@ -57,8 +66,10 @@ local function hset_all(key, args)
 end
 `;
 
-// ARGV: writer, then per item: placement, cpu, mem, gpu, tenant, n, then n pairs of host,
-// expect (the host planned, then its alternates). Flat arguments and a plain array reply:
+// ARGV: writer, store id, lease epoch, then per item: placement, cpu, mem, gpu, tenant, n,
+// then n pairs of host, expect (the host planned, then its alternates). A store whose lease
+// a sweep took away is refused whole (error FENCED): what it planned was put back in the
+// queue for others. Flat arguments and a plain array reply:
 // no JSON to decode or encode in Redis, and the numbers stay the strings they came as.
 // Returns, per item, {ok, v, at, refusals}: ok 1 committed at version v on the at-th host
 // (0-based) after the refusals listed ({host, reason, use?, tenants?}, use packed, tenants
@@ -71,9 +82,10 @@ end
 export const COMMIT_LUA = `
 ${HELPERS_LUA}
 local writer = ARGV[1]
+if fenced(ARGV[2], ARGV[3]) then return redis.error_reply('FENCED') end
 local out, uses, placed, changes, pending, now = {}, {}, {}, {}, {}, {}
 local nv, nvs = nil, nil
-local a = 2
+local a = 4
 while a <= #ARGV do
   local pid, cpu, mem, gpu, tenant, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], tonumber(ARGV[a + 5])
   local first = a + 6
@@ -158,7 +170,10 @@ table.insert(out, 1, floor)
 return out
 `;
 
-// ARGV: store id, exchange number, count. Pops up to count queued requests and keeps them,
+// ARGV: store id, exchange number, count, lease epoch, then the results to push. Checks the
+// lease first: a store that was swept (fenced) is refused whole (error FENCED), so its
+// results are never pushed and it takes nothing; a store without a lease (epoch '0') gets
+// one. Then pushes the results, pops up to count queued requests and keeps them,
 // after the exchange number, in that store's taken list: if the answer is lost, the store
 // reads them back (reclaim) instead of losing them. The previous exchange's list becomes
 // `:prev` (those requests are committed by now, their results still in the replica) and
@@ -166,6 +181,14 @@ return out
 // dies another replica's sweep puts those requests back in the queue. sched:takers scores
 // each store by the time of its last exchange (Redis's clock).
 export const TAKE_LUA = `
+${HELPERS_LUA}
+local epoch = ARGV[4]
+if fenced(ARGV[1], epoch) then return redis.error_reply('FENCED') end
+if epoch == '0' then
+  epoch = tostring(redis.call('INCR', '${KEYS.epoch}'))
+  redis.call('HSET', '${KEYS.leases}', ARGV[1], epoch)
+end
+if #ARGV > 4 then push_all('RPUSH', '${KEYS.results}', ARGV, 5, #ARGV) end
 local key = '${KEYS.takenPrefix}' .. ARGV[1]
 local prev = key .. ':prev'
 redis.call('DEL', prev)
@@ -183,12 +206,14 @@ if items or redis.call('EXISTS', prev) == 1 then
 else
   redis.call('ZREM', '${KEYS.takers}', ARGV[1])
 end
-return items
+return {epoch, items or {}}
 `;
 
 // ARGV: stale after (ms). The stores whose last exchange is older than that and which still
-// hold taken requests (a replica that died): their requests go back to the head of the
-// queue, older first, and their lists are removed. Returns how many went back.
+// hold taken requests (a replica that died, or one silent that long): their requests go back
+// to the head of the queue, older first, their lists are removed and their leases deleted,
+// so a silent replica that wakes up is refused (fenced) instead of answering a request that
+// is someone else's now. Returns how many went back.
 export const SWEEP_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -205,8 +230,26 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', '${KEYS.takers}', '-inf', now - 
     redis.call('DEL', list)
   end
   redis.call('ZREM', '${KEYS.takers}', id)
+  redis.call('HDEL', '${KEYS.leases}', id)
 end
 return back
+`;
+
+// ARGV: store id, lease epoch, number of requests, the requests, then the results. A clean
+// stop: the requests go back to the head of the queue, the results are pushed, and the
+// store's lists and lease go. A fenced store gives back nothing (returns 0): a sweep put
+// what it held back already.
+export const GIVE_BACK_LUA = `
+${HELPERS_LUA}
+if fenced(ARGV[1], ARGV[2]) then return 0 end
+local n = tonumber(ARGV[3])
+for i = 3 + n, 4, -1 do redis.call('LPUSH', '${KEYS.queue}', ARGV[i]) end
+if #ARGV > 3 + n then push_all('RPUSH', '${KEYS.results}', ARGV, 4 + n, #ARGV) end
+local key = '${KEYS.takenPrefix}' .. ARGV[1]
+redis.call('DEL', key, key .. ':prev')
+redis.call('ZREM', '${KEYS.takers}', ARGV[1])
+redis.call('HDEL', '${KEYS.leases}', ARGV[1])
+return 1
 `;
 
 // ARGV: placement ids. Returns {id, host, usage, tenants} for each id that is placed.
@@ -257,6 +300,13 @@ export class RedisStore implements Store {
   private exchanges = 0;
   /** The number of the last exchange that took requests and whose answer has not been read. */
   private unansweredTake: number | undefined;
+  /**
+   * This store's lease epoch ('0': none yet). The first taking exchange gets one; every
+   * commit, take and give-back carries it, and Redis refuses them once a sweep deleted it.
+   */
+  private epoch = '0';
+  /** Reading the change log: time spent decoding its entries, and the changes they held (others' only). */
+  readonly stats = { decodeMs: 0, changesDecoded: 0 };
 
   constructor(
     private readonly redis: Redis,
@@ -301,42 +351,82 @@ export class RedisStore implements Store {
 
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
     if (items.length === 0) return [];
-    return parseOutcomes(await this.redis.eval(COMMIT_LUA, [], commitArgs(this.writer, items)));
+    const reply = await this.redis.eval(COMMIT_LUA, [], this.commitArgs(items)).catch((err: unknown) => (err instanceof RedisReplyError ? err : Promise.reject(err)));
+    return parseOutcomes(this.unfenced(reply));
   }
 
   async commitThenSync(items: readonly CommitItem[], since: number, pop: number, results: readonly string[]): Promise<{ outcomes: CommitOutcome[]; sync: SyncResult }> {
     if (items.length === 0) return { outcomes: [], sync: await this.sync(since, pop, results) };
-    const replies = await this.redis.pipeline([['EVALSHA', sha(COMMIT_LUA), 0, ...commitArgs(this.writer, items)], ...this.syncCommands(since, pop, results)]);
-    const outcomes = parseOutcomes(ok(await this.scriptReply(replies[0]!, COMMIT_LUA, commitArgs(this.writer, items))));
+    const args = this.commitArgs(items);
+    const replies = await this.redis.pipeline([['EVALSHA', sha(COMMIT_LUA), 0, ...args], ...this.syncCommands(since, pop, results)]);
+    const outcomes = parseOutcomes(this.unfenced(await this.scriptReply(replies[0]!, COMMIT_LUA, args)));
     return { outcomes, sync: await this.syncResult(replies.slice(1), since, pop, results) };
   }
 
+  /**
+   * A script's reply, with FENCED (this store's lease is gone) thrown as a FencedError: the
+   * store forgets its lease and what its last exchange took (a sweep put it back).
+   */
+  private unfenced(reply: RespValue): RespValue {
+    // Redis 7 answers redis.error_reply('FENCED') as "ERR FENCED"
+    if (reply instanceof RedisReplyError && /^(ERR )?FENCED\b/.test(reply.message)) {
+      this.epoch = '0';
+      this.unansweredTake = undefined;
+      throw new FencedError(this.id);
+    }
+    return ok(reply);
+  }
+
+  /** COMMIT_LUA's arguments: the writer, this store's id and lease, then each item flat (see the script). */
+  private commitArgs(items: readonly CommitItem[]): string[] {
+    const args = [this.writer, this.id, this.epoch];
+    for (const i of items) {
+      args.push(i.placement, String(i.cpu), String(i.mem), String(i.gpu), i.tenant, String(1 + (i.alternates?.length ?? 0)), i.host, String(i.expect));
+      for (const a of i.alternates ?? []) args.push(a.host, String(a.expect));
+    }
+    return args;
+  }
+
+  /** TAKE_LUA's arguments (the results travel in the script, checked against the lease). */
+  private takeArgs(pop: number, results: readonly string[]): Array<string | number> {
+    return [this.id, this.unansweredTake!, pop, this.epoch, ...results];
+  }
+
+  /**
+   * The changes, then (pop > 0) the fenced exchange: results pushed and requests taken.
+   * Without a pop (a replica not on the shared queue) there are no results to push.
+   */
   private syncCommands(since: number, pop: number, results: readonly string[]): Array<Array<string | number>> {
     const cmds: Array<Array<string | number>> = [];
-    if (results.length > 0) cmds.push(['RPUSH', KEYS.results, ...results]);
+    if (pop === 0 && results.length > 0) cmds.push(['RPUSH', KEYS.results, ...results]);
     cmds.push(['EVALSHA', sha(CHANGES_LUA), 0, since]);
     if (pop > 0) {
       this.unansweredTake = ++this.exchanges;
-      cmds.push(['EVALSHA', sha(TAKE_LUA), 0, this.id, this.unansweredTake, pop]);
+      cmds.push(['EVALSHA', sha(TAKE_LUA), 0, ...this.takeArgs(pop, results)]);
     }
     return cmds;
   }
 
   private async syncResult(replies: RespValue[], since: number, pop: number, results: readonly string[]): Promise<SyncResult> {
-    let idx = results.length > 0 ? 1 : 0;
-    if (results.length > 0) ok(replies[0]);
+    let idx = pop === 0 && results.length > 0 ? 1 : 0;
+    if (idx === 1) ok(replies[0]);
     const arr = ok(await this.scriptReply(replies[idx]!, CHANGES_LUA, [since])) as RespValue[];
     const deltas: UsageDelta[] = [];
     let top = since;
+    const t0 = performance.now();
     for (let i = 1; i < arr.length; i++) {
       const entry = arr[i];
       const v = typeof entry === 'string' ? decodeEntry(entry, this.writer, deltas) : NaN;
       if (v > top) top = v;
     }
+    this.stats.decodeMs += performance.now() - t0;
+    this.stats.changesDecoded += deltas.length;
     idx++;
     let popped: RespValue = null;
     if (pop > 0) {
-      popped = ok(await this.scriptReply(replies[idx]!, TAKE_LUA, [this.id, this.unansweredTake!, pop]));
+      const [epoch, items] = this.unfenced(await this.scriptReply(replies[idx]!, TAKE_LUA, this.takeArgs(pop, results))) as [string, RespValue];
+      this.epoch = String(epoch);
+      popped = items;
       this.unansweredTake = undefined;
     }
     return { floor: Number(arr[0]), deltas, top, requests: Array.isArray(popped) ? (popped as string[]) : [] };
@@ -363,12 +453,21 @@ export class RedisStore implements Store {
   async reclaim(): Promise<string[]> {
     const exchange = this.unansweredTake;
     if (exchange === undefined) return [];
-    const taken = ok(await this.redis.call('LRANGE', KEYS.takenPrefix + this.id, 0, -1)) as string[];
+    const [list, lease] = await this.redis.pipeline([
+      ['LRANGE', KEYS.takenPrefix + this.id, 0, -1],
+      ['HGET', KEYS.leases, this.id],
+    ]);
+    const taken = ok(list) as string[];
     this.unansweredTake = undefined;
     // an older exchange's list means the unanswered one never ran: it took nothing. The
     // list stays: the requests are in this replica's hands again, and the next exchange
-    // moves it on like any other.
-    return taken[0] === String(exchange) ? taken.slice(1) : [];
+    // moves it on like any other. The exchange that ran may have granted this store its
+    // lease (the answer carrying it was lost): the requests come back with it.
+    if (taken[0] !== String(exchange)) return [];
+    const epoch = ok(lease);
+    if (epoch === null) return []; // swept since: the requests are back in the queue
+    this.epoch = String(epoch);
+    return taken.slice(1);
   }
 
   async sweep(staleMs: number): Promise<number> {
@@ -380,14 +479,8 @@ export class RedisStore implements Store {
   }
 
   async giveBack(requests: readonly string[], results: readonly string[]): Promise<void> {
-    const key = KEYS.takenPrefix + this.id;
-    const cmds: Array<Array<string | number>> = [['MULTI']];
-    if (requests.length > 0) cmds.push(['LPUSH', KEYS.queue, ...[...requests].reverse()]);
-    if (results.length > 0) cmds.push(['RPUSH', KEYS.results, ...results]);
-    // given back and answered: nothing is left for a sweep to put back
-    cmds.push(['DEL', key, `${key}:prev`], ['ZREM', KEYS.takers, this.id], ['EXEC']);
-    const replies = await this.redis.pipeline(cmds);
-    for (const r of ok(replies.at(-1)) as RespValue[]) ok(r);
+    ok(await this.redis.eval(GIVE_BACK_LUA, [], [this.id, this.epoch, requests.length, ...requests, ...results]));
+    this.epoch = '0';
   }
 
   /**
@@ -405,16 +498,6 @@ export class RedisStore implements Store {
     this.redis.close();
     this.blocking?.close();
   }
-}
-
-/** COMMIT_LUA's arguments: the writer, then each item flat (see the script). */
-function commitArgs(writer: string, items: readonly CommitItem[]): string[] {
-  const args = [writer];
-  for (const i of items) {
-    args.push(i.placement, String(i.cpu), String(i.mem), String(i.gpu), i.tenant, String(1 + (i.alternates?.length ?? 0)), i.host, String(i.expect));
-    for (const a of i.alternates ?? []) args.push(a.host, String(a.expect));
-  }
-  return args;
 }
 
 function parseOutcomes(reply: RespValue): CommitOutcome[] {

@@ -7,7 +7,7 @@
 // (results out, changes and the next requests in).
 import { HostCache, type HostClaims } from './cache.js';
 import { DEFAULT_PICK, feasible, seededRng, type Host, type HostUsage, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
-import type { CommitItem, CommitOutcome, Store, SyncResult } from './store.js';
+import { FencedError, type CommitItem, type CommitOutcome, type Store, type SyncResult } from './store.js';
 import { FlowQueue } from './queue.js';
 import { parsePlacementRequest } from './request.js';
 
@@ -83,7 +83,13 @@ export class Scheduler {
   private reclaimNext = false;
   private blockingWait: Promise<void> | undefined;
   private loopDone: Promise<void> | undefined;
-  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0, requeued: 0 };
+  /**
+   * retried: requests that needed another commit round (every candidate sent refused);
+   * rescans: requests whose candidate list ran out, so the fleet was scanned again (a full
+   * reschedule); alternates: placements made on a candidate sent along, not the host
+   * planned; fenced: times this replica's lease was taken away (Store FencedError).
+   */
+  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0, requeued: 0, retried: 0, rescans: 0, alternates: 0, fenced: 0 };
   private nextSweep = 0;
 
   constructor(
@@ -164,6 +170,7 @@ export class Scheduler {
           this.stats.placed++;
         } else if (o.ok) {
           const h = o.at === 0 ? p.host! : p.alternates[o.at - 1]!;
+          if (o.at > 0) this.stats.alternates++;
           const r = p.job.req;
           this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
           p.done = this.success(p.job.req.id, h.spec.id, p.attempts, p.conflicts);
@@ -171,7 +178,10 @@ export class Scheduler {
         } else {
           p.host = undefined;
           if (p.attempts >= this.opts.maxAttempts) p.done = this.fail(p, `gave up after ${p.attempts} conflicting attempts`);
-          else retry.push(p);
+          else {
+            if (p.conflicts === o.refused.length) this.stats.retried++; // counted once per request
+            retry.push(p);
+          }
         }
         p.alternates = [];
       });
@@ -180,6 +190,7 @@ export class Scheduler {
       for (const p of retry) {
         // the next candidate, not a full reschedule; only when the list runs out, rescan
         if (!this.choose(p, claimed)) {
+          this.stats.rescans++;
           p.cands = this.cache.candidates(p.job.req, this.rng, { ...this.opts.pick, exclude: claimed });
           p.next = 0;
           this.choose(p, claimed);
@@ -280,6 +291,10 @@ export class Scheduler {
       results = this.pendingResults.splice(0);
       placements = await this.placeBatch(jobs, { pop: want, results });
     } catch (err) {
+      if (err instanceof FencedError) {
+        this.fenced(jobs);
+        throw err;
+      }
       // Nothing is dropped: the results go again (a result may then arrive twice, each the
       // same), the jobs are placed by the next step (a commit of theirs that did run is
       // found by its id, not placed twice), and what the exchange took from the shared
@@ -291,6 +306,20 @@ export class Scheduler {
     }
     placements.forEach((p, i) => this.deliver(jobs[i]!, p));
     return answered + jobs.length;
+  }
+
+  /**
+   * This replica's lease was taken away (it was silent past the sweep window): every request
+   * from the shared queue it holds, and every result of one, went back to the queue with the
+   * sweep and is someone else's now, so it drops them; its own HTTP requests (never in the
+   * shared queue) are placed by the next step, looked up first in case their commit ran.
+   */
+  private fenced(jobs: Job[]): void {
+    this.stats.fenced++;
+    this.pendingResults.length = 0;
+    this.sharedBuffer.length = 0;
+    this.retry = [...jobs, ...this.retry].filter((j) => j.resolve);
+    this.reclaimNext = false;
   }
 
   /**

@@ -152,6 +152,21 @@ export interface SyncResult {
   requests: string[];
 }
 
+/**
+ * The store refused an exchange because this store's lease was taken away: it was silent
+ * for longer than the sweep window, and a sweep put the requests it held back in the shared
+ * queue for others to answer. Nothing of the refused exchange ran (no commit, no result
+ * pushed, nothing taken). The store drops its lease; its next taking exchange gets a new
+ * one. The replica must drop every shared-queue request and result it holds (they are
+ * someone else's now) and keep only its own HTTP requests.
+ */
+export class FencedError extends Error {
+  constructor(readonly store: string) {
+    super(`store ${store} was fenced: silent past the sweep window, its requests were put back in the shared queue`);
+    this.name = 'FencedError';
+  }
+}
+
 export interface Store {
   snapshot(): Promise<{ version: number; hosts: Array<{ spec: HostSpec; use: HostUsage }> }>;
   /** One round trip: pushes finished results, reads the change log after `since`, pops up to `pop` queued requests. */
@@ -217,5 +232,12 @@ export const KEYS = {
   takenPrefix: 'sched:taken:',
   /** Store id → time (ms, Redis's clock) of its last exchange, while it holds taken requests. */
   takers: 'sched:takers',
+  /**
+   * Store id → its lease epoch (from sched:epoch). A store's first taking exchange gets one;
+   * a sweep of the store deletes it, and every later exchange of the store that carries
+   * the old epoch (commit, results, take, give-back) is refused whole: fencing.
+   */
+  leases: 'sched:leases',
+  epoch: 'sched:epoch',
   results: 'sched:results',
 } as const;
