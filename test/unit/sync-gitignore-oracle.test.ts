@@ -12,7 +12,7 @@ import { IgnoreRules, scanTree } from '@kdev/core';
 import { tempDir } from '../lib/sync.js';
 import { forceAdd, gitListing, initRepo, isolateGit, prng, randomPattern, randomTree } from '../lib/gitignore-gen.js';
 
-const ROUNDS = Number(process.env.KDEV_ORACLE_ROUNDS ?? 25);
+const ROUNDS = Number(process.env.KDEV_ORACLE_ROUNDS ?? 20);
 const CASES = 100;
 
 /** kdev's synced files (no folders: git lists none) under `root`. */

@@ -79,11 +79,11 @@ describe('ignore rules', () => {
     assert.match(entries.get('src/app.js')?.h ?? '', /^[0-9a-f]{64}$/);
   });
 
-  it('re-reads the layers after reload()', () => {
+  it('re-reads the layers after reload()', async () => {
     const r = new IgnoreRules(root);
     assert.equal(r.ignores('keep.log', false), false);
     writeFileSync(join(root, '.gitignore'), '*.log\n');
-    r.reload();
+    await r.reload();
     assert.equal(r.ignores('keep.log', false), true);
   });
 });

@@ -288,6 +288,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     await this.watcherReady?.catch(() => undefined);
     await this.watcher?.close();
     this.watcher = undefined;
+    this.rules.close();
     await this.loop?.catch(() => undefined);
     this.loop = undefined;
     this.st = 'stopped';
@@ -314,8 +315,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         const rel = this.relOf(path);
         if (rel === undefined) return false;
         if (rel === '.git/info/exclude' || rel === '.git' || rel === '.git/info') return false;
-        if (stats) return this.rules.ignores(rel, stats.isDirectory());
-        return this.rules.ignores(rel, false) && this.rules.ignores(rel, true);
+        return this.rules.watchIgnores(rel, stats?.isDirectory());
       },
     });
     watcher.on('all', (event, path) => {
@@ -346,6 +346,11 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     this.watcher = watcher;
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     watcher.add(join(this.root, '.git', 'info', 'exclude'));
+    // the index, .git/info/exclude, core.excludesFile: git replaces them by rename
+    this.rules.watch(() => {
+      this.rulesDirty = true;
+      this.scheduleFlush(true);
+    });
   }
 
   private async run(first: { resolve: () => void; reject: (e: Error) => void }): Promise<void> {
@@ -469,10 +474,8 @@ export class SyncSession extends EventEmitter<SyncEvents> {
   private async handshake(conn: SyncConnection): Promise<void> {
     this.setState('initial-sync');
     this.pending.clear();
-    if (this.rulesDirty) {
-      this.rulesDirty = false;
-      this.rules.reload();
-    }
+    this.rulesDirty = false;
+    await this.rules.reload((message, hint) => this.report(message, hint));
     // no file is read here: hashes come from the cache; the sidecar says what it lacks
     const stats = new Map<string, Stats>();
     const local = await scanTree(this.root, this.rules, this.cache, '', { hash: false, stats });
@@ -668,11 +671,12 @@ export class SyncSession extends EventEmitter<SyncEvents> {
 
   /** Re-reads the whole tree against what is synced (after ignore rules changed). */
   private async reconcile(): Promise<void> {
-    this.rules.reload();
+    await this.rules.reload((message, hint) => this.report(message, hint));
     const local = await scanTree(this.root, this.rules, this.cache);
     for (const [p, e] of local) {
       const s = this.synced.get(p);
       if (!s || !sameEntry(s, e)) this.pending.add(p);
+      if (e.t === 'd' && s?.t !== 'd') this.watcher?.add(join(this.root, p)); // newly synced: unwatched so far
     }
     for (const p of this.synced.keys()) if (!local.has(p) && !this.rules.ignores(p, this.synced.get(p)!.t === 'd')) this.pending.add(p);
   }
