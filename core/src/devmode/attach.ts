@@ -6,6 +6,7 @@ import type { Cluster } from '../kube/client.js';
 import { kubeError } from '../kube/errors.js';
 import type { SyncConfig } from '../config/schema.js';
 import { SyncSession, type MassDeleteInfo } from '../sync/session.js';
+import { SIDECAR_SRC } from '../sync/sidecar.js';
 import { renewLease, type DevSession } from './engine.js';
 import { waitDevPod } from './wait.js';
 
@@ -49,6 +50,7 @@ export function syncSessionFor(cluster: Cluster, session: DevSession, opts: Atta
     config: opts.sync,
     resolvePod: () => currentDevPod(inNamespace, session),
     confirmMassDelete: opts.confirmMassDelete,
+    remoteRoots: [SIDECAR_SRC, session.workDir],
   });
 }
 

@@ -28,6 +28,7 @@ import type { SyncConfig } from '../config/schema.js';
 import { IgnoreRules } from './ignore.js';
 import { scanTree } from './scan.js';
 import { pruneHashCaches } from './cache-files.js';
+import { FaultLog } from './faults.js';
 import { SyncConnection, type ChangesMessage, type DiffMessage } from './connection.js';
 
 export type SyncState = 'stopped' | 'connecting' | 'initial-sync' | 'watching' | 'syncing' | 'idle';
@@ -88,6 +89,8 @@ export interface SyncSessionOptions {
    * $XDG_CACHE_HOME (or ~/.cache)/kdev/sync/<hash of localRoot>.json; false: memory only.
    */
   hashCacheFile?: string | false;
+  /** Where the synced tree appears in the pod (paths too long there are left out); default: the sidecar's root. */
+  remoteRoots?: string[];
 }
 
 /** The default place of a folder's persistent hash cache. */
@@ -189,6 +192,8 @@ export class SyncSession extends EventEmitter<SyncEvents> {
   private counters = { connects: 0, batches: 0, filesSent: 0, bytesSent: 0, filesReceived: 0 };
   private readonly maxBatchFiles: number;
   private readonly maxBatchBytes: number;
+  /** Paths that cannot sync, reported as error events (see faults.ts). */
+  private readonly faults: FaultLog;
 
   constructor(private readonly opts: SyncSessionOptions) {
     super();
@@ -196,6 +201,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     this.mode = opts.config?.mode ?? 'send-only';
     this.deleteLocal = this.mode === 'two-way' && (opts.config?.deleteLocal ?? false);
     this.rules = new IgnoreRules(this.root, opts.config?.ignore ?? []);
+    this.faults = new FaultLog((message, hint) => this.report(message, hint), opts.remoteRoots);
     this.maxBatchFiles = opts.maxBatchFiles ?? 2000;
     this.maxBatchBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
     this.cacheFile = opts.hashCacheFile === false ? undefined : (opts.hashCacheFile ?? defaultHashCacheFile(this.root));
@@ -342,7 +348,11 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       this.pending.add(rel);
       this.scheduleFlush();
     });
-    watcher.on('error', (e) => this.report(`file watcher: ${errorText(e)}`));
+    watcher.on('error', (e) => {
+      const rel = this.relOf((e as NodeJS.ErrnoException).path ?? '');
+      if (rel !== undefined && (e as NodeJS.ErrnoException).code === 'EACCES') this.faults.readFailed(rel, e); // told once, with the scan's
+      else this.report(`file watcher: ${errorText(e)}`);
+    });
     this.watcher = watcher;
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     watcher.add(join(this.root, '.git', 'info', 'exclude'));
@@ -478,7 +488,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     await this.rules.reload((message, hint) => this.report(message, hint));
     // no file is read here: hashes come from the cache; the sidecar says what it lacks
     const stats = new Map<string, Stats>();
-    const local = await scanTree(this.root, this.rules, this.cache, '', { hash: false, stats });
+    const local = await scanTree(this.root, this.rules, this.cache, '', { hash: false, stats, faults: this.faults });
     // send-only into an empty root: no manifest needed, everything is missing (two-way
     // sends one anyway: it starts the sidecar's watcher)
     const diff: DiffMessage =
@@ -611,17 +621,21 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         sent.set(rel, { p: rel, t: 'l', m, l: target });
       } else if (st.isFile()) {
         if (st.size > LARGE_FILE) {
-          const h = await hashFile(abs, st.size);
+          const h = await hashFile(abs, st.size).catch((e: unknown) => this.faults.readFailed(rel, e));
+          if (h === undefined) continue;
           await sender.fileStream(rel, m, abs, st.size);
           this.cache.set(rel, st, h);
           sent.set(rel, { p: rel, t: 'f', m, s: st.size, h });
         } else {
           let content: Buffer;
+          const startedMs = Date.now();
           try {
             content = readFileFast(abs, st.size, known !== undefined); // one open, read, close
-          } catch {
+          } catch (e) {
+            this.faults.readFailed(rel, e);
             continue;
           }
+          if (this.faults.changedWhileRead(rel, abs, st, content.length, startedMs)) this.recheckLater(rel);
           const h = sha256(content);
           await sender.file(rel, m, content);
           if (content.length === st.size) this.cache.set(rel, st, h);
@@ -629,6 +643,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         }
       }
     }
+    for (const p of sent.keys()) this.faults.ok(p);
   }
 
   /**
@@ -672,7 +687,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
   /** Re-reads the whole tree against what is synced (after ignore rules changed). */
   private async reconcile(): Promise<void> {
     await this.rules.reload((message, hint) => this.report(message, hint));
-    const local = await scanTree(this.root, this.rules, this.cache);
+    const local = await scanTree(this.root, this.rules, this.cache, '', { faults: this.faults });
     for (const [p, e] of local) {
       const s = this.synced.get(p);
       if (!s || !sameEntry(s, e)) this.pending.add(p);
@@ -810,11 +825,11 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         if (known && !deletes.some((d) => under(d, rel))) deletes.push(rel);
         continue;
       }
-      if (this.rules.ignores(rel, st.isDirectory())) continue;
+      if (this.rules.ignores(rel, st.isDirectory()) || this.faults.rejects(rel)) continue;
       if (st.isDirectory()) {
         if (this.synced.get(rel)?.t === 'd') continue;
         // a new folder (created, moved in, or un-ignored): take everything inside it
-        const sub = await scanTree(this.root, this.rules, this.cache, rel);
+        const sub = await scanTree(this.root, this.rules, this.cache, rel, { faults: this.faults });
         for (const [p, e] of sub) {
           const s = this.synced.get(p);
           if (!s || !sameEntry(s, e)) {
