@@ -117,3 +117,77 @@ export function gitListing(cwd: string): string[] {
     .split('\0')
     .filter((p) => p !== '');
 }
+
+/**
+ * A repository exercising every .gitignore case at once (nested files, negations, a folder
+ * re-included by a sub-folder's `!/node_modules/`, folder-only patterns, `**`, escapes,
+ * bytes, info/exclude, core.excludesFile, force-added files under ignored folders, symlink
+ * loops), plus `randomCases` seeded random case folders under rand/. Returns the tracked paths.
+ */
+export function realRepoTree(root: string, randomCases: number, seed: number): string[] {
+  initRepo(root, { infoExclude: '*.secret\n', excludesFile: '*.bak\n!keep.bak\n' });
+  const files: Record<string, string> = {
+    '.gitignore': 'node_modules/\nbuild/\n!build/keep.txt\nout/*\n!out/keep.txt\n**/gen\na/**/b.txt\n\\#c\n\\!n\ntr\\ \na\\*b\ndist/\n?.txt\n*.log\nsp   \n',
+    'src/a.js': 'a',
+    'src/dist/x.js': 'x',
+    'dist': 'a file named dist',
+    'node_modules/pkg/fixture.js': 'tracked under an ignored folder',
+    'node_modules/pkg/other.js': 'ignored',
+    'test/node_modules/dep/index.js': 'tracked, deeper',
+    'fixtures/.gitignore': '!/node_modules/\n',
+    'fixtures/node_modules/x/index.js': 're-included',
+    'fixtures/deep/node_modules/z.js': 'still ignored',
+    'build/keep.txt': 'not re-included: its folder is excluded',
+    'build/.gitignore': '!x.txt\n',
+    'build/x.txt': 'x',
+    'out/keep.txt': 're-included',
+    'out/x.txt': 'x',
+    'p/q/gen/f': 'f',
+    'a/b.txt': 'b',
+    'a/m/n/b.txt': 'b',
+    'a/m/n/c.txt': 'c',
+    '#c': '#',
+    '!n': '!',
+    'tr ': 'trailing space',
+    'tr': 'no trailing space',
+    'a*b': 'star',
+    'axb': 'x',
+    'sp': 'sp',
+    'sp ': 'sp and a space',
+    'é.txt': 'two bytes',
+    'e.txt': 'one byte',
+    'debug.log': 'log',
+    'sub/.gitignore': '!keep.log\n',
+    'sub/keep.log': 'kept',
+    'x.secret': 'info/exclude',
+    'y.bak': 'excludesFile',
+    'keep.bak': 'excludesFile negation',
+  };
+  for (const [p, content] of Object.entries(files)) {
+    mkdirSync(join(root, p, '..'), { recursive: true });
+    writeFileSync(join(root, p), content);
+  }
+  symlinkSync('loop', join(root, 'loop'));
+  symlinkSync('l3', join(root, 'l2'));
+  symlinkSync('l2', join(root, 'l3'));
+  symlinkSync('src/a.js', join(root, 'lnk'));
+  const tracked = ['node_modules/pkg/fixture.js', 'test/node_modules/dep/index.js', 'src/a.js', 'debug.log'];
+  const rnd = prng(seed);
+  for (let c = 0; c < randomCases; c++) tracked.push(...randomTree(join(root, 'rand', `k${c}`), rnd).track.map((p) => `rand/k${c}/${p}`));
+  forceAdd(root, tracked);
+  return tracked;
+}
+
+/** A `node -e` script printing, as JSON, every file and symlink under argv[1] (relative paths). */
+export const LIST_FILES = `
+const fs = require('fs'), path = require('path'), root = process.argv[1], out = [];
+function walk(dir) {
+  for (const name of fs.readdirSync(path.join(root, dir))) {
+    const rel = dir ? dir + '/' + name : name;
+    if (rel === '.kdev-sync.tmp') continue;
+    const st = fs.lstatSync(path.join(root, rel));
+    if (st.isDirectory()) walk(rel); else out.push(rel);
+  }
+}
+walk('');
+console.log(JSON.stringify(out.sort()));`;
