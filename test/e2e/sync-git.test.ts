@@ -6,13 +6,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyAll, endDevMode, execCapture, startDevMode, syncSessionFor, watchUntil, type Cluster } from '@kdev/core';
 import type { V1Pod } from '@kubernetes/client-node';
 import { nodeDeployment, tempNamespace, testKubeconfig } from '../lib/cluster.js';
-import { tempDir } from '../lib/sync.js';
+import { chownTree, tempDir } from '../lib/sync.js';
 import { LIST_FILES, forceAdd, gitListing, isolateGit, realRepoTree } from '../lib/gitignore-gen.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'cli', 'dist', 'main.js');
@@ -109,15 +109,6 @@ describe('kdev dev start on a repository: the container holds exactly what git l
   });
 });
 
-function chownTree(root: string): void {
-  chownSync(root, NOBODY, NOBODY);
-  for (const name of readdirSync(root)) {
-    const p = join(root, name);
-    if (lstatSync(p).isSymbolicLink()) continue;
-    chownSync(p, NOBODY, NOBODY);
-    if (lstatSync(p).isDirectory()) chownTree(p);
-  }
-}
 
 describe('sync faults on the local cluster: named in events, the rest syncs', { timeout: 240_000 }, () => {
   let ns: Awaited<ReturnType<typeof tempNamespace>>;

@@ -3,18 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { prng } from './sync.js';
 
-/** mulberry32: a small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 const NAMES = ['a', 'b', 'ab', 'foo', 'node_modules', 'build', 'dist', 'x.js', 'y.log', 'z.tmp', '.env', 'sp ace', 'é', 'a*b', 'q?', '[ab]', '#c', '!n', 'tr ', 'Foo', 'a.b.c', 'lib'];
 const SEGMENTS = ['*', '**', '*.js', '*.log', 'b*', '?', '?b', '[ab]', '[!a]*', '[^b]', '[a-c]*', '[[:alpha:]]*', '[]]', '\\*', 'a\\*b', 'x.*', '*.*', 'node_modules', 'build', 'foo', 'a', 'lib', 'é', 'sp ace', 'q\\?', '\\[ab]', 'tr\\ ', 'a**', '**b', '[a-'];

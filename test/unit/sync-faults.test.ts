@@ -4,26 +4,16 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FaultLog, SyncSession } from '@kdev/core';
-import { tempDir } from '../lib/sync.js';
+import { chownTree, tempDir } from '../lib/sync.js';
 import { localSidecar, transportTo, until, type LocalSidecar } from '../lib/local-sidecar.js';
 
 const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
 
-function chownTree(root: string): void {
-  chownSync(root, NOBODY, NOBODY);
-  for (const name of readdirSync(root)) {
-    const p = join(root, name);
-    const st = lstatSync(p);
-    if (st.isSymbolicLink()) continue;
-    chownSync(p, NOBODY, NOBODY);
-    if (st.isDirectory()) chownTree(p);
-  }
-}
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
