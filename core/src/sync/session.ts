@@ -623,7 +623,10 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         if (st.size > LARGE_FILE) {
           const h = await hashFile(abs, st.size).catch((e: unknown) => this.faults.readFailed(rel, e));
           if (h === undefined) continue;
-          await sender.fileStream(rel, m, abs, st.size);
+          await sender.fileStream(rel, m, abs, st.size).catch((e: unknown) => {
+            this.faults.add(rel, 'changing'); // cut short while streamed: the batch fails and is sent again
+            throw e;
+          });
           this.cache.set(rel, st, h);
           sent.set(rel, { p: rel, t: 'f', m, s: st.size, h });
         } else {
