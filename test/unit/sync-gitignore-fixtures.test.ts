@@ -90,6 +90,12 @@ describe('gitignore fixtures (git semantics)', () => {
       expect: ['.gitignore', 'dist', 'lib/dist', 'd.log', 'ab.tmp', 'x7.bak'],
     }));
 
+  it('a malformed bracket and a trailing backslash match nothing (the ignore package threw on `[a-`)', () =>
+    check({
+      files: { '.gitignore': '[a-\nfoo\\\n[[:nope:]]\n*.log\n', '[a-': '1', 'a': '2', 'foo\\': '3', 'foo': '4', 'n': '5', 'x.log': '6' },
+      expect: ['.gitignore', '[a-', 'a', 'foo\\', 'foo', 'n'],
+    }));
+
   it('bytes, as git: `?` is one byte, so it does not match a two-byte character', () =>
     check({
       files: { '.gitignore': '?.txt\n??.md\n', 'é.txt': '1', 'é.md': '2', 'e.txt': '3' },
