@@ -157,9 +157,11 @@ describe('sync faults: named in an event, the rest syncs', () => {
     assert.equal(log.changedWhileRead('f.txt', abs, listed, 11, Date.now()), true);
     log.flush();
     assert.deepEqual(events, []);
-    // written during the read: 3 bytes read, 11 there now
-    assert.equal(log.changedWhileRead('f.txt', abs, listed, 3, Date.now() - 1000), true);
-    assert.equal(log.changedWhileRead('f.txt', abs, listed, 3, Date.now() - 1000), true);
+    // written during the read: 5 bytes read, 11 there now
+    assert.equal(log.changedWhileRead('f.txt', abs, listed, 5, Date.now() - 1000), true);
+    assert.equal(log.changedWhileRead('f.txt', abs, listed, 5, Date.now() - 1000), true);
+    // read whole as listed: no look at the file at all
+    assert.equal(log.changedWhileRead('f.txt', join(dir, 'gone'), listed, 3, Date.now()), false);
     log.flush();
     assert.equal(events.length, 1);
     assert.match(events[0]!, /^changed while it was being sent; sent again once it settles: f\.txt \| If it changes all the time/);

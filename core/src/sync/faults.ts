@@ -107,17 +107,19 @@ export class FaultLog {
 
   /**
    * After a read of `rel` that began at `startedMs` (listed with `st`, `got` bytes read):
-   * true when the file is not what the listing said (the caller looks again shortly); a
+   * true when the length is not what the listing said (the caller looks again shortly); a
    * write during the read itself is reported.
    */
   changedWhileRead(rel: string, abs: string, st: Stats, got: number, startedMs: number): boolean {
+    // the same length as listed: taken as whole (no syscall on the hot path; a same-length
+    // rewrite during the read still brings a watcher event, and the file is sent again)
+    if (got === st.size) return false;
     let now: Stats | undefined;
     try {
       now = lstatSync(abs);
     } catch {
       return false; // gone: the watcher reports the deletion
     }
-    if (got === st.size && now.size === st.size && now.mtimeMs === st.mtimeMs) return false;
     if (now.size !== got || now.mtimeMs >= startedMs) this.add(rel, 'changing');
     return true;
   }
