@@ -130,8 +130,15 @@ export class IgnoreRules {
     return this.gitDecides(b, false) === true;
   }
 
-  /** For the file watcher: a folder is left unwatched only when nothing in it can sync. */
+  /**
+   * For the file watcher: a folder is left unwatched only when nothing in it can sync, and a
+   * .gitignore is watched even when it ignores itself (its rules still apply).
+   */
   watchIgnores(rel: string, isDir: boolean | undefined): boolean {
+    if (isDir !== true && (rel === '.gitignore' || rel.endsWith('/.gitignore'))) {
+      const slash = rel.lastIndexOf('/');
+      if (slash < 0 || this.dirState(bytesOf(rel.slice(0, slash))) === 'ok') return false;
+    }
     if (isDir === undefined) return this.ignores(rel, false) && this.ignores(rel, true);
     return this.ignores(rel, isDir);
   }
