@@ -105,7 +105,7 @@ describe('kdev dev start on a repository: the container holds exactly what git l
     const exited = new Promise<number | null>((r) => child!.on('close', (code) => r(code)));
     child.kill('SIGINT');
     assert.equal(await exited, 0, output);
-    execFileSync(process.execPath, [CLI, 'dev', 'end', 'deployment/app', '-n', ns.name, '--kubeconfig', testKubeconfig()], { env: { ...process.env, XDG_CONFIG_HOME: xdg } });
+    execFileSync(process.execPath, [CLI, 'dev', 'end', 'deployment/app', '-n', ns.name, '--kubeconfig', testKubeconfig()], { env: { ...process.env, XDG_CONFIG_HOME: xdg }, stdio: 'pipe' });
   });
 });
 
