@@ -1,6 +1,6 @@
 // Helpers shared by the sync tests: in-memory socket pairs, temp trees, tree hashes.
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { chownSync, lstatSync, mkdtempSync, readdirSync } from 'node:fs';
 import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,4 +52,28 @@ export function listingHash(listing: Map<string, string>): string {
   const h = createHash('sha256');
   for (const [k, v] of [...listing].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) h.update(`${k}\0${v}\n`);
   return h.digest('hex');
+}
+
+/** A small deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
+export function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** chown -R to `uid` (symlinks themselves are left alone): for tests that read as another user. */
+export function chownTree(root: string, uid = 65534): void {
+  chownSync(root, uid, uid);
+  for (const name of readdirSync(root)) {
+    const p = join(root, name);
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) continue;
+    chownSync(p, uid, uid);
+    if (st.isDirectory()) chownTree(p, uid);
+  }
 }

@@ -8,19 +8,7 @@ import { mkdir, readdir, readlink, lstat, symlink, writeFile } from 'node:fs/pro
 import { join, posix, resolve } from 'node:path';
 import * as tar from 'tar-stream';
 import { FRAME_DATA, FRAME_END, FRAME_JSON, PROTOCOL_VERSION, STAGING_DIR, SidecarState, encodeFrame, encodeJson, serveConnection } from '@kdev/sync-sidecar';
-import { duplexPair, tempDir, treeListing } from '../lib/sync.js';
-
-// a small deterministic PRNG, so a failure can be replayed
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { duplexPair, prng, tempDir, treeListing } from '../lib/sync.js';
 
 const NAMES = ['a.txt', 'dir/b.txt', 'dir/sub/c', '../up.txt', '../../etc/passwd', '/abs/x', 'esc/through-link.txt', 'dir/../../x', 'ok/./x', 'x\\y', '', STAGING_DIR + '/t', 'n'.repeat(300), 'dir'];
 const TARGETS = ['a.txt', '../outside', '../../outside/x', '/etc', 'dir/../..', 'dir/sub', '..', 'dir/../a.txt'];

@@ -79,11 +79,19 @@ describe('ignore rules', () => {
     assert.match(entries.get('src/app.js')?.h ?? '', /^[0-9a-f]{64}$/);
   });
 
-  it('re-reads the layers after reload()', () => {
+  it('the watcher watches a .gitignore that ignores itself, not one inside an ignored folder', () => {
+    const r = new IgnoreRules(tree({ '.gitignore': '.gitignore\nout/\n', 'out/.gitignore': '', 'a/.gitignore': '/.gitignore\n' }));
+    assert.equal(r.ignores('.gitignore', false), true);
+    assert.equal(r.watchIgnores('.gitignore', false), false);
+    assert.equal(r.watchIgnores('a/.gitignore', undefined), false);
+    assert.equal(r.watchIgnores('out/.gitignore', false), true);
+  });
+
+  it('re-reads the layers after reload()', async () => {
     const r = new IgnoreRules(root);
     assert.equal(r.ignores('keep.log', false), false);
     writeFileSync(join(root, '.gitignore'), '*.log\n');
-    r.reload();
+    await r.reload();
     assert.equal(r.ignores('keep.log', false), true);
   });
 });

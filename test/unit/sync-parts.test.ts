@@ -11,6 +11,7 @@ import {
   backoffDelay,
   countUnder,
   DeletionGuard,
+  FaultLog,
   IgnoreRules,
   Pause,
   planBatch,
@@ -33,7 +34,7 @@ const dir = (p: string): Entry => ({ p, t: 'd', m: 0o755 });
 const known = (...entries: Entry[]) => new Map(entries.map((e) => [e.p, e]));
 
 function tree(root: string, synced: Entry[] = [], ignore: string[] = []): SyncTree {
-  return { root, rules: new IgnoreRules(root, ignore), cache: new HashCache(), synced: known(...synced), pending: new Set() };
+  return { root, rules: new IgnoreRules(root, ignore), faults: new FaultLog(() => undefined), cache: new HashCache(), synced: known(...synced), pending: new Set() };
 }
 
 describe('the deletion guard', () => {

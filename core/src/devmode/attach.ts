@@ -8,6 +8,7 @@ import { isPodReady } from '../kube/pods.js';
 import { raw } from '../kube/raw.js';
 import type { SyncConfig } from '../config/schema.js';
 import { SyncSession, type MassDeleteInfo } from '../sync/session.js';
+import { SIDECAR_SRC } from '../sync/sidecar.js';
 import { renewLease, type DevSession } from './engine.js';
 import { waitDevPod } from './wait.js';
 
@@ -47,6 +48,7 @@ export function syncSessionFor(cluster: Cluster, session: DevSession, opts: Atta
     config: opts.sync,
     resolvePod: () => currentDevPod(inNamespace, session),
     confirmMassDelete: opts.confirmMassDelete,
+    remoteRoots: [SIDECAR_SRC, session.workDir],
   });
 }
 

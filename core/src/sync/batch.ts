@@ -43,11 +43,11 @@ export async function planBatch(tree: SyncTree, paths: string[], maxBytes: numbe
       if (tree.synced.has(rel) && !deletes.some((d) => under(d, rel))) deletes.push(rel);
       continue;
     }
-    if (tree.rules.ignores(rel, st.isDirectory())) continue;
+    if (tree.rules.ignores(rel, st.isDirectory()) || tree.faults.rejects(rel)) continue;
     if (st.isDirectory()) {
       if (tree.synced.get(rel)?.t === 'd') continue;
       // a new folder (created, moved in, or un-ignored): take everything inside it
-      for (const [p, e] of await scanTree(tree.root, tree.rules, tree.cache, rel)) {
+      for (const [p, e] of await scanTree(tree.root, tree.rules, tree.cache, rel, { faults: tree.faults })) {
         const s = tree.synced.get(p);
         if (!s || !sameEntry(s, e)) {
           items.add(p);
@@ -119,6 +119,7 @@ export async function fillBatch(
   paths: string[],
   sent: Map<string, Entry>,
   report: (message: string, hint?: string) => void,
+  recheck: (rel: string) => void,
   scanned?: Map<string, Stats>,
 ): Promise<void> {
   for (const rel of paths) {
@@ -147,26 +148,34 @@ export async function fillBatch(
       await sender.link(rel, target);
       sent.set(rel, { p: rel, t: 'l', m, l: target });
     } else if (st.isFile()) {
-      await fillFile(sender, tree, rel, abs, st, known !== undefined, sent);
+      await fillFile(sender, tree, rel, abs, st, known !== undefined, sent, recheck);
     }
   }
+  for (const p of sent.keys()) tree.faults.ok(p);
 }
 
-async function fillFile(sender: TarSender, tree: SyncTree, rel: string, abs: string, st: Stats, scanned: boolean, sent: Map<string, Entry>): Promise<void> {
+async function fillFile(sender: TarSender, tree: SyncTree, rel: string, abs: string, st: Stats, scanned: boolean, sent: Map<string, Entry>, recheck: (rel: string) => void): Promise<void> {
   const m = st.mode & 0o777;
   if (st.size > LARGE_FILE) {
-    const h = await hashFile(abs, st.size);
-    await sender.fileStream(rel, m, abs, st.size);
+    const h = await hashFile(abs, st.size).catch((e: unknown) => tree.faults.readFailed(rel, e));
+    if (h === undefined) return;
+    await sender.fileStream(rel, m, abs, st.size).catch((e: unknown) => {
+      tree.faults.add(rel, 'changing'); // cut short while streamed: the batch fails and is sent again
+      throw e;
+    });
     tree.cache.set(rel, st, h);
     sent.set(rel, { p: rel, t: 'f', m, s: st.size, h });
     return;
   }
   let content: Buffer;
+  const startedMs = Date.now();
   try {
     content = readFileFast(abs, st.size, scanned); // one open, read, close
-  } catch {
+  } catch (e) {
+    tree.faults.readFailed(rel, e);
     return;
   }
+  if (tree.faults.changedWhileRead(rel, abs, st, content.length, startedMs)) recheck(rel);
   const h = sha256(content);
   await sender.file(rel, m, content);
   if (content.length === st.size) tree.cache.set(rel, st, h);
@@ -174,12 +183,13 @@ async function fillFile(sender: TarSender, tree: SyncTree, rel: string, abs: str
 }
 
 /** Re-reads the whole tree against what is synced (after the ignore rules changed). */
-export async function reconcile(tree: SyncTree): Promise<void> {
-  tree.rules.reload();
-  const local = await scanTree(tree.root, tree.rules, tree.cache);
+export async function reconcile(tree: SyncTree, report: (message: string, hint?: string) => void, watchFolder: (rel: string) => void): Promise<void> {
+  await tree.rules.reload(report);
+  const local = await scanTree(tree.root, tree.rules, tree.cache, '', { faults: tree.faults });
   for (const [p, e] of local) {
     const s = tree.synced.get(p);
     if (!s || !sameEntry(s, e)) tree.pending.add(p);
+    if (e.t === 'd' && s?.t !== 'd') watchFolder(p); // newly synced: unwatched so far
   }
   for (const p of tree.synced.keys()) if (!local.has(p) && !tree.rules.ignores(p, tree.synced.get(p)!.t === 'd')) tree.pending.add(p);
 }

@@ -159,6 +159,7 @@ export class SyncConnection extends EventEmitter<ConnectionEvents> {
 
   async hello(mode: SyncMode, timeoutMs = 15_000): Promise<void> {
     const answer = this.expect('welcome', timeoutMs);
+    answer.catch(() => undefined); // a failed write below throws first; the answer fails with it
     await this.write(encodeJson({ t: 'hello', v: PROTOCOL_VERSION, mode, client: 'kdev' }));
     const welcome = await answer;
     if (welcome.v !== PROTOCOL_VERSION) throw new ProtocolError(`the sidecar speaks protocol ${welcome.v}, kdev ${PROTOCOL_VERSION}`);
@@ -167,6 +168,7 @@ export class SyncConnection extends EventEmitter<ConnectionEvents> {
 
   async manifest(entries: Entry[], timeoutMs = 120_000): Promise<DiffMessage> {
     const answer = this.expect('diff', timeoutMs);
+    answer.catch(() => undefined); // as in hello()
     await this.write(encodeJson({ t: 'manifest', entries }));
     return answer;
   }

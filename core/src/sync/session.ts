@@ -25,10 +25,11 @@ import { KdevError } from '../errors.js';
 import type { SyncConfig } from '../config/schema.js';
 import { IgnoreRules } from './ignore.js';
 import { scanTree } from './scan.js';
+import { FaultLog } from './faults.js';
 import { defaultHashCacheFile, HashCacheFile } from './cache-files.js';
 import { SyncConnection, type ChangesMessage, type DiffMessage } from './connection.js';
 import { DeletionGuard, type MassDeleteInfo } from './guard.js';
-import { watchFolder } from './watcher.js';
+import { RecheckQueue, watchFolder, type FolderWatch } from './watcher.js';
 import { attemptFailure, backoffDelay, Pause } from './reconnect.js';
 import { hashDiffering, planHandshake, sendPipelined, slices } from './handshake.js';
 import { fillBatch, planBatch, reconcile, settleDeletes, takePending } from './batch.js';
@@ -81,6 +82,8 @@ export interface SyncSessionOptions {
    * $XDG_CACHE_HOME (or ~/.cache)/kdev/sync/<hash of localRoot>.json; false: memory only.
    */
   hashCacheFile?: string | false;
+  /** Where the synced tree appears in the pod (paths too long there are left out); default: the sidecar's root. */
+  remoteRoots?: string[];
 }
 
 export interface SyncStatus {
@@ -114,7 +117,12 @@ export class SyncSession extends EventEmitter<SyncEvents> {
   private readonly cacheFile: HashCacheFile;
   private readonly pause = new Pause();
   private rulesDirty = false;
-  private watcher: Promise<{ close(): Promise<void> }> | undefined;
+  private watcher: Promise<FolderWatch> | undefined;
+  /** Files read while being written: looked at again once they settle. */
+  private readonly rechecks = new RecheckQueue((paths) => {
+    for (const p of paths) this.tree.pending.add(p);
+    this.scheduleFlush();
+  });
   private conn: SyncConnection | undefined;
   private transport: SyncTransport | undefined;
   private loop: Promise<void> | undefined;
@@ -136,7 +144,9 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     this.root = opts.localRoot;
     this.mode = opts.config?.mode ?? 'send-only';
     this.deleteLocal = this.mode === 'two-way' && (opts.config?.deleteLocal ?? false);
-    this.tree = { root: this.root, rules: new IgnoreRules(this.root, opts.config?.ignore ?? []), cache: new HashCache(), synced: new Map(), pending: new Set() };
+    this.tree = { root: this.root, rules: new IgnoreRules(this.root, opts.config?.ignore ?? []),
+      faults: new FaultLog((m, h) => this.report(m, h), opts.remoteRoots),
+      cache: new HashCache(), synced: new Map(), pending: new Set() };
     this.guard = new DeletionGuard({ confirm: opts.confirmMassDelete, min: opts.massDeleteMin, report: (m, h) => this.report(m, h) });
     this.maxBatchFiles = opts.maxBatchFiles ?? 2000;
     this.maxBatchBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
@@ -195,6 +205,8 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     this.conn?.close();
     const watcher = await this.watcher?.catch(() => undefined);
     await watcher?.close();
+    this.rechecks.stop();
+    this.tree.rules.close();
     this.watcher = undefined;
     await this.loop?.catch(() => undefined);
     this.loop = undefined;
@@ -228,9 +240,15 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       gitChanged: () => this.rulesDirty && this.scheduleFlush(true),
       recheck: (paths) => paths.forEach(changed),
       error: (message) => this.report(message),
+      unreadable: (rel, e) => this.tree.faults.readFailed(rel, e), // told once, with the scan's
       isSyncedFile: (rel) => this.tree.synced.get(rel)?.t === 'f',
     });
     this.watcher.then(() => {
+      // the index, .git/info/exclude, core.excludesFile: git replaces them by rename
+      this.tree.rules.watch(() => {
+        this.rulesDirty = true;
+        this.scheduleFlush(true);
+      });
       this.rulesDirty = true;
       this.scheduleFlush();
     }, () => undefined);
@@ -299,13 +317,11 @@ export class SyncSession extends EventEmitter<SyncEvents> {
   private async handshake(conn: SyncConnection): Promise<void> {
     this.setState('initial-sync');
     this.tree.pending.clear();
-    if (this.rulesDirty) {
-      this.rulesDirty = false;
-      this.tree.rules.reload();
-    }
+    this.rulesDirty = false;
+    await this.tree.rules.reload((m, h) => this.report(m, h));
     // no file is read here: hashes come from the cache; the sidecar says what it lacks
     const stats = new Map<string, Stats>();
-    const local = await scanTree(this.root, this.tree.rules, this.tree.cache, '', { hash: false, stats });
+    const local = await scanTree(this.root, this.tree.rules, this.tree.cache, '', { hash: false, stats, faults: this.tree.faults });
     // send-only into an empty root: no manifest needed, everything is missing (two-way
     // sends one anyway: it starts the sidecar's watcher)
     let diff: DiffMessage =
@@ -325,7 +341,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       async (b) => {
         const entries = new Map<string, Entry>();
         sent.set(b, entries);
-        const batch = await conn.sendBatch(b.deletes, (sender) => fillBatch(sender, this.tree, b.paths, entries, (m, h) => this.report(m, h), stats));
+        const batch = await conn.sendBatch(b.deletes, (sender) => fillBatch(sender, this.tree, b.paths, entries, (m, h) => this.report(m, h), (rel) => this.rechecks.add(rel), stats));
         this.counters.batches++;
         return batch;
       },
@@ -369,7 +385,8 @@ export class SyncSession extends EventEmitter<SyncEvents> {
       while (!conn.closed && conn === this.conn) {
         if (this.rulesDirty) {
           this.rulesDirty = false;
-          await reconcile(this.tree);
+          const watch = await this.watcher?.catch(() => undefined);
+          await reconcile(this.tree, (m, h) => this.report(m, h), (rel) => watch?.add(rel));
         }
         if (this.tree.pending.size === 0) break;
         if (await this.sendNextBatch(conn)) sentSomething = true;
@@ -404,7 +421,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     this.setState('syncing');
     this.emit('syncing', { files: items.length + allowed.length });
     const sent = new Map<string, Entry>();
-    const { applied } = await conn.sendBatch(allowed, (sender) => fillBatch(sender, this.tree, items, sent, (m, h) => this.report(m, h)));
+    const { applied } = await conn.sendBatch(allowed, (sender) => fillBatch(sender, this.tree, items, sent, (m, h) => this.report(m, h), (rel) => this.rechecks.add(rel)));
     const ack = await applied;
     if (allowed.length > 0) this.guard.touch(); // the burst goes on from here
     this.counters.batches++;

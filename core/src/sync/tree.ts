@@ -4,12 +4,15 @@
 import { relative, sep } from 'node:path';
 import type { Entry, HashCache } from '@kdev/sync-sidecar';
 import type { IgnoreRules } from './ignore.js';
+import type { FaultLog } from './faults.js';
 import { under } from './guard.js';
 
 export interface SyncTree {
   readonly root: string;
   readonly rules: IgnoreRules;
   readonly cache: HashCache;
+  /** Paths that cannot sync, reported as error events (see faults.ts). */
+  readonly faults: FaultLog;
   /** What the sidecar holds, as far as we know: path → entry. */
   synced: Map<string, Entry>;
   /** Paths changed locally, for the next batch. */

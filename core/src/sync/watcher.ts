@@ -56,6 +56,12 @@ export class RecheckQueue {
   }
 }
 
+/** A running watch: close it, or add a folder that has just become synced. */
+export interface FolderWatch {
+  close(): Promise<void>;
+  add(rel: string): void;
+}
+
 /** What the watcher tells its session. */
 export interface WatchSink {
   /** A path changed (or may have): it goes in the next batch. `event`: a new watcher event (not a chmod). */
@@ -67,6 +73,8 @@ export interface WatchSink {
   /** A re-check is due for these paths. */
   recheck(paths: string[]): void;
   error(message: string): void;
+  /** A path the watcher may not read (EACCES): a fault of that path, not of the watcher. */
+  unreadable(rel: string, e: Error): void;
   /** The path is a synced regular file (for raw events, which name a file or a folder's child). */
   isSyncedFile(rel: string): boolean;
 }
@@ -75,7 +83,7 @@ const isGit = (rel: string): boolean => rel === '.git' || rel.startsWith('.git/'
 const isRuleFile = (rel: string): boolean => rel === '.git/info/exclude' || rel === '.gitignore' || rel.endsWith('/.gitignore');
 
 /** Watches the folder (ignored paths unwatched, .git/info/exclude watched); resolves when ready. */
-export async function watchFolder(root: string, rules: IgnoreRules, sink: WatchSink): Promise<{ close(): Promise<void> }> {
+export async function watchFolder(root: string, rules: IgnoreRules, sink: WatchSink): Promise<FolderWatch> {
   const rechecks = new RecheckQueue((paths) => sink.recheck(paths));
   const watcher: FSWatcher = chokidarWatch(root, {
     ignoreInitial: true,
@@ -85,8 +93,7 @@ export async function watchFolder(root: string, rules: IgnoreRules, sink: WatchS
       const rel = relOf(root, path);
       if (rel === undefined) return false;
       if (rel === '.git/info/exclude' || rel === '.git' || rel === '.git/info') return false;
-      if (stats) return rules.ignores(rel, stats.isDirectory());
-      return rules.ignores(rel, false) && rules.ignores(rel, true);
+      return rules.watchIgnores(rel, stats?.isDirectory());
     },
   });
   watcher.on('all', (event, path) => {
@@ -107,12 +114,17 @@ export async function watchFolder(root: string, rules: IgnoreRules, sink: WatchS
     if (rel === undefined || isGit(rel) || rules.ignores(rel, false)) return;
     sink.changed(rel, false);
   });
-  watcher.on('error', (e) => sink.error(`file watcher: ${e instanceof Error ? e.message : String(e)}`));
+  watcher.on('error', (e) => {
+    const err = e as NodeJS.ErrnoException;
+    const rel = relOf(root, err.path ?? '');
+    if (rel !== undefined && err.code === 'EACCES') sink.unreadable(rel, err);
+    else sink.error(`file watcher: ${e instanceof Error ? e.message : String(e)}`);
+  });
   const stop = async () => {
     rechecks.stop();
     await watcher.close();
   };
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   watcher.add(join(root, '.git', 'info', 'exclude'));
-  return { close: stop };
+  return { close: stop, add: (rel) => watcher.add(join(root, rel)) };
 }
