@@ -61,6 +61,8 @@ export interface SyncTransport {
 export type TransportFactory = (pod: string) => Promise<SyncTransport>;
 
 export interface SyncSessionOptions {
+  /** The sidecar's per-session secret, presented in hello (read when connecting). */
+  token?: () => Promise<string | undefined>;
   /** Needed for the default transport (a port-forward). */
   cluster?: Cluster;
   namespace?: string;
@@ -368,7 +370,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         conn.on('changes', (msg) => void this.onRemoteChanges(conn!, msg));
         conn.on('pulled', (result) => void this.onPulled(result));
         this.conn = conn;
-        await conn.hello(this.mode);
+        await conn.hello(this.mode, undefined, await this.opts.token?.());
         await this.handshake(conn);
         failures = 0;
         if (!firstDone) {
