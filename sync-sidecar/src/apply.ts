@@ -87,6 +87,8 @@ export class BatchReceiver implements TarHandler {
   constructor(
     private readonly root: string,
     private readonly accept?: (rel: string, type: Entry['t']) => boolean,
+    /** Tests only: the commit fails after this many steps (to check the rollback). */
+    private readonly failAfterSteps?: number,
   ) {}
 
   private stagingDir(): Dir {
@@ -165,7 +167,7 @@ export class BatchReceiver implements TarHandler {
       this.parser.end();
       if (deletes.length === 0 && this.pending.length === 0) return { items: [], deletes, bytes: 0 };
       this.stagingDir();
-      const result = new Commit(this.rootDir!, this.staging!).run(deletes, this.pending);
+      const result = new Commit(this.rootDir!, this.staging!, this.failAfterSteps).run(deletes, this.pending);
       this.temps.length = 0; // all renamed into place or removed by the commit
       return { ...result, bytes: this.bytes };
     } catch (e) {
@@ -213,7 +215,13 @@ class Commit {
   constructor(
     private readonly root: Dir,
     private readonly staging: Dir,
+    private readonly failAfterSteps = Infinity,
   ) {}
+
+  private step(undo: () => void): void {
+    this.undo.push(undo);
+    if (this.undo.length >= this.failAfterSteps) throw new Error(`injected failure after ${this.undo.length} steps`);
+  }
 
   run(deletes: string[], pending: Pending[]): Omit<ApplyResult, 'bytes'> {
     try {
@@ -260,7 +268,7 @@ class Commit {
       const want = p.mode | 0o700;
       if (old !== want) {
         fchmodSync(d.fd, want);
-        this.undo.push(() => fchmodSync(d.fd, old));
+        this.step(() => fchmodSync(d.fd, old));
       }
       items.push({ p: p.rel, t: 'd' });
     }
@@ -287,7 +295,7 @@ class Commit {
       if (lstatAt(parent, name)) this.moveAside(parent, rel);
       try {
         renameAt(this.staging, tmp, parent, name);
-        this.undo.push(() => renameAt(parent, name, this.staging, tmp));
+        this.step(() => renameAt(parent, name, this.staging, tmp));
         return;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
@@ -308,7 +316,7 @@ class Commit {
     const name = baseOf(rel);
     const slot = String(++this.trashed);
     renameAt(parent, name, trash, slot);
-    this.undo.push(() => renameAt(trash, slot, parent, name));
+    this.step(() => renameAt(trash, slot, parent, name));
     // folders opened under it are in the trash now: forget them
     // (a folder is only ever opened through its parent, so none is cached when `rel` is not)
     if (this.dirs.has(rel)) {
@@ -338,7 +346,7 @@ class Commit {
       const d = openDirAt(parent, name);
       if (d) return this.keep(rel, d);
       if (lstatAt(parent, name)) this.moveAside(parent, rel);
-      if (mkdirAt(parent, name)) this.undo.push(() => rmdirSync(at(parent, name)));
+      if (mkdirAt(parent, name)) this.step(() => rmdirSync(at(parent, name)));
     }
     throw new Error(`${rel} keeps changing`);
   }

@@ -57,7 +57,10 @@ async function main(): Promise<void> {
     socket.setNoDelay(true);
     void serveConnection(socket, state);
   });
-  server.listen(port, host, () => log(`kdev sync sidecar listening on ${host}:${port}, root ${root}`));
+  server.listen(port, host, () => {
+    const addr = server.address();
+    log(`kdev sync sidecar listening on ${host}:${typeof addr === 'object' && addr ? addr.port : port}, root ${root}`);
+  });
   const stop = (): void => {
     server.close();
     process.exit(0);

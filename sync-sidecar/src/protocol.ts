@@ -169,6 +169,7 @@ export function checkRelPath(p: unknown): string {
 export function checkLinkTarget(p: string, target: unknown): string {
   if (typeof target !== 'string' || target.length === 0) throw new ProtocolError(`symlink ${p}: empty target`);
   if (target.includes('\0')) throw new ProtocolError(`symlink ${p}: target contains NUL`);
+  if (Buffer.byteLength(target) >= MAX_PATH_BYTES) throw new ProtocolError(`symlink ${p}: target over ${MAX_PATH_BYTES - 1} bytes`);
   if (target.startsWith('/')) throw new ProtocolError(`symlink ${p}: absolute target ${JSON.stringify(target)} rejected`);
   const resolved = posix.normalize(posix.join(posix.dirname(p), target));
   if (resolved === '..' || resolved.startsWith('../') || resolved.startsWith('/')) {

@@ -176,7 +176,6 @@ class Connection {
       this.state.opts.log?.('connection closed: idle');
       void this.send({ t: 'error', message: `no message for ${this.state.limits.idleMs} ms: connection closed` }).finally(() => this.stream.destroy());
     }, this.state.limits.idleMs);
-    this.idle.unref();
   }
 
   /** Accounts for the bytes the decoder holds, against the budget of all connections. */
@@ -201,8 +200,10 @@ class Connection {
       }
     } catch (e) {
       const message = e instanceof ProtocolError ? e.message : `sidecar error: ${e instanceof Error ? e.message : String(e)}`;
-      this.state.opts.log?.(`connection closed: ${message}`);
-      await this.send({ t: 'error', message }).catch(() => undefined);
+      if (!this.stream.destroyed) {
+        this.state.opts.log?.(`connection closed: ${message}`);
+        await this.send({ t: 'error', message }).catch(() => undefined);
+      }
     } finally {
       this.closed = true;
       this.state.connections--;
