@@ -20,7 +20,7 @@ export function notifySupervisor(fifo: string = DEFAULT_CTL_FIFO): NotifyResult 
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENXIO') return 'no-reader';
     if (code === 'ENOENT') return 'no-fifo';
-    if (code === 'ELOOP' || code === 'EISDIR' || code === 'EACCES' || code === 'ETXTBSY') return 'not-a-fifo';
+    if (code === 'ELOOP' || code === 'EISDIR' || code === 'ETXTBSY') return 'not-a-fifo';
     throw e;
   }
   try {

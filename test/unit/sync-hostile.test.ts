@@ -499,3 +499,36 @@ describe('hostile: half-applied batches roll back', () => {
   });
 });
 
+
+describe('hostile: authentication and least privilege', () => {
+  it('with a session token, hello without it, with a wrong one or a non-string is refused; the right one is served', async () => {
+    const base = tempDir('auth');
+    const state = new SidecarState({ root: base, token: 's3cret-token' });
+    for (const frames of [[hello()], [hello('send-only', 'wrong')], [encodeJson({ t: 'hello', v: 2, mode: 'send-only', token: 42 } as unknown as Parameters<typeof encodeJson>[0])]]) {
+      const msgs = await talk(state, [...frames, encodeJson({ t: 'ping', n: 1 })]);
+      assert.match(errorOf(msgs) ?? '', /authentication failed/);
+      assert.ok(!msgs.some((m) => m.t === 'welcome' || m.t === 'pong'));
+    }
+    const ok = await talk(state, [hello('send-only', 's3cret-token'), encodeJson({ t: 'ping', n: 1 })]);
+    assert.deepEqual(
+      ok.map((m) => m.t),
+      ['welcome', 'pong'],
+    );
+  });
+
+  it('the sidecar container runs as a non-root user, with no capabilities, a read-only root and its token from a Secret', async () => {
+    const { syncSidecarParts, SYNC_TOKEN_SECRET } = await import('@kdev/core');
+    const { container, volumes } = syncSidecarParts();
+    const sc = container.securityContext!;
+    assert.equal(sc.runAsNonRoot, true);
+    assert.ok((sc.runAsUser ?? 0) > 0);
+    assert.equal(sc.readOnlyRootFilesystem, true);
+    assert.equal(sc.allowPrivilegeEscalation, false);
+    assert.deepEqual(sc.capabilities?.drop, ['ALL']);
+    assert.equal(sc.capabilities?.add, undefined);
+    const env = container.env!.find((e) => e.name === 'KDEV_SYNC_TOKEN');
+    assert.equal(env?.valueFrom?.secretKeyRef?.name, SYNC_TOKEN_SECRET);
+    const tmp = container.volumeMounts!.find((m) => m.mountPath === '/tmp');
+    assert.ok(tmp && volumes.some((v) => v.name === tmp.name && v.emptyDir), 'a writable /tmp of its own');
+  });
+});
