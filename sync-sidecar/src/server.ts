@@ -140,7 +140,7 @@ class Connection {
   private outgoing = Promise.resolve();
   private nextRemoteBatch = 1;
   private closed = false;
-  private readonly rootDir: Dir;
+  private rootDir!: Dir;
   private idle: NodeJS.Timeout | undefined;
   private held = 0;
 
@@ -148,7 +148,6 @@ class Connection {
     private readonly stream: Duplex,
     private readonly state: SidecarState,
   ) {
-    this.rootDir = openRoot(state.opts.root);
     stream.on('error', () => undefined);
   }
 
@@ -190,6 +189,7 @@ class Connection {
     this.state.connections++;
     try {
       if (this.state.connections > this.state.limits.maxConnections) throw new ProtocolError(`too many connections (at most ${this.state.limits.maxConnections})`);
+      this.rootDir = openRoot(this.state.opts.root);
       this.touch();
       // destroyOnReturn: false, so that an error can still be sent before closing
       for await (const chunk of this.stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
@@ -215,7 +215,7 @@ class Connection {
       if (this.batch) await this.batch.receiver.abort().catch(() => undefined);
       this.batch = undefined;
       await this.outgoing;
-      closeDir(this.rootDir);
+      if (this.rootDir) closeDir(this.rootDir);
       this.stream.end();
       this.stream.destroy();
     }

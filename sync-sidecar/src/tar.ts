@@ -148,7 +148,7 @@ export class TarParser {
     if (this.ended || this.zeros > 0) throw bad('tar stream: data after the end of the archive');
     if (!checksumOk(h)) throw bad('tar header: bad checksum');
     const magic = h.toString('latin1', 257, 263);
-    if (magic !== 'ustar\0' && magic !== 'ustar ') throw bad('tar header: not a ustar header');
+    if (magic !== 'ustar\0') throw bad('tar header: not a ustar header');
     if (h[124]! & 0x80) throw bad('tar header: base-256 sizes are not accepted');
     const flag = h[156] === 0 ? '0' : String.fromCharCode(h[156]!);
     let size = octal(h.subarray(124, 136), 'size');

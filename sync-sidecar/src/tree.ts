@@ -120,19 +120,7 @@ export class HashCache {
 export function readFileFast(path: string, sizeHint: number, noFollow = false): Buffer {
   const fd = openSync(path, noFollow ? constants.O_RDONLY | constants.O_NOFOLLOW : constants.O_RDONLY);
   try {
-    let buf = Buffer.allocUnsafe(sizeHint + 1);
-    let n = 0;
-    for (;;) {
-      if (n === buf.length) {
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, n);
-        buf = bigger;
-      }
-      const r = readSync(fd, buf, n, buf.length - n, null);
-      if (r === 0) break;
-      n += r;
-    }
-    return buf.subarray(0, n);
+    return readAll(fd, sizeHint);
   } finally {
     closeSync(fd);
   }

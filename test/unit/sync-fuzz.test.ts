@@ -49,6 +49,17 @@ async function randomTar(rand: () => number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** A root and, next to it, a folder with a canary; a sidecar state on the root. */
+async function fuzzRoot(prefix: string): Promise<{ base: string; root: string; outside: string; state: SidecarState }> {
+  const base = tempDir(prefix);
+  const root = join(base, 'root');
+  const outside = join(base, 'outside');
+  await mkdir(root);
+  await mkdir(outside);
+  await writeFile(join(outside, 'precious'), 'do not touch');
+  return { base, root, outside, state: new SidecarState({ root }) };
+}
+
 function mutate(frame: Buffer, rand: () => number): Buffer {
   const f = Buffer.from(frame);
   const op = rand();
@@ -73,13 +84,7 @@ function mutate(frame: Buffer, rand: () => number): Buffer {
 }
 
 it('the sidecar survives 10,000+ random and mutated frames (among valid ones) and never writes outside its root', { timeout: 240_000 }, async () => {
-  const base = tempDir('fuzz');
-  const root = join(base, 'root');
-  const outside = join(base, 'outside');
-  await mkdir(root);
-  await mkdir(outside);
-  await writeFile(join(outside, 'precious'), 'do not touch');
-  const state = new SidecarState({ root });
+  const { base, root, outside, state } = await fuzzRoot('fuzz');
   const rand = prng(20261122);
   let frames = 0;
   let mutated = 0;
@@ -175,13 +180,7 @@ function hostileTar(rand: () => number): Buffer {
 }
 
 it('structure-aware: 3,000 well-formed but hostile tar batches change nothing outside the root and leave no temp files', { timeout: 300_000 }, async () => {
-  const base = tempDir('fuzz-tar');
-  const root = join(base, 'root');
-  const outside = join(base, 'outside');
-  await mkdir(root);
-  await mkdir(outside);
-  await writeFile(join(outside, 'precious'), 'do not touch');
-  const state = new SidecarState({ root });
+  const { base, root, outside, state } = await fuzzRoot('fuzz-tar');
   const rand = prng(20261207);
   const errors = new Map<string, number>();
   let applied = 0;
