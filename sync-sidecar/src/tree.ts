@@ -1,7 +1,7 @@
 // Reading a tree: one entry per path, with a content-hash cache keyed by the file's identity
 // (inode, size, mtime) so that a re-scan only re-hashes files that changed.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, openSync, readFileSync, readSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, openSync, readFileSync, writeFileSync, type Stats } from 'node:fs';
 import { lstat, readlink, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry } from './protocol.js';
