@@ -9,29 +9,12 @@ import assert from 'node:assert/strict';
 import type { Duplex } from 'node:stream';
 import { ensureSidecarConfigMap, ensureSyncToken, execCapture, portForwardTransport, syncSidecarParts, type Cluster, type SyncTransport } from '@kdev/core';
 import { CHUNK_JSON_BYTES, FRAME_DATA, FRAME_JSON, FrameDecoder, MAX_JSON_TO_SIDECAR, STAGING_DIR, encodeJson, manifestOrder, parseMessage, type Entry, type ServerMessage } from '@kdev/sync-sidecar';
+import { containerCgroup, sampleCgroupPeak } from '../lib/cgroup.js';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';
 import { batchFrames, dirEntry, fileEntry, hello, linkEntry, paxEntry, tarOf } from '../lib/tar-craft.js';
 
 const APP = 'sync-hostile';
 const LIMIT_MB = 256;
-
-/**
- * Samples the container's memory cgroup every 20 ms for `ms` and prints the peak of its
- * anonymous memory (memory.stat `anon` on cgroup v2, `total_rss` on v1: what the kubelet
- * reports as rssBytes; the page cache of files the sidecar reads is reclaimable and left out).
- */
-const SAMPLER = (ms: number): string => `
-const fs = require('fs');
-const v2 = fs.existsSync('/sys/fs/cgroup/memory.stat');
-const file = v2 ? '/sys/fs/cgroup/memory.stat' : '/sys/fs/cgroup/memory/memory.stat';
-const key = v2 ? 'anon' : 'total_rss';
-let peak = 0;
-const end = Date.now() + ${ms};
-const t = setInterval(() => {
-  const m = new RegExp('^' + key + ' (\\d+)$', 'm').exec(fs.readFileSync(file, 'utf8'));
-  peak = Math.max(peak, Number(m[1]));
-  if (Date.now() > end) { clearInterval(t); console.log(peak); }
-}, 20);`;
 
 interface Conn {
   socket: Duplex;
@@ -101,7 +84,7 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
     const canaries = await exec('dev', 'cat /kdev/ctl/canary /tmp/canary-dev; ls -A /kdev/ctl | sort | tr "\\n" " "; test -p /kdev/ctl/cmd && echo FIFO');
     assert.match(canaries, /^ctl canary\ndev canary\n/);
     assert.match(canaries, /FIFO/);
-    const newer = await exec('kdev-sync', `find /kdev/ctl /tmp /kdev/sidecar -newer /kdev/ctl/marker ! -path /kdev/ctl/marker ! -path /kdev/ctl/cmd ! -name 'kdev-sync-hashes-*' 2>/dev/null | head -20; true`);
+    const newer = await exec('kdev-sync', `find /kdev/ctl /tmp /kdev/sidecar -mindepth 1 -newer /kdev/ctl/marker ! -path /kdev/ctl/marker ! -path /kdev/ctl/cmd ! -name 'kdev-sync-hashes-*' 2>/dev/null | head -20; true`);
     assert.equal(newer.trim(), '', `changed outside the root: ${newer}`);
     const staging = await exec('kdev-sync', `ls -A /kdev/src/${STAGING_DIR} 2>/dev/null; true`);
     assert.equal(staging.trim(), '', 'temp files left');
@@ -114,12 +97,12 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
     assert.equal(status?.restartCount, restarts, 'the sidecar restarted');
   };
 
-  const attack = async (name: string, ms: number, fn: () => Promise<void>): Promise<void> => {
-    const sampler = execCapture(cluster, pod, 'kdev-sync', ['node', '-e', SAMPLER(ms)]);
-    await new Promise((r) => setTimeout(r, 500));
+  /** Runs an attack while the sidecar container's cgroup memory (anonymous: rssBytes) is sampled. */
+  const attack = async (name: string, fn: () => Promise<void>): Promise<void> => {
+    const stop = sampleCgroupPeak(await containerCgroup(cluster, ns.name, pod, 'kdev-sync'));
     await fn();
-    const out = await sampler;
-    const peak = Number(out.stdout.trim()) / 1048576;
+    await new Promise((r) => setTimeout(r, 500));
+    const peak = stop();
     peaks.push([name, peak]);
     console.log(`memory attack "${name}": container cgroup peak ${peak.toFixed(1)} MiB`);
     assert.ok(peak > 0 && peak < LIMIT_MB * 0.9, `${name}: ${peak} MiB`);
@@ -134,7 +117,8 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
     const parts = syncSidecarParts();
     // the app (root) plants escapes in the synced folder and canaries outside it
     const plant = [
-      'echo "ctl canary" > /kdev/ctl/canary; echo "dev canary" > /tmp/canary-dev',
+      // an app that shares its folders (umask 0): a stricter one keeps sync out of them (PROTOCOL.md)
+      'umask 000; echo "ctl canary" > /kdev/ctl/canary; echo "dev canary" > /tmp/canary-dev; mkfifo -m 622 /kdev/ctl/cmd',
       'ln -sfn /kdev/ctl /app/esc; ln -sfn /etc /app/etc; ln -sfn /proc/self /app/self; ln -sfn /var/run/secrets /app/sa',
       'mkdir -p /app/a; ln -sfn .. /app/a/p; ln -sfn ../ctl/cmd /app/cmdlink',
       'truncate -s 300M /app/big.bin',
@@ -177,7 +161,6 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
       if (r.stdout.includes('yes')) break;
       await new Promise((r2) => setTimeout(r2, 200));
     }
-    await execCapture(cluster, pod, 'dev', ['sh', '-c', 'mkfifo -m 622 /kdev/ctl/cmd; touch -d "1 minute ago" /kdev/ctl/cmd']);
     await new Promise((r) => setTimeout(r, 1100)); // the marker is strictly older than anything that follows
     transport = await portForwardTransport(cluster, ns.name, 7878)(pod);
     const p = await cluster.core.readNamespacedPod({ name: pod, namespace: ns.name });
@@ -230,7 +213,7 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
   });
 
   it('memory: nine connections holding partial 4 MiB frames', async () => {
-    await attack('9 connections x partial 4 MiB frames', 15_000, async () => {
+    await attack('9 connections x partial 4 MiB frames', async () => {
       const conns = await Promise.all(Array.from({ length: 9 }, () => open()));
       const head = Buffer.alloc(5);
       head[0] = FRAME_JSON;
@@ -242,7 +225,7 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
   });
 
   it('memory: a manifest of 240,000 files', async () => {
-    await attack('manifest of 240,000 files', 60_000, async () => {
+    await attack('manifest of 240,000 files', async () => {
       const entries: Entry[] = [{ p: 'src', t: 'd', m: 0o755 }];
       for (let d = 0; d < 2400; d++) {
         entries.push({ p: `src/module-${d}`, t: 'd', m: 0o755 });
@@ -274,7 +257,7 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
   });
 
   it('memory: a two-way pull of a 300 MB file, and a 400 MiB pax header', async () => {
-    await attack('pull of a 300 MB file', 60_000, async () => {
+    await attack('pull of a 300 MB file', async () => {
       const c = await open();
       await send(c, [hello('two-way', token), encodeJson({ t: 'pull', paths: ['big.bin'] })]);
       const until = Date.now() + 50_000;
@@ -282,7 +265,7 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
       assert.ok(c.bytes >= 300 * 1024 * 1024, `pulled ${c.bytes} bytes`);
       c.socket.destroy();
     });
-    await attack('400 MiB pax header', 8000, async () => {
+    await attack('400 MiB pax header', async () => {
       const c = await open();
       await send(c, [hello('send-only', token), ...batchFrames(1, [], Buffer.concat([paxEntry('', 400 * 1024 * 1024), Buffer.alloc(1024 * 1024)])).slice(0, 2)]);
       const e = await c.next('applied', 30_000);
