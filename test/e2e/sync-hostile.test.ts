@@ -8,10 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Duplex } from 'node:stream';
 import { ensureSidecarConfigMap, ensureSyncToken, execCapture, portForwardTransport, syncSidecarParts, type Cluster, type SyncTransport } from '@kdev/core';
-import { CHUNK_JSON_BYTES, FRAME_DATA, FRAME_JSON, FrameDecoder, MAX_JSON_TO_SIDECAR, STAGING_DIR, encodeJson, manifestOrder, parseMessage, type Entry, type ServerMessage } from '@kdev/sync-sidecar';
+import { FRAME_DATA, FRAME_JSON, FrameDecoder, MAX_JSON_TO_SIDECAR, STAGING_DIR, encodeJson, parseMessage, type Entry, type ServerMessage } from '@kdev/sync-sidecar';
 import { containerCgroup, sampleCgroupPeak } from '../lib/cgroup.js';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';
-import { batchFrames, dirEntry, fileEntry, hello, linkEntry, paxEntry, tarOf } from '../lib/tar-craft.js';
+import { batchFrames, countDiff, dirEntry, fileEntry, hello, linkEntry, manifestFrames, paxEntry, tarOf } from '../lib/tar-craft.js';
 
 const APP = 'sync-hostile';
 const LIMIT_MB = 256;
@@ -231,26 +231,9 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
         entries.push({ p: `src/module-${d}`, t: 'd', m: 0o755 });
         for (let f = 0; f < 100; f++) entries.push({ p: `src/module-${d}/component-file-${f}.tsx`, t: 'f', m: 0o644, s: 1000 + f, h: 'a'.repeat(64) });
       }
-      entries.sort(manifestOrder);
       const c = await open();
-      const frames = [hello('send-only', token)];
-      for (let at = 0; at < entries.length; ) {
-        const part: Entry[] = [];
-        for (let bytes = 0; at < entries.length && bytes < CHUNK_JSON_BYTES; at++) {
-          part.push(entries[at]!);
-          bytes += entries[at]!.p.length + 100;
-        }
-        frames.push(encodeJson({ t: 'manifest', entries: part, ...(at < entries.length ? { more: true } : {}) }));
-      }
-      await send(c, frames);
-      let paths = 0;
-      for (;;) {
-        const d = await c.next('diff', 300_000);
-        assert.equal(d.t, 'diff', JSON.stringify(d).slice(0, 200));
-        if (d.t !== 'diff') break;
-        paths += d.missing.length + d.differ.length + d.extra.length;
-        if (!d.more) break;
-      }
+      await send(c, [hello('send-only', token), ...manifestFrames(entries)]);
+      const paths = await countDiff(c.next, 300_000);
       assert.ok(paths >= entries.length);
       c.socket.destroy();
     });

@@ -3,14 +3,17 @@
 import { createHash } from 'node:crypto';
 import {
   FRAME_DATA,
+  CHUNK_JSON_BYTES,
   FRAME_END,
   FRAME_JSON,
   FrameDecoder,
   PROTOCOL_VERSION,
   encodeFrame,
   encodeJson,
+  manifestOrder,
   parseMessage,
   type ClientMessage,
+  type Entry,
   type ServerMessage,
 } from '@kdev/sync-sidecar';
 
@@ -117,4 +120,30 @@ export function messageCollector(): { push: (c: Buffer) => void; messages: Serve
       for (const f of decoder.push(c)) if (f.type === FRAME_JSON) messages.push(parseMessage(f.payload));
     },
   };
+}
+
+/** A manifest as the client sends it: sorted, in chunks of about CHUNK_JSON_BYTES. */
+export function manifestFrames(entries: Entry[]): Buffer[] {
+  const sorted = [...entries].sort(manifestOrder);
+  const frames: Buffer[] = [];
+  for (let at = 0; at < sorted.length; ) {
+    const part: Entry[] = [];
+    for (let bytes = 0; at < sorted.length && bytes < CHUNK_JSON_BYTES; at++) {
+      part.push(sorted[at]!);
+      bytes += sorted[at]!.p.length + 100;
+    }
+    frames.push(encodeJson({ t: 'manifest', entries: part, ...(at < sorted.length ? { more: true } : {}) }));
+  }
+  return frames;
+}
+
+/** Reads diff chunks until the last; the number of paths they name. Throws on an error message. */
+export async function countDiff(next: (t: ServerMessage['t'], timeoutMs?: number) => Promise<ServerMessage>, timeoutMs: number): Promise<number> {
+  let paths = 0;
+  for (;;) {
+    const d = await next('diff', timeoutMs);
+    if (d.t !== 'diff') throw new Error(`expected a diff: ${JSON.stringify(d).slice(0, 300)}`);
+    paths += d.missing.length + d.differ.length + d.extra.length;
+    if (!d.more) return paths;
+  }
 }

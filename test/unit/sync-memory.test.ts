@@ -11,7 +11,6 @@ import { createConnection, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import {
-  CHUNK_JSON_BYTES,
   FRAME_DATA,
   FRAME_END,
   FRAME_JSON,
@@ -19,13 +18,12 @@ import {
   MAX_JSON_TO_SIDECAR,
   encodeFrame,
   encodeJson,
-  manifestOrder,
   parseMessage,
   type Entry,
   type ServerMessage,
 } from '@kdev/sync-sidecar';
 import { tempDir } from '../lib/sync.js';
-import { batchFrames, hello, paxEntry } from '../lib/tar-craft.js';
+import { batchFrames, countDiff, hello, manifestFrames, paxEntry } from '../lib/tar-craft.js';
 
 /** The container's memory limit (core/src/sync/sidecar.ts). */
 const LIMIT_MB = 256;
@@ -117,25 +115,8 @@ function write(c: Client, buf: Buffer): Promise<void> {
 async function manifest(entries: Entry[]): Promise<number> {
   const c = await connect();
   await write(c, hello());
-  entries.sort(manifestOrder);
-  let at = 0;
-  while (at < entries.length) {
-    const part: Entry[] = [];
-    let bytes = 0;
-    while (at < entries.length && bytes < CHUNK_JSON_BYTES) {
-      bytes += entries[at]!.p.length + 100;
-      part.push(entries[at++]!);
-    }
-    await write(c, encodeJson({ t: 'manifest', entries: part, ...(at < entries.length ? { more: true } : {}) }));
-  }
-  let count = 0;
-  for (;;) {
-    const d = await c.next('diff', 600_000);
-    assert.equal(d.t, 'diff', JSON.stringify(d).slice(0, 300));
-    if (d.t !== 'diff') break;
-    count += d.missing.length + d.differ.length + d.extra.length;
-    if (!d.more) break;
-  }
+  for (const f of manifestFrames(entries)) await write(c, f);
+  const count = await countDiff(c.next, 600_000);
   c.socket.destroy();
   return count;
 }

@@ -6,7 +6,6 @@ import type { Cluster } from '../kube/client.js';
 import { kubeError } from '../kube/errors.js';
 import type { SyncConfig } from '../config/schema.js';
 import { SyncSession, type MassDeleteInfo } from '../sync/session.js';
-import { readSyncToken } from '../sync/sidecar.js';
 import { renewLease, type DevSession } from './engine.js';
 import { waitDevPod } from './wait.js';
 
@@ -49,7 +48,6 @@ export function syncSessionFor(cluster: Cluster, session: DevSession, opts: Atta
     localRoot: opts.localRoot,
     config: opts.sync,
     resolvePod: () => currentDevPod(inNamespace, session),
-    token: () => readSyncToken(inNamespace, session.namespace),
     confirmMassDelete: opts.confirmMassDelete,
   });
 }

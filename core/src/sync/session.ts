@@ -20,6 +20,7 @@ import { homedir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
+import { readSyncToken } from './sidecar.js';
 import { HashCache, checkLinkTarget, hashFile, readFileFast, removeInside, sha256, type ApplyResult, type Entry, type SyncMode, DEFAULT_PORT, ProtocolError, sameEntry, entryOf } from '@kdev/sync-sidecar';
 import type { Cluster } from '../kube/client.js';
 import { openPortForwardStream } from './transport.js';
@@ -61,7 +62,10 @@ export interface SyncTransport {
 export type TransportFactory = (pod: string) => Promise<SyncTransport>;
 
 export interface SyncSessionOptions {
-  /** The sidecar's per-session secret, presented in hello (read when connecting). */
+  /**
+   * The sidecar's secret, presented in hello (read at each connect). Default, with a cluster:
+   * the namespace's sync token Secret, if there is one.
+   */
   token?: () => Promise<string | undefined>;
   /** Needed for the default transport (a port-forward). */
   cluster?: Cluster;
@@ -350,6 +354,11 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     watcher.add(join(this.root, '.git', 'info', 'exclude'));
   }
 
+  private async token(): Promise<string | undefined> {
+    if (this.opts.token) return this.opts.token();
+    return this.opts.cluster ? readSyncToken(this.opts.cluster, this.opts.namespace) : undefined;
+  }
+
   private async run(first: { resolve: () => void; reject: (e: Error) => void }): Promise<void> {
     let failures = 0;
     let firstDone = false;
@@ -370,7 +379,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         conn.on('changes', (msg) => void this.onRemoteChanges(conn!, msg));
         conn.on('pulled', (result) => void this.onPulled(result));
         this.conn = conn;
-        await conn.hello(this.mode, undefined, await this.opts.token?.());
+        await conn.hello(this.mode, undefined, await this.token());
         await this.handshake(conn);
         failures = 0;
         if (!firstDone) {
