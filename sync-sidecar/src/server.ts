@@ -214,10 +214,12 @@ class Connection {
       this.diff?.close();
       if (this.batch) await this.batch.receiver.abort().catch(() => undefined);
       this.batch = undefined;
-      await this.outgoing;
-      if (this.rootDir) closeDir(this.rootDir);
+      // closed first: a pull still sending stops at its next write (a client that no longer
+      // reads cannot hold the connection, and its slot, open); then its descriptors go
       this.stream.end();
       this.stream.destroy();
+      await this.outgoing;
+      if (this.rootDir) closeDir(this.rootDir);
     }
   }
 

@@ -532,3 +532,19 @@ describe('hostile: authentication and least privilege', () => {
     assert.ok(tmp && volumes.some((v) => v.name === tmp.name && v.emptyDir), 'a writable /tmp of its own');
   });
 });
+
+describe('hostile: a client that stops reading', () => {
+  it('a pull whose client half-closes and never reads does not keep the connection (or its slot)', { timeout: 60_000 }, async () => {
+    const env = await setup({ maxConnections: 1 });
+    await writeFile(join(env.root, 'big'), Buffer.alloc(8 * 1024 * 1024, 1));
+    const { Duplex } = await import('node:stream');
+    // a client end whose readable side is never consumed beyond its buffer
+    const server = new Duplex({ read() {}, write: (_c, _e, cb) => setTimeout(cb, 60_000), highWaterMark: 1024 });
+    const done = serveConnection(server, env.state);
+    server.push(hello('two-way'));
+    server.push(encodeJson({ t: 'pull', paths: ['big', 'big', 'big'] }));
+    server.push(null);
+    await done;
+    await intact(env);
+  });
+});
