@@ -163,6 +163,19 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
     }
     await new Promise((r) => setTimeout(r, 1100)); // the marker is strictly older than anything that follows
     transport = await portForwardTransport(cluster, ns.name, 7878)(pod);
+    // the pod is ready before the sidecar listens (it has no probe): wait for its welcome
+    for (let i = 0; ; i++) {
+      try {
+        const c = await open();
+        await send(c, [hello('send-only', token)]);
+        const w = await c.next('welcome', 5000);
+        c.socket.destroy();
+        if (w.t === 'welcome') break;
+      } catch (e) {
+        if (i >= 60) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     const p = await cluster.core.readNamespacedPod({ name: pod, namespace: ns.name });
     restarts = p.status?.containerStatuses?.find((s) => s.name === 'kdev-sync')?.restartCount ?? 0;
   });
