@@ -1,64 +1,27 @@
-// Receiving one batch: a tar stream (tar-stream) whose entries are written to temp files in
-// the staging folder as they arrive, then, once the whole stream is in and valid, deletions
-// are made and every temp file is renamed into place. A stream that breaks off or is
-// malformed is aborted: its temp files are removed and nothing in the tree changes.
-import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, createWriteStream, fchmodSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, rm, unlink } from 'node:fs/promises';
-import { join, posix } from 'node:path';
-import * as tar from 'tar-stream';
-import { MAX_TAR_EXT_HEADER, ProtocolError, STAGING_DIR, checkLinkTarget, checkRelPath, type Entry } from './protocol.js';
+// Receiving one batch: a tar stream (parsed by ./tar.ts) whose files are written to temp files
+// in the staging folder as they arrive. Every name, link and type is checked while the stream
+// comes in, so a batch is known valid before anything in the tree changes. Once END arrives,
+// the commit makes the deletions and renames everything into place, all by descriptor (see
+// ./fsfd.ts), recording each step in a journal: a failure mid-commit undoes the steps already
+// made, so a batch lands whole or not at all. Whatever a commit replaces or deletes is first
+// moved into a per-batch trash folder (a rename: O(1) whatever its size) and removed after.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, constants, fchmodSync, fstatSync, openSync, rmdirSync, symlinkSync, writeSync, type Stats } from 'node:fs';
+import { type Dir, at, closeDir, lstatAt, mkdirAt, openDirAt, openDirPath, openRoot, removeAt, renameAt } from './fsfd.js';
+import { ProtocolError, STAGING_DIR, checkLinkTarget, checkRelPath, type Entry } from './protocol.js';
+import { TarParser, type TarHandler, type TarHeader } from './tar.js';
 
-const SMALL_ENTRY = 4 * 1024 * 1024;
-/** The process umask: chmod after a write only when it would have stripped a wanted bit. */
+/** The process umask: fchmod after a write only when it would have stripped a wanted bit. */
 const UMASK = process.umask();
 
 /**
- * Watches the 512-byte block structure of a tar stream ahead of the parser and rejects
- * extension headers (pax, GNU long names) larger than MAX_TAR_EXT_HEADER, which a parser
- * would otherwise buffer whole in memory.
+ * The tar parser run on its own, with nowhere to put the data: it throws on exactly what a
+ * batch would reject in its structure (oversize extension headers, bad numbers, cut streams).
  */
-export class TarHeaderGuard {
-  private skip = 0; // bytes of entry data (plus padding) still to pass
-  private header = Buffer.alloc(512);
-  private headerFill = 0;
-
-  push(chunk: Buffer): void {
-    let i = 0;
-    while (i < chunk.length) {
-      if (this.skip > 0) {
-        const n = Math.min(this.skip, chunk.length - i);
-        this.skip -= n;
-        i += n;
-        continue;
-      }
-      const n = Math.min(512 - this.headerFill, chunk.length - i);
-      chunk.copy(this.header, this.headerFill, i, i + n);
-      this.headerFill += n;
-      i += n;
-      if (this.headerFill < 512) break;
-      this.headerFill = 0;
-      if (this.header.every((b) => b === 0)) continue; // end-of-archive blocks
-      const size = parseTarSize(this.header.subarray(124, 136));
-      const flag = String.fromCharCode(this.header[156]!);
-      if ((flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') && size > MAX_TAR_EXT_HEADER) {
-        throw new ProtocolError(`oversize tar extension header: ${size} bytes (max ${MAX_TAR_EXT_HEADER})`);
-      }
-      this.skip = Math.ceil(size / 512) * 512;
-    }
+export class TarHeaderGuard extends TarParser {
+  constructor() {
+    super({ entry: () => undefined, data: () => undefined, entryEnd: () => undefined });
   }
-}
-
-function parseTarSize(field: Buffer): number {
-  if (field[0]! & 0x80) {
-    // base-256: anything this large is beyond what we accept for a header anyway
-    let v = 0;
-    for (let i = 1; i < field.length; i++) v = v * 256 + field[i]!;
-    return v;
-  }
-  const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
-  const v = text === '' ? 0 : parseInt(text, 8);
-  return Number.isFinite(v) ? v : 0;
 }
 
 export interface AppliedItem {
@@ -66,6 +29,8 @@ export interface AppliedItem {
   t: Entry['t'];
   /** sha256 of what was written (files). */
   h?: string;
+  /** Link target (symlinks). */
+  l?: string;
   stat?: Stats;
 }
 
@@ -86,307 +51,327 @@ interface Pending {
 
 let tmpCounter = 0;
 
+function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+}
+
+function baseOf(rel: string): string {
+  return rel.slice(rel.lastIndexOf('/') + 1);
+}
+
+/** Opens the staging folder, replacing whatever else (a symlink, a file) is in its place. */
+export function openStaging(root: Dir): Dir {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const d = openDirAt(root, STAGING_DIR);
+    if (d) return d;
+    if (lstatAt(root, STAGING_DIR)) removeAt(root, STAGING_DIR);
+    mkdirAt(root, STAGING_DIR, 0o700);
+  }
+  throw new ProtocolError('the staging folder keeps changing');
+}
+
 /** One incoming batch into `root`. Feed it with write(), then finish() or abort(). */
-export class BatchReceiver {
-  private readonly extract = tar.extract();
-  private readonly guard = new TarHeaderGuard();
+export class BatchReceiver implements TarHandler {
+  private readonly parser = new TarParser(this);
   private readonly pending: Pending[] = [];
   private readonly temps: string[] = [];
   private failure: Error | undefined;
-  private aborted = false;
-  private finished: Promise<void>;
   private bytes = 0;
-  private readonly staging: string;
-  private stagingReady: Promise<unknown>;
+  private rootDir: Dir | undefined;
+  private staging: Dir | undefined;
+  /** The file being received: its temp descriptor and hash (none when skipped). */
+  private current: { fd?: number; hash?: Hash; item?: Pending } | undefined;
 
   /** `accept` may turn entries away (they are read past, not written): the client's ignore rules. */
   constructor(
     private readonly root: string,
     private readonly accept?: (rel: string, type: Entry['t']) => boolean,
-  ) {
-    this.staging = join(root, STAGING_DIR);
-    this.stagingReady = mkdir(this.staging, { recursive: true });
-    this.finished = new Promise<void>((resolve, reject) => {
-      this.extract.on('finish', () => resolve());
-      this.extract.on('error', (e: Error) => {
-        this.fail(e);
-        reject(this.failure);
-      });
-    });
-    this.finished.catch(() => undefined);
-    this.extract.on('entry', (header, stream, next) => {
-      this.onEntry(header, stream, next).catch((e: unknown) => {
-        this.fail(e);
-        this.extract.destroy(this.failure);
-      });
-    });
+    /** Tests only: the commit fails after this many steps (to check the rollback). */
+    private readonly failAfterSteps?: number,
+  ) {}
+
+  private stagingDir(): Dir {
+    if (!this.staging) {
+      this.rootDir = openRoot(this.root);
+      this.staging = openStaging(this.rootDir);
+    }
+    return this.staging;
   }
 
-  private fail(e: unknown): void {
-    if (this.failure) return;
-    this.failure = e instanceof ProtocolError ? e : new ProtocolError(`malformed tar stream: ${e instanceof Error ? e.message : String(e)}`);
+  private fail(e: unknown): Error {
+    this.failure ??= e instanceof ProtocolError ? e : new ProtocolError(`malformed tar stream: ${e instanceof Error ? e.message : String(e)}`);
+    return this.failure;
   }
 
-  private tempPath(): string {
-    const p = join(this.staging, `${process.pid}-${++tmpCounter}`);
-    this.temps.push(p);
-    return p;
-  }
-
-  private async onEntry(header: tar.Headers, stream: NodeJS.ReadableStream, next: () => void): Promise<void> {
-    stream.on('error', () => undefined); // a destroyed batch destroys its entry stream too
-    let name = header.name;
-    if (header.type === 'directory' && name.endsWith('/')) name = name.slice(0, -1);
+  entry(h: TarHeader): void {
+    const name = h.type === 'directory' && h.name.endsWith('/') ? h.name.slice(0, -1) : h.name;
     const rel = checkRelPath(name);
-    const mode = (header.mode ?? 0o644) & 0o777;
-    await this.stagingReady;
-    const kind: Entry['t'] = header.type === 'directory' ? 'd' : header.type === 'symlink' ? 'l' : 'f';
+    const mode = h.mode & 0o777;
+    const kind: Entry['t'] = h.type === 'directory' ? 'd' : h.type === 'symlink' ? 'l' : 'f';
+    if (kind === 'l') checkLinkTarget(rel, h.linkname);
     if (this.accept && !this.accept(rel, kind)) {
-      stream.resume();
-      stream.on('end', next);
+      this.current = {};
       return;
     }
-    if (header.type === 'directory') {
-      this.pending.push({ rel, type: 'd', mode });
-      stream.resume();
-      stream.on('end', next);
+    if (kind !== 'f') {
+      this.pending.push({ rel, type: kind, mode, target: kind === 'l' ? h.linkname : undefined });
+      this.current = {};
       return;
     }
-    if (header.type === 'symlink') {
-      const target = checkLinkTarget(rel, header.linkname);
-      this.pending.push({ rel, type: 'l', mode, target });
-      stream.resume();
-      stream.on('end', next);
-      return;
-    }
-    if (header.type !== 'file') throw new ProtocolError(`tar entry type ${header.type} of ${rel} is not allowed`);
-    const size = header.size ?? 0;
-    const tmp = this.tempPath();
+    const staging = this.stagingDir();
+    const tmp = `${process.pid}-${++tmpCounter}`;
+    this.temps.push(tmp);
+    const fd = openSync(at(staging, tmp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     const item: Pending = { rel, type: 'f', mode, tmp };
     this.pending.push(item);
-    this.bytes += size;
-    const hash = createHash('sha256');
-    if (size <= SMALL_ENTRY) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => {
-        chunks.push(c);
-        hash.update(c);
-      });
-      await new Promise<void>((resolve, reject) => {
-        stream.on('end', resolve);
-        stream.on('error', reject);
-      });
-      item.hash = hash.digest('hex');
-      if (this.aborted) return;
-      // one open, write and close, synchronously: for small files the thread-pool round
-      // trips of fs/promises cost more than the writes themselves
-      writeTemp(tmp, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), mode);
-      next();
-      return;
-    }
-    const out = createWriteStream(tmp, { mode });
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (c: Buffer) => {
-        hash.update(c);
-        if (!out.write(c)) {
-          stream.pause();
-          out.once('drain', () => stream.resume());
-        }
-      });
-      stream.on('end', () => out.end());
-      stream.on('error', reject);
-      out.on('error', reject);
-      out.on('finish', resolve);
-    }).catch(async (e: unknown) => {
-      out.destroy();
-      await rm(tmp, { force: true });
-      throw e;
-    });
-    if (this.aborted) return void (await rm(tmp, { force: true }));
-    await chmod(tmp, mode);
-    item.hash = hash.digest('hex');
-    next();
+    this.bytes += h.size;
+    this.current = { fd, hash: createHash('sha256'), item };
   }
 
-  /** Feeds tar bytes; resolves when the parser can take more. */
+  data(chunk: Buffer): void {
+    const cur = this.current!;
+    if (cur.fd === undefined) return;
+    cur.hash!.update(chunk);
+    let off = 0;
+    while (off < chunk.length) off += writeSync(cur.fd, chunk, off, chunk.length - off);
+  }
+
+  entryEnd(): void {
+    const cur = this.current!;
+    this.current = undefined;
+    if (cur.fd === undefined) return;
+    try {
+      if ((cur.item!.mode & UMASK) !== 0) fchmodSync(cur.fd, cur.item!.mode);
+    } finally {
+      closeSync(cur.fd);
+    }
+    cur.item!.hash = cur.hash!.digest('hex');
+  }
+
+  /** Feeds tar bytes (parsed and written synchronously). */
   async write(chunk: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     try {
-      this.guard.push(chunk);
+      this.parser.push(chunk);
     } catch (e) {
-      this.fail(e);
-      this.extract.destroy(this.failure);
-      throw this.failure;
+      throw this.fail(e);
     }
-    if (!this.extract.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.extract.off('drain', done);
-          this.extract.off('close', done);
-          resolve();
-        };
-        this.extract.on('drain', done);
-        this.extract.on('close', done);
-      });
-    }
-    if (this.failure) throw this.failure;
   }
 
   /** Ends the stream, then makes `deletes` and moves every received entry into place. */
   async finish(deletes: string[]): Promise<ApplyResult> {
     try {
-      return await this.commit(deletes);
+      if (this.failure) throw this.failure;
+      for (const d of deletes) checkRelPath(d);
+      this.parser.end();
+      if (deletes.length === 0 && this.pending.length === 0) return { items: [], deletes, bytes: 0 };
+      this.stagingDir();
+      const result = new Commit(this.rootDir!, this.staging!, this.failAfterSteps).run(deletes, this.pending);
+      this.temps.length = 0; // all renamed into place or removed by the commit
+      return { ...result, bytes: this.bytes };
     } catch (e) {
       this.fail(e);
       await this.abort();
-      throw this.failure ?? e;
+      throw this.failure!;
+    } finally {
+      this.close();
     }
   }
 
-  private async commit(deletes: string[]): Promise<ApplyResult> {
-    for (const d of deletes) checkRelPath(d);
-    if (this.failure) throw this.failure;
-    this.extract.end();
-    try {
-      await this.finished;
-    } catch (e) {
-      this.fail(e);
-    }
-    if (this.failure) throw this.failure;
-    const items: AppliedItem[] = [];
-    const ok = new Set<string>();
-    for (const d of deletes) await removeInside(this.root, d);
-    // later entries for the same path win
-    const last = new Map<string, Pending>();
-    for (const p of this.pending) last.set(p.rel, p);
-    const all = [...last.values()];
-    // folders first, shallow to deep; then files and links. Synchronous calls: a rename or
-    // an lstat takes microseconds, a thread-pool round trip several times that.
-    const dirs = all.filter((p) => p.type === 'd').sort((a, b) => depth(a.rel) - depth(b.rel));
-    for (const p of dirs) {
-      ensureDirInsideSync(this.root, p.rel, ok);
-      const path = join(this.root, p.rel);
-      const want = p.mode | 0o700;
-      if ((lstatSync(path).mode & 0o7777) !== want) chmodSync(path, want);
-      items.push({ p: p.rel, t: 'd' });
-    }
-    for (const p of all) {
-      if (p.type === 'd') continue;
-      ensureDirInsideSync(this.root, posix.dirname(p.rel), ok);
-      const target = join(this.root, p.rel);
-      let from = p.tmp;
-      if (p.type === 'l') {
-        from = this.tempPath();
-        symlinkSync(p.target!, from);
-      }
-      try {
-        renameSync(from!, target);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
-        rmSync(target, { recursive: true, force: true }); // a folder where a file goes
-        renameSync(from!, target);
-      }
-      items.push({ p: p.rel, t: p.type, h: p.hash, stat: lstatSync(target) });
-    }
-    for (const p of this.pending) if (p.tmp && last.get(p.rel) !== p) rmSync(p.tmp, { force: true });
-    return { items, deletes, bytes: this.bytes };
-  }
-
-  /** Drops the batch: stops parsing and removes its temp files. */
+  /** Drops the batch: removes its temp files. */
   async abort(): Promise<void> {
-    this.aborted = true;
     this.fail(new ProtocolError('batch aborted'));
-    this.extract.destroy();
-    await Promise.all(this.temps.map((t) => rm(t, { force: true })));
+    if (this.current?.fd !== undefined) closeSync(this.current.fd);
+    this.current = undefined;
+    if (this.staging) for (const t of this.temps) removeAt(this.staging, t);
+    this.temps.length = 0;
+    this.close();
   }
-}
 
-function depth(rel: string): number {
-  return rel.split('/').length;
-}
-
-/** Writes a temp file with one open, write(s) and close; sets `mode` exactly. */
-function writeTemp(path: string, data: Buffer, mode: number): void {
-  const fd = openSync(path, 'wx', mode);
-  try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    if ((mode & UMASK) !== 0) fchmodSync(fd, mode);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** ensureDirInside, with synchronous calls (used while committing a batch). */
-function ensureDirInsideSync(root: string, rel: string, known: Set<string>): void {
-  if (rel === '.' || rel === '') return;
-  let cur = '';
-  for (const part of rel.split('/')) {
-    cur = cur ? `${cur}/${part}` : part;
-    if (known.has(cur)) continue;
-    const path = join(root, cur);
-    let st: Stats | undefined;
-    try {
-      st = lstatSync(path);
-    } catch {
-      st = undefined;
-    }
-    if (!st) {
-      try {
-        mkdirSync(path);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      }
-    } else if (!st.isDirectory()) {
-      unlinkSync(path);
-      mkdirSync(path);
-    }
-    known.add(cur);
+  private close(): void {
+    closeDir(this.staging);
+    closeDir(this.rootDir);
+    this.staging = undefined;
+    this.rootDir = undefined;
   }
 }
 
 /**
- * Makes `rel` (relative to root) a real directory, component by component, never following a
- * symlink: a symlink or file in the way is replaced by a directory.
+ * One commit: deletions, folders (shallow to deep), then files and links, each step undoable.
+ * Folders along the way are opened once per commit and kept open: a descriptor names the
+ * folder it was opened on, so a swap of a path component by another process afterwards
+ * cannot redirect a later step of the same commit.
  */
-export async function ensureDirInside(root: string, rel: string, known: Set<string> = new Set()): Promise<void> {
-  if (rel === '.' || rel === '') return;
-  const parts = rel.split('/');
-  let cur = '';
-  for (const part of parts) {
-    cur = cur ? `${cur}/${part}` : part;
-    if (known.has(cur)) continue;
-    const path = join(root, cur);
-    const st = await lstat(path).catch(() => undefined);
-    if (!st) {
-      await mkdir(path).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EEXIST') throw e;
-      });
-    } else if (!st.isDirectory()) {
-      await unlink(path);
-      await mkdir(path);
-    }
-    known.add(cur);
-  }
-}
+class Commit {
+  private readonly undo: Array<() => void> = [];
+  private readonly dirs = new Map<string, Dir>();
+  /** Every folder opened: closed only when the commit ends (undo steps may still use them). */
+  private readonly opened: Dir[] = [];
+  private trash: Dir | undefined;
+  private readonly trashName = `trash-${process.pid}-${++tmpCounter}`;
+  private trashed = 0;
 
-/** True when every parent of `rel` is a real directory (no symlink on the way). */
-export async function parentsInside(root: string, rel: string): Promise<boolean> {
-  const parts = rel.split('/').slice(0, -1);
-  let cur = root;
-  for (const part of parts) {
-    cur = join(cur, part);
-    const st = await lstat(cur).catch(() => undefined);
-    if (!st || !st.isDirectory()) return false;
+  constructor(
+    private readonly root: Dir,
+    private readonly staging: Dir,
+    private readonly failAfterSteps = Infinity,
+  ) {}
+
+  private step(undo: () => void): void {
+    this.undo.push(undo);
+    if (this.undo.length >= this.failAfterSteps) throw new Error(`injected failure after ${this.undo.length} steps`);
   }
-  return true;
+
+  run(deletes: string[], pending: Pending[]): Omit<ApplyResult, 'bytes'> {
+    try {
+      const out = this.apply(deletes, pending);
+      this.undo.length = 0;
+      return out;
+    } catch (e) {
+      for (let i = this.undo.length - 1; i >= 0; i--) {
+        try {
+          this.undo[i]!();
+        } catch {
+          // best effort: the step's target was changed by someone else meanwhile
+        }
+      }
+      for (const p of pending) if (p.tmp) removeAt(this.staging, p.tmp);
+      throw new ProtocolError(`batch not applied (rolled back): ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      for (const d of this.opened) closeDir(d);
+      if (this.trash) {
+        closeDir(this.trash);
+        removeAt(this.staging, this.trashName);
+      }
+    }
+  }
+
+  private apply(deletes: string[], pending: Pending[]): Omit<ApplyResult, 'bytes'> {
+    this.dirs.set('', this.root);
+    const done: string[] = [];
+    for (const d of deletes) {
+      const parent = this.findDir(parentOf(d));
+      if (parent && lstatAt(parent, baseOf(d))) this.moveAside(parent, d);
+      done.push(d);
+    }
+    // later entries for the same path win
+    const last = new Map<string, Pending>();
+    for (const p of pending) last.set(p.rel, p);
+    for (const p of pending) if (p.tmp && last.get(p.rel) !== p) removeAt(this.staging, p.tmp);
+    const all = [...last.values()];
+    const items: AppliedItem[] = [];
+    const dirs = all.filter((p) => p.type === 'd').sort((a, b) => a.rel.split('/').length - b.rel.split('/').length);
+    for (const p of dirs) {
+      const d = this.ensureDir(p.rel);
+      const old = fstatSync(d.fd).mode & 0o7777;
+      const want = p.mode | 0o700;
+      if (old !== want) {
+        fchmodSync(d.fd, want);
+        this.step(() => fchmodSync(d.fd, old));
+      }
+      items.push({ p: p.rel, t: 'd' });
+    }
+    for (const p of all) {
+      if (p.type === 'd') continue;
+      const parent = this.ensureDir(parentOf(p.rel));
+      const name = baseOf(p.rel);
+      let tmp = p.tmp!;
+      if (p.type === 'l') {
+        tmp = `${process.pid}-${++tmpCounter}`;
+        symlinkSync(p.target!, at(this.staging, tmp));
+        p.tmp = tmp;
+      }
+      this.place(tmp, parent, p.rel);
+      items.push({ p: p.rel, t: p.type, h: p.hash, l: p.target, stat: lstatAt(parent, name) });
+    }
+    return { items, deletes: done };
+  }
+
+  /** Renames temp `tmp` to `rel` in `parent`, moving whatever is there aside first. */
+  private place(tmp: string, parent: Dir, rel: string): void {
+    const name = baseOf(rel);
+    for (let attempt = 0; ; attempt++) {
+      if (lstatAt(parent, name)) this.moveAside(parent, rel);
+      try {
+        renameAt(this.staging, tmp, parent, name);
+        this.step(() => renameAt(parent, name, this.staging, tmp));
+        return;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // something was put there meanwhile (a folder cannot be replaced by rename)
+        if (attempt >= 3 || (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR')) throw e;
+      }
+    }
+  }
+
+  /** Moves `rel` (in its open parent) into this batch's trash; undone by moving it back. */
+  private moveAside(parent: Dir, rel: string): void {
+    if (!this.trash) {
+      mkdirAt(this.staging, this.trashName, 0o700);
+      this.trash = openDirAt(this.staging, this.trashName);
+      if (!this.trash) throw new Error('the trash folder could not be opened');
+    }
+    const trash = this.trash;
+    const name = baseOf(rel);
+    const slot = String(++this.trashed);
+    renameAt(parent, name, trash, slot);
+    this.step(() => renameAt(trash, slot, parent, name));
+    // folders opened under it are in the trash now: forget them
+    // (a folder is only ever opened through its parent, so none is cached when `rel` is not)
+    if (this.dirs.has(rel)) {
+      const prefix = rel + '/';
+      for (const k of this.dirs.keys()) if (k === rel || k.startsWith(prefix)) this.dirs.delete(k);
+    }
+  }
+
+  /** The open real folder `rel`, or undefined when some component is missing or not a folder. */
+  private findDir(rel: string): Dir | undefined {
+    const cached = this.dirs.get(rel);
+    if (cached) return cached;
+    const parent = this.findDir(parentOf(rel));
+    if (!parent) return undefined;
+    const d = openDirAt(parent, baseOf(rel));
+    if (d) this.keep(rel, d);
+    return d;
+  }
+
+  /** Makes `rel` a real folder, component by component: anything else in the way is moved aside. */
+  private ensureDir(rel: string): Dir {
+    const cached = this.dirs.get(rel);
+    if (cached) return cached;
+    const parent = this.ensureDir(parentOf(rel));
+    const name = baseOf(rel);
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const d = openDirAt(parent, name);
+      if (d) return this.keep(rel, d);
+      if (lstatAt(parent, name)) this.moveAside(parent, rel);
+      if (mkdirAt(parent, name)) this.step(() => rmdirSync(at(parent, name)));
+    }
+    throw new Error(`${rel} keeps changing`);
+  }
+
+  private keep(rel: string, d: Dir): Dir {
+    this.dirs.set(rel, d);
+    this.opened.push(d);
+    return d;
+  }
 }
 
 /** Removes `rel` (file, link or whole folder) unless a parent is a symlink or missing. */
 export async function removeInside(root: string, rel: string): Promise<boolean> {
   checkRelPath(rel);
-  if (!(await parentsInside(root, rel))) return false;
-  await rm(join(root, rel), { recursive: true, force: true });
-  return true;
+  const rootDir = openRoot(root);
+  try {
+    const parent = openDirPath(rootDir, parentOf(rel));
+    if (!parent) return false;
+    try {
+      removeAt(parent, baseOf(rel));
+    } finally {
+      closeDir(parent);
+    }
+    return true;
+  } finally {
+    closeDir(rootDir);
+  }
 }

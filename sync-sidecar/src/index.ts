@@ -4,4 +4,7 @@ export * from './tree.js';
 export * from './apply.js';
 export * from './send.js';
 export * from './notify.js';
-export { SidecarState, serveConnection, type ServerOptions } from './server.js';
+export * from './fsfd.js';
+export * from './tar.js';
+export * from './diff.js';
+export { SidecarState, serveConnection, DEFAULT_LIMITS, type ServerOptions, type SidecarLimits } from './server.js';

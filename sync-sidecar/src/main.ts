@@ -1,6 +1,8 @@
 // The sidecar's entry point: `node server.js` in the pod. Listens on 127.0.0.1 only, so the
 // only way in is a Kubernetes port-forward. Configured by environment:
-//   KDEV_SYNC_ROOT (/kdev/src), KDEV_SYNC_PORT (7878), KDEV_SYNC_CTL (/kdev/ctl/cmd).
+//   KDEV_SYNC_ROOT (/kdev/src), KDEV_SYNC_PORT (7878), KDEV_SYNC_CTL (/kdev/ctl/cmd),
+//   KDEV_SYNC_TOKEN (the per-session secret a client must present; read once, then removed
+//   from this process's environment).
 import { createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,8 @@ const root = process.env.KDEV_SYNC_ROOT ?? '/kdev/src';
 const port = Number(process.env.KDEV_SYNC_PORT ?? DEFAULT_PORT);
 const fifo = process.env.KDEV_SYNC_CTL ?? DEFAULT_CTL_FIFO;
 const host = process.env.KDEV_SYNC_HOST ?? '127.0.0.1';
+const token = process.env.KDEV_SYNC_TOKEN || undefined;
+delete process.env.KDEV_SYNC_TOKEN;
 const cacheFile = process.env.KDEV_SYNC_CACHE ?? join(tmpdir(), `kdev-sync-hashes-${process.pid}.json`);
 
 function log(line: string): void {
@@ -27,6 +31,7 @@ async function main(): Promise<void> {
   const state = new SidecarState({
     root,
     log,
+    token,
     onApplied: () => {
       if (gc) {
         if (gcTimer) clearTimeout(gcTimer);
@@ -52,7 +57,10 @@ async function main(): Promise<void> {
     socket.setNoDelay(true);
     void serveConnection(socket, state);
   });
-  server.listen(port, host, () => log(`kdev sync sidecar listening on ${host}:${port}, root ${root}`));
+  server.listen(port, host, () => {
+    const addr = server.address();
+    log(`kdev sync sidecar listening on ${host}:${typeof addr === 'object' && addr ? addr.port : port}, root ${root}`);
+  });
   const stop = (): void => {
     server.close();
     process.exit(0);

@@ -14,9 +14,18 @@ export const FRAME_END = 0x45; // 'E': the current batch's tar stream is complet
 export const FRAME_HEADER_BYTES = 5;
 export const MAX_JSON_BYTES = 32 * 1024 * 1024;
 export const MAX_DATA_BYTES = 1024 * 1024;
+/**
+ * Largest JSON frame the sidecar takes (its heap is small: a parsed frame costs several times
+ * its size). Clients cut manifests, pulls and long delete lists to fit; see PROTOCOL.md.
+ */
+export const MAX_JSON_TO_SIDECAR = 4 * 1024 * 1024;
+/** A manifest chunk or a pull request leaves once its JSON reaches about this size. */
+export const CHUNK_JSON_BYTES = 512 * 1024;
 /** Largest tar extension header (pax / GNU long name) accepted. */
 export const MAX_TAR_EXT_HEADER = 64 * 1024;
 export const MAX_PATH_BYTES = 4096;
+/** Longest path component (NAME_MAX of Linux file systems), in bytes. */
+export const MAX_NAME_BYTES = 255;
 
 export type EntryType = 'f' | 'd' | 'l';
 
@@ -41,8 +50,8 @@ export interface Entry {
 export type SyncMode = 'send-only' | 'two-way';
 
 export type ClientMessage =
-  | { t: 'hello'; v: number; mode: SyncMode; client?: string }
-  | { t: 'manifest'; entries: Entry[] }
+  | { t: 'hello'; v: number; mode: SyncMode; client?: string; token?: string }
+  | { t: 'manifest'; entries: Entry[]; more?: boolean }
   | { t: 'batch'; id: number; deletes: string[] }
   | { t: 'pull'; paths: string[] }
   | { t: 'applied'; id: number }
@@ -51,7 +60,8 @@ export type ClientMessage =
 export type ServerMessage =
   | { t: 'welcome'; v: number; pid: number; empty?: boolean }
   | { t: 'error'; message: string }
-  | { t: 'diff'; missing: string[]; differ: Entry[]; extra: Entry[] }
+  | { t: 'diff'; missing: string[]; differ: Entry[]; extra: Entry[]; more?: boolean }
+  | { t: 'warning'; message: string }
   | { t: 'applied'; id: number; files: number; deletes: number; bytes: number }
   | { t: 'batch'; id: number; deletes: string[] }
   | { t: 'changes'; entries: Entry[]; deletes: string[] }
@@ -83,7 +93,10 @@ export interface Frame {
 /** Incremental frame decoder: push bytes, take whole frames. Throws ProtocolError on bad input. */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
-  private buffered = 0;
+  /** Bytes held: a partial frame (never more than one frame's header and payload). */
+  buffered = 0;
+
+  constructor(private readonly maxJson = MAX_JSON_BYTES) {}
 
   push(chunk: Buffer): Frame[] {
     this.chunks.push(chunk);
@@ -95,7 +108,7 @@ export class FrameDecoder {
       const type = head[0]!;
       const length = head.readUInt32BE(1);
       if (type !== FRAME_JSON && type !== FRAME_DATA && type !== FRAME_END) throw new ProtocolError(`unknown frame type 0x${type.toString(16)}`);
-      const max = type === FRAME_JSON ? MAX_JSON_BYTES : type === FRAME_DATA ? MAX_DATA_BYTES : 0;
+      const max = type === FRAME_JSON ? this.maxJson : type === FRAME_DATA ? MAX_DATA_BYTES : 0;
       if (length > max) throw new ProtocolError(`oversize frame: ${length} bytes for type ${String.fromCharCode(type)} (max ${max})`);
       if (this.buffered < FRAME_HEADER_BYTES + length) break;
       const whole = this.take(FRAME_HEADER_BYTES + length);
@@ -146,6 +159,7 @@ export function checkRelPath(p: unknown): string {
   const parts = p.split('/');
   for (const part of parts) {
     if (part === '' || part === '.' || part === '..') throw new ProtocolError(`path component "${part}" rejected in ${JSON.stringify(p)}`);
+    if (part.length > MAX_NAME_BYTES / 3 && Buffer.byteLength(part) > MAX_NAME_BYTES) throw new ProtocolError(`path component over ${MAX_NAME_BYTES} bytes in ${JSON.stringify(p.slice(0, 80))}…`);
   }
   if (parts[0] === STAGING_DIR) throw new ProtocolError('the staging folder is not synced');
   return p;
@@ -155,6 +169,7 @@ export function checkRelPath(p: unknown): string {
 export function checkLinkTarget(p: string, target: unknown): string {
   if (typeof target !== 'string' || target.length === 0) throw new ProtocolError(`symlink ${p}: empty target`);
   if (target.includes('\0')) throw new ProtocolError(`symlink ${p}: target contains NUL`);
+  if (Buffer.byteLength(target) >= MAX_PATH_BYTES) throw new ProtocolError(`symlink ${p}: target over ${MAX_PATH_BYTES - 1} bytes`);
   if (target.startsWith('/')) throw new ProtocolError(`symlink ${p}: absolute target ${JSON.stringify(target)} rejected`);
   const resolved = posix.normalize(posix.join(posix.dirname(p), target));
   if (resolved === '..' || resolved.startsWith('../') || resolved.startsWith('/')) {
@@ -187,4 +202,32 @@ export function sameEntry(a: Entry, b: Entry): boolean {
   if (a.t === 'f') return a.s === b.s && a.h !== undefined && a.h === b.h && (a.m & 0o111) === (b.m & 0o111);
   if (a.t === 'l') return a.l === b.l;
   return true;
+}
+
+/**
+ * Orders paths by their components (so a folder comes right before what it holds: depth-first
+ * order); '' (the root) comes first. Both ends use it for the manifest order.
+ */
+export function comparePaths(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a === '') return -1;
+  if (b === '') return 1;
+  const pa = a.split('/');
+  const pb = b.split('/');
+  const n = Math.min(pa.length, pb.length);
+  for (let i = 0; i < n; i++) {
+    if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+/** The manifest order: by folder (comparePaths), then by name. */
+export function manifestOrder(a: Entry, b: Entry): number {
+  const ia = a.p.lastIndexOf('/');
+  const ib = b.p.lastIndexOf('/');
+  const c = comparePaths(ia < 0 ? '' : a.p.slice(0, ia), ib < 0 ? '' : b.p.slice(0, ib));
+  if (c !== 0) return c;
+  const na = a.p.slice(ia + 1);
+  const nb = b.p.slice(ib + 1);
+  return na < nb ? -1 : na > nb ? 1 : 0;
 }

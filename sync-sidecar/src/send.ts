@@ -129,6 +129,19 @@ export class TarSender {
     await this.room(0);
   }
 
+  /** A large file, streamed from an open descriptor (closed when done); `size` is its length. */
+  async fileFd(rel: string, mode: number, fd: number, size: number): Promise<void> {
+    this.files++;
+    this.bytes += size;
+    await new Promise<void>((resolve, reject) => {
+      const entry = this.pack.entry({ name: rel, type: 'file', mode, size }, (e) => (e ? reject(e) : resolve()));
+      const input = createReadStream('', { fd, start: 0, end: Math.max(0, size - 1), highWaterMark: 256 * 1024 });
+      input.on('error', reject);
+      input.pipe(entry as unknown as NodeJS.WritableStream);
+    });
+    await this.room(0);
+  }
+
   async dir(rel: string, mode: number): Promise<void> {
     this.files++;
     this.pack.entry({ name: rel, type: 'directory', mode });

@@ -1,10 +1,11 @@
 // Reading a tree: one entry per path, with a content-hash cache keyed by the file's identity
 // (inode, size, mtime) so that a re-scan only re-hashes files that changed.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, openSync, readFileSync, readSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, openSync, readFileSync, writeFileSync, type Stats } from 'node:fs';
 import { lstat, readlink, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry } from './protocol.js';
+import { type Dir, lstatAt, openFileAt, readAll, readlinkAt } from './fsfd.js';
 
 interface CacheSlot {
   key: string;
@@ -13,6 +14,12 @@ interface CacheSlot {
 
 export class HashCache {
   private slots = new Map<string, CacheSlot>();
+
+  /**
+   * At most `max` slots: past that, the oldest is dropped (its file is hashed again if it is
+   * ever asked for). The sidecar bounds its cache this way; the client keeps everything.
+   */
+  constructor(private readonly max = Infinity) {}
   /** Where the slots were written by spill(); read back on the next use. */
   private spilled: string | undefined;
 
@@ -55,6 +62,10 @@ export class HashCache {
 
   set(rel: string, st: Stats, hash: string): void {
     this.unspill();
+    if (this.slots.size >= this.max && !this.slots.has(rel)) {
+      const oldest = this.slots.keys().next();
+      if (!oldest.done) this.slots.delete(oldest.value);
+    }
     this.slots.set(rel, { key: HashCache.keyOf(st), hash });
   }
 
@@ -63,10 +74,17 @@ export class HashCache {
     this.slots.delete(rel);
   }
 
-  deletePrefix(rel: string): void {
+  /**
+   * Forgets `rel` and (with `deep`) everything under it, scanning the cache. The sidecar does
+   * not need `deep`: a slot only answers for the same inode, size, mtime and ctime, which a
+   * new file at that path never has, so slots left under a deleted folder are merely dead
+   * weight until evicted — deleting a path stays O(1).
+   */
+  deletePrefix(rel: string, deep = true): void {
     this.unspill();
-    const prefix = rel + '/';
     this.slots.delete(rel);
+    if (!deep) return;
+    const prefix = rel + '/';
     for (const k of this.slots.keys()) if (k.startsWith(prefix)) this.slots.delete(k);
   }
 
@@ -102,19 +120,7 @@ export class HashCache {
 export function readFileFast(path: string, sizeHint: number, noFollow = false): Buffer {
   const fd = openSync(path, noFollow ? constants.O_RDONLY | constants.O_NOFOLLOW : constants.O_RDONLY);
   try {
-    let buf = Buffer.allocUnsafe(sizeHint + 1);
-    let n = 0;
-    for (;;) {
-      if (n === buf.length) {
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, n);
-        buf = bigger;
-      }
-      const r = readSync(fd, buf, n, buf.length - n, null);
-      if (r === 0) break;
-      n += r;
-    }
-    return buf.subarray(0, n);
+    return readAll(fd, sizeHint);
   } finally {
     closeSync(fd);
   }
@@ -181,4 +187,43 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promis
     }
   });
   await Promise.all(workers);
+}
+
+/**
+ * entryOf, by descriptor: `name` in the open folder `dir` (rel is its path for the cache).
+ * A file is read through an O_NOFOLLOW descriptor checked to be a regular file; a symlink is
+ * reported with its target, never followed.
+ */
+export async function entryAt(dir: Dir, name: string, rel: string, st: Stats, cache?: HashCache, opts: { hash?: boolean } = {}): Promise<Entry | undefined> {
+  const m = st.mode & 0o777;
+  if (st.isDirectory()) return { p: rel, t: 'd', m };
+  if (st.isSymbolicLink()) {
+    const l = readlinkAt(dir, name);
+    return l === undefined ? undefined : { p: rel, t: 'l', m, l };
+  }
+  if (!st.isFile()) return undefined;
+  let h = cache?.get(rel, st);
+  if (!h && opts.hash === false) return { p: rel, t: 'f', m, s: st.size };
+  if (!h) {
+    const f = openFileAt(dir, name);
+    if (!f) return undefined;
+    try {
+      h = await hashFd(f.fd, f.st.size);
+    } finally {
+      closeSync(f.fd);
+    }
+    const now = lstatAt(dir, name);
+    if (!now || HashCache.keyOf(now) !== HashCache.keyOf(f.st)) return undefined; // changed while read
+    cache?.set(rel, f.st, h);
+    return { p: rel, t: 'f', m: f.st.mode & 0o777, s: f.st.size, h };
+  }
+  return { p: rel, t: 'f', m, s: st.size, h };
+}
+
+/** sha256 of an open file: small ones in one read, large ones in 1 MiB reads off the thread pool. */
+export async function hashFd(fd: number, size: number): Promise<string> {
+  if (size <= SMALL_FILE) return sha256(readAll(fd, size));
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream('', { fd, autoClose: false, highWaterMark: 1024 * 1024 })) h.update(chunk as Buffer);
+  return h.digest('hex');
 }

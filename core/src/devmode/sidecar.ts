@@ -1,6 +1,6 @@
 // Dev mode injects the file-sync sidecar next to the dev container, sharing its source
 // and control volumes; its code travels in a ConfigMap (see core/src/sync/sidecar.ts).
-import { ensureSidecarConfigMap, syncSidecarParts } from '../sync/sidecar.js';
+import { ensureSidecarConfigMap, ensureSyncToken, syncSidecarParts } from '../sync/sidecar.js';
 import type { SidecarInjection } from './engine.js';
 import { SOURCE_VOLUME } from './patch.js';
 
@@ -12,6 +12,7 @@ export function syncSidecarInjection(opts: { image?: string } = {}): SidecarInje
     annotations: parts.podAnnotations,
     prepare: async (cluster, namespace) => {
       await ensureSidecarConfigMap(cluster, namespace);
+      await ensureSyncToken(cluster, namespace);
     },
   };
 }

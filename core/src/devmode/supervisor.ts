@@ -42,7 +42,8 @@ if [ "$1" = ctl ]; then
 fi
 
 mkdir -p "$CTL"
-[ -p "$FIFO" ] || { rm -f "$FIFO"; mkfifo "$FIFO"; }
+# writable by the sync sidecar, which runs as another (non-root) user
+[ -p "$FIFO" ] || { rm -f "$FIFO"; mkfifo -m 622 "$FIFO"; }
 # Read and write end at once: reads never see end-of-file when a writer goes away.
 exec 3<>"$FIFO"
 child=""

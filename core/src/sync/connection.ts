@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import {
   BatchReceiver,
+  CHUNK_JSON_BYTES,
   FRAME_DATA,
   FRAME_END,
   FRAME_JSON,
@@ -13,6 +14,7 @@ import {
   TarSender,
   checkRelPath,
   encodeJson,
+  manifestOrder,
   parseMessage,
   type ApplyResult,
   type ClientMessage,
@@ -25,10 +27,30 @@ export type DiffMessage = Extract<ServerMessage, { t: 'diff' }>;
 export type AppliedMessage = Extract<ServerMessage, { t: 'applied' }>;
 export type ChangesMessage = Extract<ServerMessage, { t: 'changes' }>;
 
+/** Cuts items into runs whose JSON stays near CHUNK_JSON_BYTES (the sidecar takes small frames). */
+function chunked<T>(items: T[], size: (item: T) => number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const n = size(item) + 1;
+    if (cur.length > 0 && bytes + n > CHUNK_JSON_BYTES) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(item);
+    bytes += n;
+  }
+  out.push(cur);
+  return out;
+}
+
 interface ConnectionEvents {
   close: [Error | undefined];
   changes: [ChangesMessage];
   pulled: [ApplyResult];
+  warning: [string];
 }
 
 export class SyncConnection extends EventEmitter<ConnectionEvents> {
@@ -37,6 +59,7 @@ export class SyncConnection extends EventEmitter<ConnectionEvents> {
   private readonly acks = new Map<number, { resolve: (m: AppliedMessage) => void; reject: (e: Error) => void }>();
   private incoming: { id: number; deletes: string[]; receiver: BatchReceiver } | undefined;
   private incomingQueue = Promise.resolve();
+  private diffParts: DiffMessage[] = [];
   private nextBatch = 1;
   private closedWith: Error | undefined;
   closed = false;
@@ -108,6 +131,21 @@ export class SyncConnection extends EventEmitter<ConnectionEvents> {
       case 'changes':
         this.emit('changes', msg);
         return;
+      case 'warning':
+        this.emit('warning', String(msg.message));
+        return;
+      case 'diff':
+        // a diff arrives in chunks; the last has no `more`
+        this.diffParts.push(msg);
+        if (msg.more === true) return;
+        this.waiters.get('diff')?.shift()?.resolve({
+          t: 'diff',
+          missing: this.diffParts.flatMap((d) => d.missing),
+          differ: this.diffParts.flatMap((d) => d.differ),
+          extra: this.diffParts.flatMap((d) => d.extra),
+        });
+        this.diffParts = [];
+        return;
       case 'pong':
         return;
       default: {
@@ -157,10 +195,11 @@ export class SyncConnection extends EventEmitter<ConnectionEvents> {
   /** True when the sidecar's root was empty at the handshake (its welcome said so). */
   remoteEmpty = false;
 
-  async hello(mode: SyncMode, timeoutMs = 15_000): Promise<void> {
+  /** `token`: the session's sync secret, when the sidecar was given one. */
+  async hello(mode: SyncMode, timeoutMs = 15_000, token?: string): Promise<void> {
     const answer = this.expect('welcome', timeoutMs);
     answer.catch(() => undefined); // a failed write below throws first; the answer fails with it
-    await this.write(encodeJson({ t: 'hello', v: PROTOCOL_VERSION, mode, client: 'kdev' }));
+    await this.write(encodeJson({ t: 'hello', v: PROTOCOL_VERSION, mode, client: 'kdev', ...(token ? { token } : {}) }));
     const welcome = await answer;
     if (welcome.v !== PROTOCOL_VERSION) throw new ProtocolError(`the sidecar speaks protocol ${welcome.v}, kdev ${PROTOCOL_VERSION}`);
     this.remoteEmpty = welcome.empty === true;
@@ -169,7 +208,12 @@ export class SyncConnection extends EventEmitter<ConnectionEvents> {
   async manifest(entries: Entry[], timeoutMs = 120_000): Promise<DiffMessage> {
     const answer = this.expect('diff', timeoutMs);
     answer.catch(() => undefined); // as in hello()
-    await this.write(encodeJson({ t: 'manifest', entries }));
+    // sorted by folder then name, in chunks: the sidecar diffs as they come (PROTOCOL.md)
+    const parts = chunked([...entries].sort(manifestOrder), (e) => e.p.length * 2 + (e.l ? e.l.length * 2 : 0) + 110);
+    for (let i = 0; i < parts.length; i++) {
+      const more = i < parts.length - 1;
+      await this.write(encodeJson({ t: 'manifest', entries: parts[i]!, ...(more ? { more } : {}) }));
+    }
     return answer;
   }
 
@@ -178,6 +222,13 @@ export class SyncConnection extends EventEmitter<ConnectionEvents> {
    * Resolves with the sidecar's acknowledgement once the batch is applied.
    */
   async sendBatch(deletes: string[], fill: (sender: TarSender) => Promise<void>): Promise<{ sent: { files: number; bytes: number }; applied: Promise<AppliedMessage> }> {
+    // a delete list too long for one frame goes first, in batches of its own
+    const deleteParts = chunked(deletes, (d) => d.length * 2 + 3);
+    for (const part of deleteParts.slice(0, -1)) {
+      const { applied } = await this.sendBatch(part, async () => undefined);
+      await applied;
+    }
+    deletes = deleteParts[deleteParts.length - 1]!;
     const id = this.nextBatch++;
     const applied = new Promise<AppliedMessage>((resolve, reject) => this.acks.set(id, { resolve, reject }));
     applied.catch(() => undefined);
@@ -197,7 +248,7 @@ export class SyncConnection extends EventEmitter<ConnectionEvents> {
 
   /** Asks the sidecar for these paths (two-way); they arrive as a batch ('pulled'). */
   async pull(paths: string[]): Promise<void> {
-    await this.write(encodeJson({ t: 'pull', paths } satisfies ClientMessage));
+    for (const part of chunked(paths, (p) => p.length * 2 + 3)) await this.write(encodeJson({ t: 'pull', paths: part } satisfies ClientMessage));
   }
 
   close(err?: Error): void {

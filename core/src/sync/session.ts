@@ -20,6 +20,7 @@ import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { HashCache, type ApplyResult, type Entry, type SyncMode, DEFAULT_PORT } from '@kdev/sync-sidecar';
 import type { Cluster } from '../kube/client.js';
+import { readSyncToken } from './sidecar.js';
 import { portForwardTransport, type SyncTransport, type TransportFactory } from './transport.js';
 import { KdevError } from '../errors.js';
 import type { SyncConfig } from '../config/schema.js';
@@ -55,6 +56,11 @@ export interface SyncEvents {
 }
 
 export interface SyncSessionOptions {
+  /**
+   * The sidecar's secret, presented in hello (read at each connect). Default, with a cluster:
+   * the namespace's sync token Secret, if there is one.
+   */
+  token?: () => Promise<string | undefined>;
   /** Needed for the default transport (a port-forward). */
   cluster?: Cluster;
   namespace?: string;
@@ -254,6 +260,11 @@ export class SyncSession extends EventEmitter<SyncEvents> {
     }, () => undefined);
   }
 
+  private async token(): Promise<string | undefined> {
+    if (this.opts.token) return this.opts.token();
+    return this.opts.cluster ? readSyncToken(this.opts.cluster, this.opts.namespace) : undefined;
+  }
+
   /** The connection loop: connect, handshake, watch until the connection drops, back off, again. */
   private async run(first: FirstSync): Promise<void> {
     let failures = 0;
@@ -274,7 +285,7 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         conn.on('changes', (msg) => void this.onRemoteChanges(conn!, msg));
         conn.on('pulled', (result) => void this.onPulled(result));
         this.conn = conn;
-        await conn.hello(this.mode);
+        await conn.hello(this.mode, undefined, await this.token());
         await this.handshake(conn);
         failures = 0;
         if (!firstDone) {
