@@ -5,7 +5,7 @@
 // extension for (python, go, java need theirs) is reported, and the forward is kept so that
 // the attach configuration (in the log) can be used once the extension is installed.
 import * as vscode from 'vscode';
-import { ForwardManager, startDebug, type DebugSession, type SessionEvent } from '@kdev/core';
+import { sourceText, type AppEvent, type DebugSession } from '@kdev/core';
 import type { Node } from './tree.js';
 import type { DevMode } from './devmode.js';
 import type { Log } from './output.js';
@@ -66,40 +66,32 @@ export class RemoteDebug implements vscode.Disposable {
 
   /** undefined: there is no debug command (a notification said so). */
   async start(node: Node | undefined): Promise<RemoteDebugSession | undefined> {
-    const { entry, localRoot, from } = await this.dev.devEntry(node);
-    const { key, ref, cluster, target } = await devTarget(this.dev, node);
+    const { key, ref, w } = await devTarget(this.dev, node, true);
+    const { entry, localRoot, source } = w.resolved;
     if (!entry?.debug?.command.trim()) {
       const name = ref.replace(/^deployment\//, '');
-      const text = `kdev: ${ref} has no debug command (${from}). Add to .kdev.yaml: dev: ${name}: debug: {command: "node --inspect=0.0.0.0:9229 server.js", port: 9229, type: node}`;
+      const text = `kdev: ${ref} has no debug command (${sourceText(source)}). Add to .kdev.yaml: dev: ${name}: debug: {command: "node --inspect=0.0.0.0:9229 server.js", port: 9229, type: node}`;
       this.log.warn(text);
       void vscode.window.showWarningMessage(text);
       return undefined;
     }
     await this.running.get(key)?.stop();
     await this.logs.show(node);
-    const onEvent = (e: SessionEvent) => {
-      if (e.type === 'debug' || e.type === 'run' || e.type === 'forward' || e.type === 'forward-error') {
-        this.logs.note(key, e.message);
-        this.log.info(`debug ${ref}: ${e.message}`);
-      }
-    };
-    const forwards = new ForwardManager(cluster, { onEvent });
+    let report: ((message: string) => void) | undefined;
+    const off = this.dev.loop.on((e: AppEvent) => {
+      if (e.workload !== ref || (e.type !== 'debug' && e.type !== 'run' && e.type !== 'forward' && e.type !== 'forward-error')) return;
+      this.logs.note(key, e.message);
+      this.log.info(`debug ${ref}: ${e.message}`);
+      if (e.type === 'debug') report?.(e.message);
+    });
     let core: DebugSession;
     try {
-      core = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `kdev: starting the ${entry.debug.type} debugger in ${ref}` }, (progress) =>
-        startDebug(cluster, target, {
-          debug: entry.debug,
-          forwards,
-          localRoot,
-          restartOnSync: entry.restartOnSync,
-          onEvent: (e) => {
-            onEvent(e);
-            if (e.type === 'debug') progress.report({ message: e.message });
-          },
-        }),
-      );
+      core = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `kdev: starting the ${entry.debug.type} debugger in ${ref}` }, (progress) => {
+        report = (message) => progress.report({ message });
+        return w.debug({ restart: entry.restartOnSync });
+      });
     } catch (err) {
-      await forwards.stopAll();
+      off();
       throw err;
     }
     let stopped = false;
@@ -111,8 +103,8 @@ export class RemoteDebug implements vscode.Disposable {
         if (stopped) return;
         stopped = true;
         this.running.delete(key);
+        off();
         await core.stop().catch(() => undefined);
-        await forwards.stopAll();
         this.logs.note(key, `debugging stopped; the forward on 127.0.0.1:${core.localPort} is closed`);
         this.log.info(`debug ${ref}: stopped`);
       },

@@ -17,7 +17,7 @@ import type { Placement } from '../meeting/src/scheduler/scheduler.js';
 import { ok, Redis } from '../meeting/src/lib/redis.js';
 import { MEETING_DIR, scale, waitPodsGone, withNamespace, writeResult } from './bench-common.js';
 import { assertLocalTarget, deployTemplate, podIps, waitDeploymentReady } from './deploy.js';
-import type { Cluster } from '@kdev/core';
+import type { Cluster } from '@kdev/core/internals';
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 10_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { watchUntil } from '@kdev/core';
+import { watchUntil } from '@kdev/core/internals';
 import { TEMPLATES_DIR } from '@kdev/templates/bundle.js';
 import { Redis } from '@kdev/templates/meeting/src/lib/redis.js';
 import { makeFleet, makeRequests } from '@kdev/templates/meeting/src/scheduler/fleet.js';

@@ -27,7 +27,7 @@ import {
   type SyncSession,
   type SessionEvent,
   type SessionTarget,
-} from '@kdev/core';
+} from '@kdev/core/internals';
 import { nodeDeployment, tempNamespace, waitPodReady } from '../lib/cluster.js';
 import { KDEV_MAIN, jsonOf, runKdev } from '../lib/cli.js';
 import { deliver, httpGet, save, startSync, untilBody } from '../lib/session.js';

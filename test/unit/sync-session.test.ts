@@ -8,7 +8,7 @@ import { chmod, mkdir, readFile, rename, rm, symlink, writeFile, lstat } from 'n
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { SidecarState, serveConnection, STAGING_DIR } from '@kdev/sync-sidecar';
-import { SyncSession, type SyncSessionOptions, type SyncTransport } from '@kdev/core';
+import { SyncSession, type SyncSessionOptions, type SyncTransport } from '@kdev/core/internals';
 import { listingHash, tempDir, treeListing } from '../lib/sync.js';
 
 interface LocalSidecar {

@@ -1,7 +1,7 @@
 // Shared helpers of the suite: the test cluster, throw-away namespaces, and waiting for the
 // tree by its change events (the tree itself is fed by watches).
 import { randomBytes } from 'node:crypto';
-import { connect, watchUntil, type Cluster } from '@kdev/core';
+import { connect, watchUntil, type Cluster } from '@kdev/core/internals';
 import type { V1Container, V1Deployment, V1Namespace } from '@kubernetes/client-node';
 import type { KdevTreeProvider, Node } from '../../tree.js';
 

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { CONTROL_DIR, execCapture, forwardPort, runStatus, resolveDevTarget, stopRun } from '@kdev/core';
+import { CONTROL_DIR, execCapture, forwardPort, runStatus, resolveDevTarget, stopRun } from '@kdev/core/internals';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { KdevApi } from '../../extension.js';
 import type { RemoteTerminal } from '../../terminal.js';
