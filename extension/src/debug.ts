@@ -1,4 +1,4 @@
-// Remote Debug: core's startDebug (the config's debug command under the supervisor, its port
+// Remote Debug: core's DevWorkload.debug (the config's debug command under the supervisor, its port
 // forwarded to a free local port, kdev waits until the debugger answers its own protocol),
 // then a real VS Code debug session from the attach configuration core returns. When that
 // session ends, the forward and the debug command stop. A debugger type VS Code has no

@@ -1,5 +1,5 @@
 // Remote Run: the dev config's run command (the folder's .kdev.yaml, else the environment
-// template's dev config) started under the dev container's supervisor (core's startRun),
+// template's dev config) started under the dev container's supervisor (core's DevWorkload.run),
 // restarted after each sync unless the config says restartOnSync: false. Its output is the
 // dev container's log: the workload's output channel (Show Logs) follows it.
 import * as vscode from 'vscode';

@@ -10,7 +10,7 @@ import type { DevMode } from './devmode.js';
 import type { Log } from './output.js';
 import { devTarget } from './devtarget.js';
 
-/** The output side as client-node's exec wants it for a resizable TTY: rows, columns, 'resize'. */
+/** The output side as the exec in core wants it for a resizable TTY: rows, columns, 'resize'. */
 class TtyOut extends Writable {
   rows = 24;
   columns = 80;
