@@ -19,7 +19,6 @@ export {
   streamLogs, sinceFilter, type LogOptions,
   ForwardManager, PodTracker, parsePortPair, backoffMs, type PortPair, type ForwardTarget, type ForwardInfo, type ForwardManagerOptions, type AddForwardOptions,
   portHolder, listeningInodes, type PortHolder,
-  serveForwardControl, listForwardProcesses, stopForwards, stateDir, type ForwardProcess, type ControlServer,
   startRun, stopRun, runStatus, followRun, parseRunStatus, noCommand, type RunOptions, type RunStatus,
   startDebug, probeDebugger, waitForDebugger, attachConfig, dapMessage, dapMessages, type DebuggerType, type DebugSpec, type AttachConfig, type DebugOptions, type DebugSession,
   type SessionEvent, type SessionEventHandler, type ForwardState,
