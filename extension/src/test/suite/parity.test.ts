@@ -7,7 +7,6 @@
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +14,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { KdevApi } from '../../extension.js';
 import type { Node } from '../../tree.js';
 import { kdevApi } from './activation.test.js';
-import { admin, deploymentOf, path, tempNamespace, testKubeconfig, untilTree } from './helpers.js';
+import { admin, deploymentOf, get, path, tempNamespace, testKubeconfig, untilTree } from './helpers.js';
 
 const CLI = resolve(__dirname, '..', '..', '..', '..', 'cli', 'dist', 'main.js');
 const server = (v: string) => `require('http').createServer((q, r) => r.end('answer-${v}')).listen(8080, () => console.log('listening ${v}'));\n`;
@@ -27,19 +26,6 @@ function freePort(): Promise<number> {
       const port = (s.address() as { port: number }).port;
       s.close(() => done(port));
     });
-  });
-}
-
-function get(port: number): Promise<string> {
-  return new Promise((done, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 5000, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => done(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
   });
 }
 
