@@ -110,6 +110,14 @@ export class RemoteDebug implements vscode.Disposable {
       },
     };
     this.running.set(key, r);
+    await this.attachVsCode(r, ref, localRoot);
+    this.started.fire(r);
+    return r;
+  }
+
+  /** Starts a VS Code debug session from core's attach configuration; reports when it cannot. */
+  private async attachVsCode(r: RemoteDebugSession, ref: string, localRoot: string): Promise<void> {
+    const { core, key } = r;
     const config = core.attach as vscode.DebugConfiguration;
     this.log.info(`debug ${ref}: attach configuration ${JSON.stringify(config)}`);
     if (!hasDebugger(config.type)) {
@@ -140,13 +148,10 @@ export class RemoteDebug implements vscode.Disposable {
       const text = `kdev: VS Code could not start a "${config.type}" debug session for ${ref}${hasDebugger(config.type) ? '' : ` (install ${PROVIDERS[config.type] ?? 'its extension'})`}${why}; the debugger still answers on 127.0.0.1:${core.localPort}`;
       this.log.warn(text);
       void vscode.window.showErrorMessage(text);
-      this.started.fire(r);
-      return r;
+      return;
     }
     r.session = await started;
     this.logs.note(key, `VS Code is attached (${config.type}) through 127.0.0.1:${core.localPort}`);
-    this.started.fire(r);
-    return r;
   }
 
   dispose(): void {

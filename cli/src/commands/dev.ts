@@ -39,6 +39,14 @@ function progress<T>(loop: DevLoop, title: string, json: boolean, work: () => Pr
 }
 
 export function registerDev(program: Command): void {
+  registerLs(program);
+  const dev = program.command('dev').description('dev mode: turn a workload into a dev container and back');
+  registerStart(dev);
+  registerEnd(dev);
+  registerStatus(dev);
+}
+
+function registerLs(program: Command): void {
   program
     .command('ls')
     .argument('[kind]', 'only this kind (deployment, statefulset, daemonset, replicaset, job, cronjob, pod)')
@@ -52,9 +60,9 @@ export function registerDev(program: Command): void {
       for (const w of items) rows.push([w.kind.toLowerCase(), w.name + (w.managedByKdev ? ' (kdev copy)' : ''), w.ready, w.images.join(','), devColumn(w)]);
       process.stdout.write(table(rows));
     });
+}
 
-  const dev = program.command('dev').description('dev mode: turn a workload into a dev container and back');
-
+function registerStart(dev: Command): void {
   dev
     .command('start')
     .argument('<workload>', 'kind/name, e.g. deployment/web (a bare name is a Deployment)')
@@ -84,7 +92,9 @@ export function registerDev(program: Command): void {
       if (!o.sync) return;
       await attached(loop, w, session, o.yes ?? false);
     });
+}
 
+function registerEnd(dev: Command): void {
   dev
     .command('end')
     .argument('<workload>', 'kind/name')
@@ -100,7 +110,9 @@ export function registerDev(program: Command): void {
       if (json) return printJson(result);
       process.stdout.write(`${result.message}\n`);
     });
+}
 
+function registerStatus(dev: Command): void {
   dev
     .command('status')
     .description('the workloads in dev mode in the namespace, who has them and since when')
