@@ -67,7 +67,7 @@ describe('registry of running sessions', () => {
     try {
       await assert.rejects(mine.claimSync(SERVER, 'shop', 'deployment/web'), (err: unknown) => {
         assert.ok(isKdevError(err));
-        assert.equal(err.code, 'IN_USE');
+        assert.equal(err.code, 'CONFLICT');
         assert.match(err.message, new RegExp(`held by pid ${child.pid} \\(vscode, user \\S+: test holder\\)`));
         assert.ok(err.hint);
         return true;

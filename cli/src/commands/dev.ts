@@ -81,7 +81,7 @@ function registerStart(dev: Command): void {
       const json = wantsJson(cmd);
       const loop = loopFor(cmd, `dev start ${workload}`);
       const w = await loop.resolve(clusterFor(cmd), { workload, configFrom: o.config, local: o.local, container: o.container, image: o.image, workDir: o.workdir });
-      const start = () => w.start({ mode: o.mode, force: o.force, timeoutMs: Number(o.timeout) * 1000 });
+      const start = () => w.start({ attach: o.sync && !json, mode: o.mode, force: o.force, timeoutMs: Number(o.timeout) * 1000 });
       if (json) return printJson(await start());
       const session = await progress(loop, `kdev dev start ${w.workload} (namespace ${w.namespace})`, false, start);
       process.stdout.write(

@@ -106,7 +106,7 @@ export class Registration {
   }
 
   /**
-   * Takes the sync into the sidecar of `workload` for this process. Throws IN_USE naming the
+   * Takes the sync into the sidecar of `workload` for this process. Throws CONFLICT naming the
    * holder when another live process has it. Returns the release function.
    */
   async claimSync(server: string, namespace: string, workload: string): Promise<() => Promise<void>> {
@@ -120,15 +120,20 @@ export class Registration {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt > 0) throw err;
       }
       const holder = await ask<ProcessRecord>(path, { op: 'list' });
-      if (holder) {
-        throw new KdevError(
-          'IN_USE',
-          `the sync into ${workload} (namespace ${namespace}) is held by pid ${holder.pid} (${holder.ui}, user ${holder.user}: ${holder.command})`,
-          holder.pid === process.pid ? 'This window already syncs it.' : `Detach it there first (Ctrl-C in that terminal, or End Dev Mode / reload that VS Code window), or stop pid ${holder.pid}.`,
-        );
-      }
+      if (holder) throw this.inUse(namespace, workload, holder);
       // ask() removed the socket of a dead process: try once more.
     }
+  }
+
+  /** The refusal of a second attach: who holds the workload's sidecar. */
+  inUse(namespace: string, workload: string, holder: ProcessRecord): KdevError {
+    // CONFLICT, as for a taken local port: a local resource another process holds (IN_USE is
+    // the cluster's dev lease, which a UI may offer to take over; this one it may not).
+    return new KdevError(
+      'CONFLICT',
+      `the sync into ${workload} (namespace ${namespace}) is held by pid ${holder.pid} (${holder.ui}, user ${holder.user}: ${holder.command})`,
+      holder.pid === process.pid ? 'This process already syncs it.' : `Detach it there first (Ctrl-C in that terminal, or End Dev Mode / reload that VS Code window), or stop pid ${holder.pid}.`,
+    );
   }
 
   private async listen(path: string): Promise<void> {

@@ -18,12 +18,14 @@ import { openTerminal, PLAIN_SHELL } from '../session/terminal.js';
 import { streamLogs } from '../session/logs.js';
 import type { AppEvent } from './events.js';
 import type { DevLoop, Holding } from './loop.js';
-import { listSessions } from './registry.js';
+import { listSessions, type ProcessRecord, type SessionRecord } from './registry.js';
 import type { Resolved } from './resolve.js';
 
 type Emitted = AppEvent extends infer E ? (E extends AppEvent ? Omit<E, 'workload' | 'namespace'> : never) : never;
 
 export interface StartRequest {
+  /** An attach follows (default true): refused up front, changing nothing, when another process syncs the workload. */
+  attach?: boolean;
   mode?: 'replace' | 'duplicate';
   force?: boolean;
   timeoutMs?: number;
@@ -79,6 +81,10 @@ export class DevWorkload {
   /** Puts the workload in dev mode with the resolved image, container, workDir, env, resources. */
   async start(req: StartRequest = {}): Promise<DevSession> {
     const { entry } = this.resolved;
+    if (req.attach !== false) {
+      const holder = await this.syncedElsewhere();
+      if (holder) throw this.loop.registration.inUse(this.namespace, this.workload, holder);
+    }
     const session = await startDevMode(this.cluster, {
       workload: this.workload,
       container: this.resolved.container,
@@ -98,7 +104,7 @@ export class DevWorkload {
 
   /**
    * Sync + lease renewal + the config's port-forwards, each following pod replacements.
-   * Refused (IN_USE, naming the holder) when another process syncs into the same sidecar.
+   * Refused (CONFLICT, naming the holder) when another process syncs into the same sidecar.
    */
   async attach(session: DevSession, req: AttachRequest = {}): Promise<Holding> {
     const h = this.loop.holding(this.cluster, this.workload);
@@ -212,13 +218,19 @@ export class DevWorkload {
       this.emit({ type: 'info', message: `pod/${target.pod} has no sync sidecar: files reach it only through another sync` });
       return;
     }
-    const other = (await listSessions()).find((p) => p.pid !== process.pid && p.sessions.some((s) => s.namespace === target.namespace && s.workload === target.workload && s.sync));
+    const other = await this.syncedElsewhere();
     if (other) {
       const s = other.sessions.find((x) => x.workload === target.workload && x.sync);
       this.emit({ type: 'sync-elsewhere', pid: other.pid, ui: other.ui, localRoot: s?.sync?.localRoot });
       return;
     }
     await this.startSync(h, async () => (await waitReadyPod(this.cluster, target.podSelector, 120_000, `the dev pod of ${target.workload}`)).metadata!.name!);
+  }
+
+  /** The other kdev process that syncs this workload, if any (the registry). */
+  private async syncedElsewhere(): Promise<ProcessRecord | undefined> {
+    const mine = (s: SessionRecord) => s.sync !== undefined && s.server === this.cluster.server && s.namespace === this.namespace && s.workload === this.workload;
+    return (await listSessions()).find((p) => p.pid !== process.pid && p.sessions.some(mine));
   }
 
   private async hasSidecar(target: SessionTarget): Promise<boolean> {
