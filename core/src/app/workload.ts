@@ -148,7 +148,7 @@ export class DevWorkload {
     sync.on('idle', () => state());
     sync.on('error', (e) => this.emit({ type: 'sync-error', message: e.message, hint: e.hint }));
     await sync.start();
-    state();
+    this.loop.registration.changed();
   }
 
   /** The dev config's ports, forwarded to the current pod of the selector. A taken port is reported, not fatal. */
