@@ -91,7 +91,8 @@ export class PortForwards implements vscode.Disposable {
     const ref = this.refOf(node, name);
     const w = this.loop.named(cluster, ref);
     const ready = this.readyOnce(ref, namespace);
-    const [info] = await w.forward([`:${port}`]);
+    // A workload's forward follows its current pod; a pod's stays on that pod.
+    const [info] = await w.forward([`:${port}`], node.type === 'workload' && node.kind.kind !== 'Pod' ? {} : { pod: name });
     const localPort = info!.localPort;
     await ready(localPort);
     const loop = this.loop;

@@ -164,18 +164,18 @@ export class DevWorkload {
   }
 
   /** Port-forwards to the workload (its dev pod when in dev mode), following pod replacements. Default: the config's ports. */
-  async forward(specs: (string | number)[] = [], opts: { address?: string } = {}): Promise<ForwardInfo[]> {
+  async forward(specs: (string | number)[] = [], opts: { address?: string; /** this pod only, not the workload's current one */ pod?: string } = {}): Promise<ForwardInfo[]> {
     const list = specs.length > 0 ? specs : (this.resolved.entry?.ports ?? []);
     if (list.length === 0) {
       throw new KdevError('INVALID', 'no ports to forward', `Name some (kdev port-forward add 8080:80) or list them under ports: in .kdev.yaml for ${this.workload}.`);
     }
     const pairs = list.map(parsePortPair);
-    const t = await resolveWorkloadTarget(this.cluster, this.workload, { timeoutMs: 60_000 });
+    const t = opts.pod ? { namespace: this.namespace, pod: opts.pod, podSelector: '', workload: this.workload } : await resolveWorkloadTarget(this.cluster, this.workload, { timeoutMs: 60_000 });
     const h = this.loop.holding(this.cluster, this.workload);
     await this.loop.registration.open();
     const added: ForwardInfo[] = [];
     try {
-      for (const p of pairs) added.push(await h.forwards.add({ namespace: t.namespace, pod: t.pod, podSelector: t.podSelector || undefined, workload: t.workload }, p, opts));
+      for (const p of pairs) added.push(await h.forwards.add({ namespace: t.namespace, pod: t.pod, podSelector: t.podSelector || undefined, workload: t.workload }, p, { address: opts.address }));
     } catch (err) {
       for (const f of added) await h.forwards.stop(f.localPort);
       throw err;
