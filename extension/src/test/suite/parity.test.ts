@@ -126,7 +126,7 @@ suite('parity: the dev journey through VS Code, and both UIs see each other', ()
     procs.push(start.child);
     const key = `${context}/${ns.name}/deployment/api`;
     const label = await new Promise<string>((done, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no CLI sync seen: ${start.stderr()}`)), 180_000);
+      const timer = setTimeout(() => reject(new Error(`no CLI sync seen: ${start.stderr()}`)), 170_000);
       const check = () => {
         const l = api.syncs.label(key);
         if (l && /synced by pid/.test(l)) {
