@@ -2,7 +2,7 @@
 // against the baseline of changing the image and waiting for the rollout (what
 // `kubectl set image` + `kubectl rollout status` do), on the same Deployment. 10 runs each,
 // alternating. Writes bench/results/devstart.json.
-import { endDevMode, execCapture, startDevMode, watchUntil, type Cluster } from '@kdev/core';
+import { endDevMode, execCapture, startDevMode, watchUntil, type Cluster } from '@kdev/core/internals';
 import type { V1Pod } from '@kubernetes/client-node';
 import { tempNamespace } from '@kdev/test/lib/cluster.js';
 import { up } from '@kdev/test/cluster/cluster.js';

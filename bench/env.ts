@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { connect, createEnvironment, deleteEnvironment, listNodes, type Cluster } from '@kdev/core';
+import { connect, createEnvironment, deleteEnvironment, listNodes, type Cluster } from '@kdev/core/internals';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // bench/dist
 const ROOT = join(HERE, '..', '..');

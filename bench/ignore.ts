@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { HashCache } from '@kdev/sync-sidecar';
-import { IgnoreRules, scanTree } from '@kdev/core';
+import { IgnoreRules, scanTree } from '@kdev/core/internals';
 import { forceAdd, isolateGit } from '@kdev/test/lib/gitignore-gen.js';
 import { tempDir } from '@kdev/test/lib/sync.js';
 import { percentile, writeResult } from './lib/stats.js';

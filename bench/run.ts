@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ForwardManager, applyAll, endDevMode, resolveDevTarget, startDevMode, startRun, stopRun } from '@kdev/core';
+import { ForwardManager, applyAll, endDevMode, resolveDevTarget, startDevMode, startRun, stopRun } from '@kdev/core/internals';
 import { tempNamespace } from '@kdev/test/lib/cluster.js';
 import { save, startSync, untilBody } from '@kdev/test/lib/session.js';
 import { up } from '@kdev/test/cluster/cluster.js';

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Exec, type V1Pod } from '@kubernetes/client-node';
-import { SyncSession, connect, ensureSidecarConfigMap, execCapture, syncSidecarParts, watchUntil, type Cluster } from '@kdev/core';
+import { SyncSession, connect, ensureSidecarConfigMap, execCapture, syncSidecarParts, watchUntil, type Cluster } from '@kdev/core/internals';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const APP = 'sync-bench';

@@ -23,7 +23,7 @@ import {
   syncSessionFor,
   type Cluster,
   type DevSession,
-} from '@kdev/core';
+} from '@kdev/core/internals';
 import { up } from './cluster/cluster.js';
 import { StepError } from './cluster/steps.js';
 

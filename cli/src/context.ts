@@ -1,6 +1,7 @@
-// What every command shares: the kubectl-style global options and how errors are shown.
+// What every command shares: the kubectl-style global options, the dev session (core's
+// DevLoop), how its events and errors are shown.
 import { Command } from 'commander';
-import { connect, isKdevError, type Cluster } from '@kdev/core';
+import { connect, describeEvent, DevLoop, isKdevError, type AppEvent, type Cluster, type DevEvent } from '@kdev/core';
 
 export interface GlobalOptions {
   kubeconfig?: string;
@@ -19,12 +20,44 @@ export function clusterFor(cmd: Command): Cluster {
   return connect({ kubeconfig: o.kubeconfig, context: o.context, namespace: o.namespace });
 }
 
+/** The dev session of this process; `what` is shown to other kdev processes (the registry). */
+export function loopFor(cmd: Command, what: string): DevLoop {
+  return new DevLoop({ ui: 'cli', command: `kdev ${what} -n ${clusterFor(cmd).namespace}` });
+}
+
 export function wantsJson(cmd: Command): boolean {
   return globals(cmd).output === 'json';
 }
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Renders the loop's session events (forwards, runs, syncs) on stderr; stdout carries output or JSON. */
+export function renderEvents(loop: DevLoop, quiet: boolean): () => void {
+  return loop.on((e) => {
+    if (quiet || isDevEvent(e)) return;
+    const line = describeEvent(e);
+    if (line) process.stderr.write(`${line}\n`);
+  });
+}
+
+export function isDevEvent(e: AppEvent): e is AppEvent & Extract<DevEvent, { type: 'phase' | 'warning' }> {
+  return e.type === 'phase' || e.type === 'warning';
+}
+
+/** Resolves when Ctrl-C (or TERM) arrives, or when `also` resolves. */
+export function untilInterrupted(also?: Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+    also?.then(done, done);
+  });
 }
 
 /** Prints an error the way users should see it: message and hint, no stack for expected failures. */

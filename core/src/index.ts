@@ -1,29 +1,45 @@
-// @kdev/core: the engine shared by the CLI and the VS Code extension. No UI here.
+// @kdev/core: what the UIs (the CLI and the VS Code extension) use. Dev work goes through
+// the use-case layer (app/: DevLoop, resolve, the registry of sessions, formatting);
+// environments, listings and the tree's live model are their own small APIs. Tests,
+// benchmarks and tools reach every module through '@kdev/core/internals'.
 export { KdevError, isKdevError, type KdevErrorCode } from './errors.js';
 export { Cluster, connect, type ClusterOptions } from './kube/client.js';
-export { kubeError, apiStatus, isNotFound, isConflict } from './kube/errors.js';
-export { watchUntil, collectionPath, type ResourcePath, type Verdict, type WatchEventType, type WatchUntilOptions } from './kube/watch.js';
-export { applyObject, applyAll, FIELD_MANAGER } from './kube/apply.js';
-export { listNodes, listNamespaces, type NodeInfo, type NamespaceInfo } from './kube/info.js';
-export { substitute, parseManifests } from './kube/manifests.js';
-export { execCapture, exitCodeOf, type ExecResult } from './session/exec.js';
-export { forwardPort, type Forward, type ForwardOptions } from './session/portforward.js';
-export * from './config/index.js';
-export * from './devmode/index.js';
-export { raw, objectPath, type RawObject, type ObjectPath } from './kube/raw.js';
-export { FATAL_REASONS, podProblem, selectorString, type PodProblem } from './kube/pods.js';
-export { serverIdentity } from './kube/identity.js';
-export { type KindObject, type Readiness } from './kube/kinds.js';
-export * from './env/index.js';
-export * from './sync/index.js';
+export { kubeError } from './kube/errors.js';
+export * from './app/index.js';
+export type { DevEvent, DevPhase } from './devmode/events.js';
+export type { SessionEvent, ForwardState } from './session/events.js';
+export type { DevSession, EndResult } from './devmode/engine.js';
+export type { SyncSession, SyncState, SyncStatus, MassDeleteInfo } from './sync/session.js';
+export type { ForwardInfo } from './session/forwards.js';
+export type { DebugSession, AttachConfig } from './session/debug.js';
+export type { RunStatus } from './session/run.js';
+export type { SessionTarget } from './session/target.js';
+export type { DevEntry } from './config/schema.js';
+export { configJsonSchema } from './config/schema.js';
+export { listWorkloads, devStatus, type WorkloadInfo } from './devmode/list.js';
 export {
-  resolveDevTarget, resolveWorkloadTarget, devSelector, waitReadyPod, isPodReady, notInDevMode, type SessionTarget,
-  openTerminal, DEFAULT_SHELL, PLAIN_SHELL, type TerminalOptions,
-  streamLogs, sinceFilter, type LogOptions,
-  ForwardManager, PodTracker, parsePortPair, backoffMs, type PortPair, type ForwardTarget, type ForwardInfo, type ForwardManagerOptions, type AddForwardOptions,
-  portHolder, listeningInodes, type PortHolder,
-  serveForwardControl, listForwardProcesses, stopForwards, stateDir, type ForwardProcess, type ControlServer,
-  startRun, stopRun, runStatus, followRun, parseRunStatus, noCommand, type RunOptions, type RunStatus,
-  startDebug, probeDebugger, waitForDebugger, attachConfig, dapMessage, dapMessages, type DebuggerType, type DebugSpec, type AttachConfig, type DebugOptions, type DebugSession,
-  type SessionEvent, type SessionEventHandler, type ForwardState,
-} from './session/index.js';
+  createEnvironment,
+  deleteEnvironment,
+  environmentEndpoints,
+  environmentKubeconfig,
+  gcEnvironments,
+  getEnvironment,
+  listEnvironments,
+  planEnvironment,
+  sleepEnvironment,
+  validateEnvName,
+  wakeEnvironment,
+  type CreatedEnvironment,
+  type SleepResult,
+} from './env/environment.js';
+export { listTemplates, loadTemplate, parseSets } from './env/template.js';
+export { resolveOwner } from './env/access.js';
+export { describeNetwork } from './env/network.js';
+export type { EnvironmentInfo, EnvProgress, WorkloadState } from './env/types.js';
+export type { WorkloadKind } from './env/schema.js';
+// What the tree reads from the objects it watches.
+export { KINDS, type KindSpec } from './devmode/kinds.js';
+export { parseLease, type Lease } from './devmode/lease.js';
+export { LEASE_ANNOTATION } from './devmode/patch.js';
+export { ENV_LABEL, STATE_ANNOTATION, EXPIRES_ANNOTATION, OWNER_ANNOTATION, TEMPLATE_LABEL } from './env/types.js';
+export type { KubernetesObject, V1Pod, V1ContainerStatus } from '@kubernetes/client-node';

@@ -1,11 +1,11 @@
-// Remote Debug: core's startDebug (the config's debug command under the supervisor, its port
+// Remote Debug: core's DevWorkload.debug (the config's debug command under the supervisor, its port
 // forwarded to a free local port, kdev waits until the debugger answers its own protocol),
 // then a real VS Code debug session from the attach configuration core returns. When that
 // session ends, the forward and the debug command stop. A debugger type VS Code has no
 // extension for (python, go, java need theirs) is reported, and the forward is kept so that
 // the attach configuration (in the log) can be used once the extension is installed.
 import * as vscode from 'vscode';
-import { ForwardManager, startDebug, type DebugSession, type SessionEvent } from '@kdev/core';
+import { sourceText, type AppEvent, type DebugSession } from '@kdev/core';
 import type { Node } from './tree.js';
 import type { DevMode } from './devmode.js';
 import type { Log } from './output.js';
@@ -66,40 +66,32 @@ export class RemoteDebug implements vscode.Disposable {
 
   /** undefined: there is no debug command (a notification said so). */
   async start(node: Node | undefined): Promise<RemoteDebugSession | undefined> {
-    const { entry, localRoot, from } = await this.dev.devEntry(node);
-    const { key, ref, cluster, target } = await devTarget(this.dev, node);
+    const { key, ref, w } = await devTarget(this.dev, node, true);
+    const { entry, localRoot, source } = w.resolved;
     if (!entry?.debug?.command.trim()) {
       const name = ref.replace(/^deployment\//, '');
-      const text = `kdev: ${ref} has no debug command (${from}). Add to .kdev.yaml: dev: ${name}: debug: {command: "node --inspect=0.0.0.0:9229 server.js", port: 9229, type: node}`;
+      const text = `kdev: ${ref} has no debug command (${sourceText(source)}). Add to .kdev.yaml: dev: ${name}: debug: {command: "node --inspect=0.0.0.0:9229 server.js", port: 9229, type: node}`;
       this.log.warn(text);
       void vscode.window.showWarningMessage(text);
       return undefined;
     }
     await this.running.get(key)?.stop();
     await this.logs.show(node);
-    const onEvent = (e: SessionEvent) => {
-      if (e.type === 'debug' || e.type === 'run' || e.type === 'forward' || e.type === 'forward-error') {
-        this.logs.note(key, e.message);
-        this.log.info(`debug ${ref}: ${e.message}`);
-      }
-    };
-    const forwards = new ForwardManager(cluster, { onEvent });
+    let report: ((message: string) => void) | undefined;
+    const off = this.dev.loop.on((e: AppEvent) => {
+      if (e.workload !== ref || (e.type !== 'debug' && e.type !== 'run' && e.type !== 'forward' && e.type !== 'forward-error')) return;
+      this.logs.note(key, e.message);
+      this.log.info(`debug ${ref}: ${e.message}`);
+      if (e.type === 'debug') report?.(e.message);
+    });
     let core: DebugSession;
     try {
-      core = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `kdev: starting the ${entry.debug.type} debugger in ${ref}` }, (progress) =>
-        startDebug(cluster, target, {
-          debug: entry.debug,
-          forwards,
-          localRoot,
-          restartOnSync: entry.restartOnSync,
-          onEvent: (e) => {
-            onEvent(e);
-            if (e.type === 'debug') progress.report({ message: e.message });
-          },
-        }),
-      );
+      core = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `kdev: starting the ${entry.debug.type} debugger in ${ref}` }, (progress) => {
+        report = (message) => progress.report({ message });
+        return w.debug({ restart: entry.restartOnSync });
+      });
     } catch (err) {
-      await forwards.stopAll();
+      off();
       throw err;
     }
     let stopped = false;
@@ -111,13 +103,21 @@ export class RemoteDebug implements vscode.Disposable {
         if (stopped) return;
         stopped = true;
         this.running.delete(key);
+        off();
         await core.stop().catch(() => undefined);
-        await forwards.stopAll();
         this.logs.note(key, `debugging stopped; the forward on 127.0.0.1:${core.localPort} is closed`);
         this.log.info(`debug ${ref}: stopped`);
       },
     };
     this.running.set(key, r);
+    await this.attachVsCode(r, ref, localRoot);
+    this.started.fire(r);
+    return r;
+  }
+
+  /** Starts a VS Code debug session from core's attach configuration; reports when it cannot. */
+  private async attachVsCode(r: RemoteDebugSession, ref: string, localRoot: string): Promise<void> {
+    const { core, key } = r;
     const config = core.attach as vscode.DebugConfiguration;
     this.log.info(`debug ${ref}: attach configuration ${JSON.stringify(config)}`);
     if (!hasDebugger(config.type)) {
@@ -148,13 +148,10 @@ export class RemoteDebug implements vscode.Disposable {
       const text = `kdev: VS Code could not start a "${config.type}" debug session for ${ref}${hasDebugger(config.type) ? '' : ` (install ${PROVIDERS[config.type] ?? 'its extension'})`}${why}; the debugger still answers on 127.0.0.1:${core.localPort}`;
       this.log.warn(text);
       void vscode.window.showErrorMessage(text);
-      this.started.fire(r);
-      return r;
+      return;
     }
     r.session = await started;
     this.logs.note(key, `VS Code is attached (${config.type}) through 127.0.0.1:${core.localPort}`);
-    this.started.fire(r);
-    return r;
   }
 
   dispose(): void {

@@ -1,9 +1,8 @@
-// Start and End Dev Mode from the tree's context menu. The work is core's (startDevMode,
-// endDevMode): this module asks for the local folder, remembers it per workload in the
-// workspace state, reads the folder's .kdev.yaml, and shows core's DevEvents as progress.
+// Start and End Dev Mode from the tree's context menu. The work is core's DevLoop (resolve,
+// start, attach, end): this module asks for the local folder, remembers it per workload in
+// the workspace state, and shows the loop's dev-mode events as progress.
 import * as vscode from 'vscode';
-import { resolve } from 'node:path';
-import { startDevMode, endDevMode, loadConfig, devEntryFor, environmentDevConfig, KdevError, isKdevError, type DevEvent, type DevSession, type EndResult, type Cluster, type DevEntry } from '@kdev/core';
+import { KdevError, isKdevError, kindName, sourceText, type AppEvent, type DevLoop, type DevSession, type DevWorkload, type EndResult, type Cluster } from '@kdev/core';
 import type { KdevTreeProvider, Node } from './tree.js';
 import { devStateOf, workloadKey } from './tree.js';
 import type { Log } from './output.js';
@@ -32,6 +31,7 @@ export class DevMode implements vscode.Disposable {
   readonly sessions = new Map<string, DevSession>();
 
   constructor(
+    readonly loop: DevLoop,
     private readonly state: vscode.Memento,
     private readonly tree: KdevTreeProvider,
     private readonly log: Log,
@@ -63,8 +63,15 @@ export class DevMode implements vscode.Disposable {
 
   /** Asks for the local folder (the remembered one preselected). undefined: cancelled. */
   private async pickFolder(n: WorkloadNode): Promise<string | undefined> {
-    const remembered = this.folderFor(workloadKey(n));
-    const start = remembered ? vscode.Uri.file(remembered) : vscode.workspace.workspaceFolders?.[0]?.uri;
+    // Preselected: the folder remembered for the workload, else the one core's rule picks
+    // without a named folder (what `kdev dev start` syncs from the workspace folder).
+    const workspace = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const fallback = await this.loop
+      .resolve(this.cluster(n), { workload: kindName(n.kind.kind, n.name), configFrom: workspace })
+      .then((w) => w.resolved.localRoot)
+      .catch(() => workspace);
+    const remembered = this.folderFor(workloadKey(n)) ?? fallback;
+    const start = remembered ? vscode.Uri.file(remembered) : undefined;
     const picked = await vscode.window.showOpenDialog({
       title: `Local folder for ${n.kind.kind.toLowerCase()}/${n.name} (its source goes into the dev container)`,
       canSelectFolders: true,
@@ -77,22 +84,21 @@ export class DevMode implements vscode.Disposable {
   }
 
   /**
-   * The dev entry of a workload: the folder's .kdev.yaml (or one above it), else the dev config
-   * of the template of the environment the workload is in. `folder` defaults to the one
-   * remembered for the workload, then the first workspace folder.
+   * The workload resolved by core's one rule (resolve.ts): the folder's .kdev.yaml (or one
+   * above it), else the environment template's dev config; the folder is the local folder
+   * named. `folder` defaults to the one remembered for the workload, then the first
+   * workspace folder.
    */
-  async devEntry(node: Node | undefined, folder?: string): Promise<{ entry: DevEntry | undefined; localRoot: string; from: string }> {
+  async resolve(node: Node | undefined, folder?: string): Promise<DevWorkload> {
     const n = this.workload(node);
     const dir = folder ?? this.folderFor(workloadKey(n)) ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    if (dir) {
-      const { config, file, root } = loadConfig(dir);
-      const entry = devEntryFor(config, n.kind.kind, n.name);
-      if (entry) return { entry, localRoot: resolve(root, entry.sync.local), from: `config ${file}` };
-    }
-    const env = await environmentDevConfig(this.cluster(n));
-    const entry = env ? devEntryFor(env.config, n.kind.kind, n.name) : undefined;
-    // The local root is the folder picked, not the template's copy of the source.
-    return { entry, localRoot: dir ?? process.cwd(), from: entry ? `the dev config of template ${env!.template}` : 'no .kdev.yaml' };
+    return this.loop.resolve(this.cluster(n), { workload: kindName(n.kind.kind, n.name), configFrom: dir, local: dir });
+  }
+
+  /** The workload by name, without reading a dev config (logs, terminal, end). */
+  named(node: Node | undefined): DevWorkload {
+    const n = this.workload(node);
+    return this.loop.named(this.cluster(n), kindName(n.kind.kind, n.name));
   }
 
   /** `folder` skips the dialog (Take Over reuses the folder just picked). */
@@ -100,34 +106,20 @@ export class DevMode implements vscode.Disposable {
     const n = this.workload(node);
     const key = workloadKey(n);
     const ref = `${n.kind.kind.toLowerCase()}/${n.name}`;
-    const cluster = this.cluster(n);
     const folder = opts.folder ?? (await this.pickFolder(n));
     if (!folder) return undefined;
     await this.remember(key, folder);
-    // The folder's .kdev.yaml (or one above it) says image, container, workDir, env, sync;
-    // without an entry there, the template of the environment the workload is in (if any).
-    const { entry, localRoot, from } = await this.devEntry(n, folder);
-    this.log.info(`dev start ${ref} in ${n.namespace} (${n.context}) from ${localRoot}, ${from}${entry ? '' : ', no dev entry: current image'}`);
+    const w = await this.resolve(n, folder);
+    const { entry, localRoot, source } = w.resolved;
+    this.log.info(`dev start ${ref} in ${n.namespace} (${n.context}) from ${localRoot}, ${sourceText(source)}${entry ? '' : ', no dev entry: current image'}`);
     try {
-      const session = await this.withProgress(`Starting dev mode on ${ref}`, (onEvent, signal) =>
-        startDevMode(cluster, {
-          workload: ref,
-          container: entry?.container,
-          image: entry?.image,
-          workDir: entry?.workDir,
-          env: entry?.env,
-          resources: entry?.resources,
-          force: opts.force,
-          onEvent,
-          signal,
-        }),
-      );
+      const session = await this.withProgress(`Starting dev mode on ${ref}`, (signal) => w.start({ force: opts.force, signal }));
       this.sessions.set(key, session);
       this.log.info(`dev mode on ${ref}: pod ${session.pod}, container ${session.container}, image ${session.image}, source at ${session.workDir}`);
       void vscode.window.showInformationMessage(`kdev: ${ref} is in dev mode (pod ${session.pod}, image ${session.image}); syncing ${localRoot}`);
       // The folder goes into the dev container and follows every save (status bar item).
       let syncError: unknown;
-      await this.syncs.attach(cluster, key, session, localRoot, entry).catch((err: unknown) => {
+      await this.syncs.attach(key, w, session).catch((err: unknown) => {
         syncError = err;
         const text = this.log.error(`sync into ${ref}`, err);
         void vscode.window.showErrorMessage(`kdev: ${ref} is in dev mode, but the sync failed: ${text}`);
@@ -151,7 +143,6 @@ export class DevMode implements vscode.Disposable {
     const n = this.workload(node);
     const key = workloadKey(n);
     const ref = `${n.kind.kind.toLowerCase()}/${n.name}`;
-    const cluster = this.cluster(n);
     const ctx = this.tree.contextModel(n.context);
     const dev = devStateOf(this.tree.namespaceModel(n.context, n.namespace)?.get(n.kind.kind, n.name), await ctx?.whoAmI());
     let force = false;
@@ -167,7 +158,8 @@ export class DevMode implements vscode.Disposable {
     this.log.info(`dev end ${ref} in ${n.namespace} (${n.context})${force ? ' (force)' : ''}`);
     await this.syncs.detach(key);
     try {
-      const result = await this.withProgress(`Ending dev mode on ${ref}`, (onEvent) => endDevMode(cluster, { workload: ref, force, onEvent }));
+      const w = this.named(n);
+      const result = await this.withProgress(`Ending dev mode on ${ref}`, () => w.end({ force }));
       this.sessions.delete(key);
       this.log.info(`dev end ${ref}: ${result.message}`);
       void vscode.window.showInformationMessage(`kdev: ${result.message}`);
@@ -179,8 +171,8 @@ export class DevMode implements vscode.Disposable {
     }
   }
 
-  /** Core's DevEvents as a notification's progress; every event also goes to the log. */
-  private withProgress<T>(title: string, fn: (onEvent: (e: DevEvent) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
+  /** The loop's dev-mode events of the workload as a notification's progress; every event also goes to the log. */
+  private withProgress<T>(title: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     return Promise.resolve(
       vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `kdev: ${title}`, cancellable: true }, (progress, token) => {
         const controller = new AbortController();
@@ -188,22 +180,19 @@ export class DevMode implements vscode.Disposable {
           this.log.warn(`${title}: cancelled; the workload keeps what core wrote (End Dev Mode restores it)`);
           controller.abort();
         });
-        const onEvent = (e: DevEvent) => {
-          switch (e.type) {
-            case 'phase':
-              this.log.info(`  ${e.phase}: ${e.message}`);
-              progress.report({ message: `${e.phase}: ${e.message}` });
-              break;
-            case 'warning':
-              this.log.warn(`  ${e.object}: ${e.reason}: ${e.message}`);
-              progress.report({ message: `${e.reason}: ${e.message}` });
-              break;
-            case 'info':
-              this.log.info(`  ${e.message}`);
-              break;
+        const off = this.loop.on((e: AppEvent) => {
+          if (e.type === 'phase') {
+            this.log.info(`  ${e.phase}: ${e.message}`);
+            progress.report({ message: `${e.phase}: ${e.message}` });
+          } else if (e.type === 'warning') {
+            this.log.warn(`  ${e.object}: ${e.reason}: ${e.message}`);
+            progress.report({ message: `${e.reason}: ${e.message}` });
           }
-        };
-        return fn(onEvent, controller.signal).finally(() => sub.dispose());
+        });
+        return fn(controller.signal).finally(() => {
+          off();
+          sub.dispose();
+        });
       }),
     );
   }

@@ -1,6 +1,6 @@
-// The dev container a session command (logs, terminal, run, debug) talks to: core's
-// resolveDevTarget for the workload node, in the cluster the tree shows it from.
-import { resolveDevTarget, type Cluster, type SessionTarget } from '@kdev/core';
+// The dev container a session command (logs, terminal, run, debug) talks to: the workload
+// node as core's DevLoop sees it, and its dev container's target.
+import type { DevWorkload, SessionTarget } from '@kdev/core';
 import type { Node } from './tree.js';
 import { workloadKey } from './tree.js';
 import type { DevMode } from './devmode.js';
@@ -10,14 +10,14 @@ export interface DevTarget {
   key: string;
   /** "kind/name" */
   ref: string;
-  cluster: Cluster;
+  w: DevWorkload;
   target: SessionTarget;
 }
 
-export async function devTarget(dev: DevMode, node: Node | undefined): Promise<DevTarget> {
+/** `resolved`: with the dev config (run, debug); else by name only (logs, terminal). */
+export async function devTarget(dev: DevMode, node: Node | undefined, resolved = false): Promise<DevTarget> {
   const n = dev.workload(node);
-  const ref = `${n.kind.kind.toLowerCase()}/${n.name}`;
-  const cluster = dev.cluster(n);
-  const target = await resolveDevTarget(cluster, ref);
-  return { key: workloadKey(n), ref, cluster, target };
+  const w = resolved ? await dev.resolve(n) : dev.named(n);
+  const target = await w.devTarget();
+  return { key: workloadKey(n), ref: w.workload, w, target };
 }

@@ -1,5 +1,6 @@
 // Entry point: wires one small module per contribution (tree, commands, status bar, output).
 import * as vscode from 'vscode';
+import { DevLoop } from '@kdev/core';
 import { KdevTreeProvider } from './tree.js';
 import { Log } from './output.js';
 import { registerCommands, type Services } from './commands.js';
@@ -29,15 +30,17 @@ export function activate(context: vscode.ExtensionContext): KdevApi {
   const log = new Log();
   const tree = new KdevTreeProvider(kubeconfigSetting);
   const view = vscode.window.createTreeView('kdev.workloads', { treeDataProvider: tree, showCollapseAll: true });
-  const forwards = new PortForwards(tree, log);
-  const syncs = new Syncs(log);
-  const dev = new DevMode(context.workspaceState, tree, log, syncs);
+  // The window's dev session: every dev action goes through it; other kdev processes see it.
+  const loop = new DevLoop({ ui: 'vscode', command: `VS Code window (${vscode.workspace.name ?? 'no folder'})` });
+  const forwards = new PortForwards(loop, tree, log);
+  const syncs = new Syncs(loop, log);
+  const dev = new DevMode(loop, context.workspaceState, tree, log, syncs);
   const envs = new Environments(tree, log);
   const logs = new Logs(dev, log);
   const terminals = new Terminals(dev, log);
   const run = new RemoteRun(dev, logs, log);
   const debug = new RemoteDebug(dev, logs, log);
-  context.subscriptions.push(log, tree, view, forwards, syncs, dev, envs, logs, terminals, debug);
+  context.subscriptions.push(log, tree, view, forwards, syncs, dev, envs, logs, terminals, debug, { dispose: () => void loop.close() });
   registerCommands(context, { tree, view, log, forwards, dev, envs, syncs, logs, terminals, run, debug });
   tree.syncLabel = (key) => syncs.label(key);
   context.subscriptions.push(syncs.onDidChange(() => tree.refresh()));

@@ -1,11 +1,11 @@
 // Show Logs: one output channel per workload in dev mode, following its dev container's log
-// (core's streamLogs). The channel is reused by Remote Run (the supervisor's output is that
+// (core's DevWorkload.logs). The channel is reused by Remote Run (the supervisor's output is that
 // log). When the dev pod is replaced the follow moves to the new one. Stop Logs (or End Dev
 // Mode, or the extension going away) stops the follow and disposes the channel.
 import * as vscode from 'vscode';
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { resolveDevTarget, streamLogs, type Cluster, type SessionTarget } from '@kdev/core';
+import type { DevWorkload, SessionTarget } from '@kdev/core';
 import { workloadKey, type Node } from './tree.js';
 import type { DevMode } from './devmode.js';
 import type { Log } from './output.js';
@@ -69,21 +69,21 @@ export class Logs implements vscode.Disposable {
 
   /** Shows the workload's channel, starting the follow when it is not running. */
   async show(node: Node | undefined, opts: { preserveFocus?: boolean } = {}): Promise<vscode.OutputChannel> {
-    const { key, ref, cluster, target } = await devTarget(this.dev, node);
+    const { key, ref, w, target } = await devTarget(this.dev, node);
     let f = this.follows.get(key);
     if (!f) {
       const channel = vscode.window.createOutputChannel(`kdev: ${ref} (${target.namespace})`);
       f = { channel, abort: new AbortController(), pod: target.pod, tail: '', appended: () => this.appendedEmitter.fire(key) };
       this.follows.set(key, f);
       this.log.info(`logs: following ${ref} (pod ${target.pod}, container ${target.container})`);
-      void this.follow(key, ref, cluster, target, f);
+      void this.follow(key, ref, w, target, f);
     }
     f.channel.show(opts.preserveFocus ?? true);
     return f.channel;
   }
 
   /** Follows until stopped; after the stream ends (pod replaced), the new dev pod's log. */
-  private async follow(key: string, ref: string, cluster: Cluster, first: SessionTarget, f: Follow): Promise<void> {
+  private async follow(key: string, ref: string, w: DevWorkload, first: SessionTarget, f: Follow): Promise<void> {
     let target = first;
     let since: number | undefined;
     while (!f.abort.signal.aborted) {
@@ -98,7 +98,7 @@ export class Logs implements vscode.Disposable {
       const started = Date.now();
       try {
         // The first time the last lines too; after a replacement only what is new.
-        await streamLogs(cluster, target.pod, target.container, out, { namespace: target.namespace, follow: true, signal: f.abort.signal, ...(since === undefined ? { tailLines: 200 } : { since }) });
+        await w.logs(out, { target, follow: true, signal: f.abort.signal, ...(since === undefined ? { tailLines: 200 } : { since }) });
       } catch (err) {
         if (f.abort.signal.aborted) break;
         append(f, `[kdev] the log of pod ${target.pod} failed: ${this.log.error(`logs of ${ref}`, err)}\n`);
@@ -106,7 +106,7 @@ export class Logs implements vscode.Disposable {
       if (f.abort.signal.aborted) break;
       since = Date.now();
       try {
-        target = await resolveDevTarget(cluster, ref);
+        target = await w.devTarget();
       } catch (err) {
         append(f, `[kdev] stopped following: ${this.log.error(`logs of ${ref}`, err)}\n`);
         this.close(key);

@@ -1,14 +1,17 @@
-// Port forwards from the tree (core's forwardPort): add on a pod or workload, list, stop.
-// A status bar item shows how many are open; every forward stops with the extension.
+// Port forwards from the tree, through core's DevLoop (the same forward manager as the CLI's:
+// it follows the workload's new pod when the pod is replaced): add on a pod or workload,
+// list, stop. A status bar item shows how many are open; every forward stops with the extension.
 import * as vscode from 'vscode';
-import { forwardPort, KdevError, type Forward } from '@kdev/core';
-import type { V1Pod } from '@kubernetes/client-node';
+import { KdevError, kindName, type DevLoop, type DevWorkload, type ForwardInfo, type V1Pod } from '@kdev/core';
 import type { KdevTreeProvider, Node } from './tree.js';
 import type { Log } from './output.js';
 
 export interface OpenForward {
   context: string;
-  forward: Forward;
+  workload: DevWorkload;
+  localPort: number;
+  /** The forward as it is now (its pod changes when the workload's pod is replaced). */
+  readonly forward: ForwardInfo;
   label: string;
 }
 
@@ -19,12 +22,23 @@ export class PortForwards implements vscode.Disposable {
   /** Fires when a forward opens or stops. */
   readonly onDidChange = this.changed.event;
 
+  private readonly off: () => void;
+
   constructor(
+    private readonly loop: DevLoop,
     private readonly tree: KdevTreeProvider,
     private readonly log: Log,
   ) {
     this.item.name = 'kdev port forwards';
     this.item.command = 'kdev.portForwards';
+    this.off = loop.on((e) => {
+      if (e.type !== 'forward' && e.type !== 'forward-error') return;
+      if (!this.open.some((f) => f.localPort === e.localPort)) return;
+      if (e.type === 'forward-error') this.log.warn(`port forward ${e.namespace}/${e.workload} 127.0.0.1:${e.localPort}: ${e.message}`);
+      else if (e.state === 'stopped') this.forget(e.localPort);
+      else this.log.info(`port forward ${e.workload}: ${e.message}`);
+      this.update();
+    });
   }
 
   list(): readonly OpenForward[] {
@@ -50,6 +64,11 @@ export class PortForwards implements vscode.Disposable {
     return { context: node.context, namespace: node.namespace, pod: running };
   }
 
+  /** What the forward follows: the workload (its current pod), or the pod itself. */
+  private refOf(node: Node, pod: string): string {
+    return node.type === 'workload' ? kindName(node.kind.kind, node.name) : `pod/${pod}`;
+  }
+
   /** Asks for the port (the pod's declared ports, or any other) and starts the forward. */
   async add(node: Node): Promise<OpenForward | undefined> {
     const { context, namespace, pod } = this.podOf(node);
@@ -69,23 +88,64 @@ export class PortForwards implements vscode.Disposable {
       port = Number(text);
     }
     const cluster = this.tree.namespaceModel(context, namespace)!.cluster;
-    const forward = await forwardPort(cluster, name, port, { onError: (e) => this.log.warn(`port forward ${namespace}/${name}:${port}: ${e.message}`) });
-    const open: OpenForward = { context, forward, label: `localhost:${forward.localPort} → ${namespace}/${name}:${port}` };
+    const ref = this.refOf(node, name);
+    const w = this.loop.named(cluster, ref);
+    const ready = this.readyOnce(ref, namespace);
+    // A workload's forward follows its current pod; a pod's stays on that pod.
+    const [info] = await w.forward([`:${port}`], node.type === 'workload' && node.kind.kind !== 'Pod' ? {} : { pod: name });
+    const localPort = info!.localPort;
+    await ready(localPort);
+    const loop = this.loop;
+    const open: OpenForward = {
+      context,
+      workload: w,
+      localPort,
+      get forward(): ForwardInfo {
+        return loop.status().flatMap((s) => s.forwards).find((f) => f.localPort === localPort) ?? { ...info!, state: 'stopped' };
+      },
+      label: `localhost:${localPort} → ${namespace}/${ref}:${port}`,
+    };
     this.open.push(open);
     this.log.info(`port forward ${open.label}`);
     this.update();
     void vscode.window.showInformationMessage(`kdev: forwarding ${open.label}`, 'Open in Browser').then((choice) => {
-      if (choice) void vscode.env.openExternal(vscode.Uri.parse(`http://localhost:${forward.localPort}/`));
+      if (choice) void vscode.env.openExternal(vscode.Uri.parse(`http://localhost:${localPort}/`));
     });
     return open;
   }
 
+  /** Resolves once the forward on the port has a Ready pod (at most 30 s); listens from before the forward starts. */
+  private readyOnce(workload: string, namespace: string): (localPort: number) => Promise<void> {
+    const seen = new Set<number>();
+    const waiters = new Map<number, () => void>();
+    const off = this.loop.on((e) => {
+      if (e.type !== 'forward' || e.state !== 'ready' || e.workload !== workload || e.namespace !== namespace) return;
+      seen.add(e.localPort);
+      waiters.get(e.localPort)?.();
+    });
+    return (localPort) =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          off();
+          resolve();
+        };
+        const timer = setTimeout(done, 30_000);
+        if (seen.has(localPort)) done();
+        else waiters.set(localPort, done);
+      });
+  }
+
+  private forget(localPort: number): OpenForward | undefined {
+    const at = this.open.findIndex((f) => f.localPort === localPort);
+    return at < 0 ? undefined : this.open.splice(at, 1)[0];
+  }
+
   async stop(localPort: number): Promise<boolean> {
-    const at = this.open.findIndex((f) => f.forward.localPort === localPort);
-    if (at < 0) return false;
-    const [f] = this.open.splice(at, 1);
-    await f!.forward.close();
-    this.log.info(`stopped port forward ${f!.label}`);
+    const f = this.forget(localPort);
+    if (!f) return false;
+    await this.loop.stopForwards(localPort);
+    this.log.info(`stopped port forward ${f.label}`);
     this.update();
     return true;
   }
@@ -97,7 +157,7 @@ export class PortForwards implements vscode.Disposable {
       return;
     }
     const pick = await vscode.window.showQuickPick(
-      this.open.map((f) => ({ label: f.label, description: f.context, port: f.forward.localPort })),
+      this.open.map((f) => ({ label: f.label, description: f.context, port: f.localPort })),
       { title: 'kdev port forwards', placeHolder: 'Pick a forward to open or stop' },
     );
     if (!pick) return;
@@ -118,7 +178,8 @@ export class PortForwards implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const f of this.open.splice(0)) void f.forward.close();
+    this.off();
+    for (const f of this.open.splice(0)) void this.loop.stopForwards(f.localPort);
     this.item.dispose();
     this.changed.dispose();
   }

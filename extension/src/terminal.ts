@@ -1,17 +1,16 @@
 // Open Terminal: a VS Code terminal whose process is a TTY exec in the dev container (core's
-// openTerminal), through a vscode.Pseudoterminal: keystrokes go to the exec's stdin, its
+// DevWorkload.terminal), through a vscode.Pseudoterminal: keystrokes go to the exec's stdin, its
 // output is written to the terminal, the terminal's size follows into the container, and the
 // remote exit code is shown (and closes the terminal on the next key).
 import * as vscode from 'vscode';
 import { PassThrough, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { openTerminal } from '@kdev/core';
 import type { Node } from './tree.js';
 import type { DevMode } from './devmode.js';
 import type { Log } from './output.js';
 import { devTarget } from './devtarget.js';
 
-/** The output side as client-node's exec wants it for a resizable TTY: rows, columns, 'resize'. */
+/** The output side as the exec in core wants it for a resizable TTY: rows, columns, 'resize'. */
 class TtyOut extends Writable {
   rows = 24;
   columns = 80;
@@ -52,7 +51,7 @@ export class Terminals implements vscode.Disposable {
   ) {}
 
   async openFor(node: Node | undefined): Promise<RemoteTerminal> {
-    const { ref, cluster, target } = await devTarget(this.dev, node);
+    const { ref, w, target } = await devTarget(this.dev, node);
     const write = new vscode.EventEmitter<string>();
     const close = new vscode.EventEmitter<number | void>();
     const stdin = new PassThrough();
@@ -66,7 +65,7 @@ export class Terminals implements vscode.Disposable {
       open: (dims) => {
         if (dims) stdout.resize(dims);
         this.log.info(`terminal: ${ref} pod ${target.pod} container ${target.container} (${stdout.columns}x${stdout.rows})`);
-        openTerminal(cluster, target.pod, target.container, { namespace: target.namespace, stdin, stdout, tty: true }).then(
+        w.terminal({ target, stdin, stdout, tty: true }).then(
           (code) => {
             exitCode = code;
             write.fire(`\r\n\x1b[2m[kdev] the shell in ${target.pod} exited with code ${code}; press any key to close\x1b[0m\r\n`);

@@ -16,8 +16,8 @@ import {
   type KindSpec,
   type Lease,
 } from '@kdev/core';
-import type { KubernetesObject, V1Pod, V1ContainerStatus } from '@kubernetes/client-node';
-import { KubeModel, type ContextModel, type NamespaceModel } from './model.js';
+import type { KubernetesObject, V1Pod, V1ContainerStatus } from '@kdev/core';
+import { KubeModel, type ContextModel, type NamespaceModel } from '@kdev/core';
 
 type TreeKind = KindSpec;
 

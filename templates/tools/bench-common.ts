@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, watchUntil, type Cluster } from '@kdev/core';
+import { connect, watchUntil, type Cluster } from '@kdev/core/internals';
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'); // templates/dist/tools → the repo

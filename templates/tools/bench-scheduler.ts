@@ -19,7 +19,7 @@ import { ok, Redis } from '../meeting/src/lib/redis.js';
 import { availableParallelism, loadavg } from 'node:os';
 import { idleCores, machineCpu, MEETING_DIR, mergeResult, scale, waitPodsGone, withNamespace } from './bench-common.js';
 import { assertLocalTarget, deployTemplate, podIps, waitDeploymentReady } from './deploy.js';
-import type { Cluster } from '@kdev/core';
+import type { Cluster } from '@kdev/core/internals';
 
 const HOST_SIZES = (process.env.BENCH_HOSTS ?? '10000,100000').split(',').map(Number);
 const REPLICAS = (process.env.BENCH_REPLICAS ?? '1,2,4,8').split(',').map(Number);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { applyAll, parseManifests, substitute, watchUntil, type Cluster } from '@kdev/core';
+import { applyAll, parseManifests, substitute, watchUntil, type Cluster } from '@kdev/core/internals';
 import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 

@@ -5,7 +5,7 @@ import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { connect, parseManifests, substitute, applyAll, watchUntil, type Cluster } from '@kdev/core';
+import { connect, parseManifests, substitute, applyAll, watchUntil, type Cluster } from '@kdev/core/internals';
 import type { V1Deployment, V1Node } from '@kubernetes/client-node';
 import {
   ADMIN_KUBECONFIG,

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PatchStrategy } from '@kubernetes/client-node';
-import { applyAll, parseManifests, type Cluster } from '@kdev/core';
+import { applyAll, parseManifests, type Cluster } from '@kdev/core/internals';
 import { NETPOL_ENGINE, buildGoTool } from './build.js';
 import { NODE_NAME, POD_CIDR, SOURCE_DIR, STATE_DIR } from './config.js';
 import { ensureCert, writeKubeconfig } from './pki.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deleteEnvironment } from '@kdev/core';
+import { deleteEnvironment } from '@kdev/core/internals';
 import { testCluster, testKubeconfig, uniqueName } from '../lib/cluster.js';
 
 const DEMO = join(dirname(fileURLToPath(import.meta.url)), '..', 'demo.js');

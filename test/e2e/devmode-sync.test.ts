@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyAll, endDevMode, execCapture, startDevMode, watchUntil, type Cluster } from '@kdev/core';
+import { applyAll, endDevMode, execCapture, startDevMode, watchUntil, type Cluster } from '@kdev/core/internals';
 import type { V1Pod } from '@kubernetes/client-node';
 import { nodeDeployment, tempNamespace, testKubeconfig } from '../lib/cluster.js';
 

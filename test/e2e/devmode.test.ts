@@ -17,7 +17,7 @@ import {
   type Cluster,
   type DevEvent,
   type RawObject,
-} from '@kdev/core';
+} from '@kdev/core/internals';
 import { tempNamespace, testKubeconfig } from '../lib/cluster.js';
 import { DEV_RULES, READ_ONLY_RULES, serviceAccountKubeconfig } from '../lib/identity.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEnvironment, isKdevError, type EnvProgress } from '@kdev/core';
+import { createEnvironment, isKdevError, type EnvProgress } from '@kdev/core/internals';
 import { tempNamespace, testCluster, uniqueName } from '../lib/cluster.js';
 import { jsonOf, runKdev } from '../lib/cli.js';
 

@@ -11,7 +11,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyObject, execCapture, forwardPort, type Cluster } from '@kdev/core';
+import { applyObject, execCapture, forwardPort, type Cluster } from '@kdev/core/internals';
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { nodeDeployment, tempNamespace, testCluster, uniqueName, waitPodReady } from '../lib/cluster.js';
 import { jsonOf, runKdev } from '../lib/cli.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkNetworkPolicyEnforcement, connect } from '@kdev/core';
+import { checkNetworkPolicyEnforcement, connect } from '@kdev/core/internals';
 import { NETPOL_DAEMON, ensureNetworkPolicyEngine, queueBound } from '../cluster/netpol.js';
 import { daemonPid, killAndWait, logPath, sleep } from '../cluster/steps.js';
 import { testCluster, uniqueName } from '../lib/cluster.js';

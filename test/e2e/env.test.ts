@@ -9,7 +9,7 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthorizationV1Api, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
-import { connect, forwardPort, kubeError, type Endpoint } from '@kdev/core';
+import { connect, forwardPort, kubeError, type Endpoint } from '@kdev/core/internals';
 import { testCluster, uniqueName, waitPodReady } from '../lib/cluster.js';
 import { jsonOf, runKdev } from '../lib/cli.js';
 

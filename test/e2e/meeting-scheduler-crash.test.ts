@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { watchUntil } from '@kdev/core';
+import { watchUntil } from '@kdev/core/internals';
 import { Redis } from '@kdev/templates/meeting/src/lib/redis.js';
 import { makeRequests } from '@kdev/templates/meeting/src/scheduler/fleet.js';
 import { KEYS } from '@kdev/templates/meeting/src/scheduler/store.js';

@@ -21,7 +21,7 @@ import {
   stopRun,
   type Cluster,
   type SessionTarget,
-} from '@kdev/core';
+} from '@kdev/core/internals';
 import { nodeDeployment, tempNamespace } from '../lib/cluster.js';
 import { deliver, save, startSync, untilBody } from '../lib/session.js';
 

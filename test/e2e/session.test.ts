@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ import {
   type SyncSession,
   type SessionEvent,
   type SessionTarget,
-} from '@kdev/core';
+} from '@kdev/core/internals';
 import { nodeDeployment, tempNamespace, waitPodReady } from '../lib/cluster.js';
 import { KDEV_MAIN, jsonOf, runKdev } from '../lib/cli.js';
 import { deliver, httpGet, save, startSync, untilBody } from '../lib/session.js';
@@ -365,11 +365,14 @@ describe('sessions (node)', () => {
     const env = { ...process.env, ...ENV, KUBECONFIG: process.env.KDEV_TEST_KUBECONFIG };
     const start = spawn(process.execPath, [KDEV_MAIN, '-n', ns.name, 'dev', 'start', 'web'], { env, cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
     const startExited = new Promise<number | null>((resolve) => start.on('close', resolve));
-    const stateFile = join(STATE_DIR, 'kdev', 'sync', `${ns.name}.deployment.web.json`);
     try {
-      // The attached dev start publishes its sync state once it is in step.
+      // The attached dev start publishes its sync state (core's registry) once it is in step.
       const t0 = Date.now();
-      while (!(existsSync(stateFile) && /"state": "(idle|watching)"/.test(readFileSync(stateFile, 'utf8')))) {
+      const inStep = async () =>
+        jsonOf<{ pid: number; workload: string; status: { state: string } }[]>(await runKdev(['-o', 'json', 'sync', 'status'], ENV)).some(
+          (s) => s.pid === start.pid && s.workload === 'deployment/web' && /^(idle|watching)$/.test(s.status.state),
+        );
+      while (!(await inStep())) {
         if (Date.now() - t0 > 60_000) throw new Error('dev start did not report a sync in step');
         await new Promise((r) => setTimeout(r, 200));
       }

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
-import { execCapture, forwardPort, watchUntil, type Cluster } from '@kdev/core';
+import { execCapture, forwardPort, watchUntil, type Cluster } from '@kdev/core/internals';
 import type { V1Pod } from '@kubernetes/client-node';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';
 

@@ -9,7 +9,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyAll, endDevMode, execCapture, startDevMode, syncSessionFor, watchUntil, type Cluster } from '@kdev/core';
+import { applyAll, endDevMode, execCapture, startDevMode, syncSessionFor, watchUntil, type Cluster } from '@kdev/core/internals';
 import type { V1Pod } from '@kubernetes/client-node';
 import { nodeDeployment, tempNamespace, testKubeconfig } from '../lib/cluster.js';
 import { chownTree, tempDir } from '../lib/sync.js';

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Duplex } from 'node:stream';
-import { ensureSidecarConfigMap, ensureSyncToken, execCapture, portForwardTransport, syncSidecarParts, type Cluster, type SyncTransport } from '@kdev/core';
+import { ensureSidecarConfigMap, ensureSyncToken, execCapture, portForwardTransport, syncSidecarParts, type Cluster, type SyncTransport } from '@kdev/core/internals';
 import { FRAME_DATA, FRAME_JSON, FrameDecoder, MAX_JSON_TO_SIDECAR, STAGING_DIR, encodeJson, parseMessage, type Entry, type ServerMessage } from '@kdev/sync-sidecar';
 import { containerCgroup, sampleCgroupPeak } from '../lib/cgroup.js';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmod, cp, mkdir, rename, rm, symlink, writeFile, readFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SyncSession, ensureSidecarConfigMap, execCapture, portForwardTransport, syncSidecarParts, type Cluster, type SyncSessionOptions, type SyncTransport } from '@kdev/core';
+import { SyncSession, ensureSidecarConfigMap, execCapture, portForwardTransport, syncSidecarParts, type Cluster, type SyncSessionOptions, type SyncTransport } from '@kdev/core/internals';
 import { STAGING_DIR } from '@kdev/sync-sidecar';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';
 import { listingHash, tempDir, treeListing } from '../lib/sync.js';

@@ -2,7 +2,7 @@
 // (the local cluster has one node, this machine): kubepods/<qos>/pod<uid>/<container id>.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Cluster } from '@kdev/core';
+import type { Cluster } from '@kdev/core/internals';
 
 export async function containerCgroup(cluster: Cluster, namespace: string, pod: string, container: string): Promise<string> {
   const p = await cluster.core.readNamespacedPod({ name: pod, namespace });

@@ -1,6 +1,6 @@
 // Shared helpers of the e2e tests: the cluster under test and throw-away namespaces.
 import { randomBytes } from 'node:crypto';
-import { connect, watchUntil, type Cluster } from '@kdev/core';
+import { connect, watchUntil, type Cluster } from '@kdev/core/internals';
 import type { KubernetesObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
 
 export function testKubeconfig(): string {

@@ -3,7 +3,7 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Cluster } from '@kdev/core';
+import type { Cluster } from '@kdev/core/internals';
 import type { V1PolicyRule } from '@kubernetes/client-node';
 
 export async function serviceAccountKubeconfig(admin: Cluster, namespace: string, name: string, rules: V1PolicyRule[]): Promise<string> {

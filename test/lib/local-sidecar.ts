@@ -3,7 +3,7 @@
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SidecarState, serveConnection, STAGING_DIR } from '@kdev/sync-sidecar';
-import type { SyncSession, SyncSessionOptions, SyncTransport } from '@kdev/core';
+import type { SyncSession, SyncSessionOptions, SyncTransport } from '@kdev/core/internals';
 import { listingHash, treeListing } from './sync.js';
 
 export interface LocalSidecar {

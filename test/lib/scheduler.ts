@@ -1,7 +1,7 @@
 // Shared steps of the scheduler's e2e tests on the cluster's Redis: queue a workload, wait
 // for the replicas to be busy, read every answer, and check each placement was made once.
 import assert from 'node:assert/strict';
-import type { Cluster } from '@kdev/core';
+import type { Cluster } from '@kdev/core/internals';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Redis } from '@kdev/templates/meeting/src/lib/redis.js';
 import { makeFleet } from '@kdev/templates/meeting/src/scheduler/fleet.js';

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
-import { SyncSession, execCapture, waitReadyPod, type Cluster, type SessionTarget } from '@kdev/core';
+import { SyncSession, execCapture, waitReadyPod, type Cluster, type SessionTarget } from '@kdev/core/internals';
 
 /** Delivery without a sync session: what the sidecar does after a batch, done through exec. */
 export const EXEC_DELIVERY = 'exec: temp file + rename in the container, then "synced" written to /kdev/ctl/cmd';

@@ -1,7 +1,7 @@
 // Pure logic of dev mode and the dev config.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseContainer, devPodSpec, devTemplate, isKdevError, parseConfig, parseWorkloadRef, KINDS, SUPERVISOR_SCRIPT } from '@kdev/core';
+import { chooseContainer, devPodSpec, devTemplate, isKdevError, parseConfig, parseWorkloadRef, KINDS, SUPERVISOR_SCRIPT } from '@kdev/core/internals';
 import type { V1PodSpec } from '@kubernetes/client-node';
 
 const spec: V1PodSpec = {

@@ -3,7 +3,7 @@
 // lines `kdev env show` prints, and the probe's verdict from what its client saw.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeNetwork, isKdevError, isolationPolicies, loadTemplate, networkSchema, parseTemplateSpec, planTemplate, verdictOf, type NetworkSpec } from '@kdev/core';
+import { describeNetwork, isKdevError, isolationPolicies, loadTemplate, networkSchema, parseTemplateSpec, planTemplate, verdictOf, type NetworkSpec } from '@kdev/core/internals';
 
 type Rule = { from?: Record<string, unknown>[]; to?: Record<string, unknown>[]; ports?: { protocol: string; port: number }[] };
 type Policy = { metadata: { name: string; namespace: string }; spec: { podSelector: unknown; policyTypes: string[]; ingress?: Rule[]; egress?: Rule[] } };

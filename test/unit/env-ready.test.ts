@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
-import { ownerLabelValue, podProblem, validateEnvName, WORKLOAD_TABLE } from '@kdev/core';
+import { ownerLabelValue, podProblem, validateEnvName, WORKLOAD_TABLE } from '@kdev/core/internals';
 
 const obj = (o: Record<string, unknown>) => o as KubernetesObject;
 

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { dependencyWaves, isKdevError, loadTemplate, parseDuration, parseSets, parseTemplateSpec, planTemplate, resolveTemplate, TEMPLATE_SOURCE_VOLUME } from '@kdev/core';
+import { dependencyWaves, isKdevError, loadTemplate, parseDuration, parseSets, parseTemplateSpec, planTemplate, resolveTemplate, TEMPLATE_SOURCE_VOLUME } from '@kdev/core/internals';
 
 function throwsInvalid(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {

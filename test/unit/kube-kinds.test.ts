@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Pod } from '@kubernetes/client-node';
-import { FATAL_REASONS, KINDS, kindSpec, podPhase, podProblem, selectorString, WORKLOAD_TABLE, type KindObject } from '@kdev/core';
+import { FATAL_REASONS, KINDS, kindSpec, podPhase, podProblem, selectorString, WORKLOAD_TABLE, type KindObject } from '@kdev/core/internals';
 
 const status = (kind: string, o: KindObject) => kindSpec(kind).statusText(o);
 

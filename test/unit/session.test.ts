@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { attachConfig, backoffMs, dapMessage, dapMessages, isKdevError, listeningInodes, parsePortPair, parseRunStatus, sinceFilter } from '@kdev/core';
+import { attachConfig, backoffMs, dapMessage, dapMessages, isKdevError, listeningInodes, parsePortPair, parseRunStatus, sinceFilter } from '@kdev/core/internals';
 
 describe('parsePortPair', () => {
   it('reads local:remote, remote, :remote', () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { pruneHashCaches } from '@kdev/core';
+import { pruneHashCaches } from '@kdev/core/internals';
 import { tempDir } from '../lib/sync.js';
 
 const DAY = 24 * 60 * 60 * 1000;

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FaultLog, SyncSession } from '@kdev/core';
+import { FaultLog, SyncSession } from '@kdev/core/internals';
 import { chownTree, tempDir } from '../lib/sync.js';
 import { localSidecar, transportTo, until, type LocalSidecar } from '../lib/local-sidecar.js';
 

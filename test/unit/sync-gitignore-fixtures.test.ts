@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HashCache } from '@kdev/sync-sidecar';
-import { IgnoreRules, scanTree } from '@kdev/core';
+import { IgnoreRules, scanTree } from '@kdev/core/internals';
 import { tempDir } from '../lib/sync.js';
 import { forceAdd, gitListing, initRepo, isolateGit } from '../lib/gitignore-gen.js';
 

@@ -8,7 +8,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { HashCache } from '@kdev/sync-sidecar';
-import { IgnoreRules, scanTree } from '@kdev/core';
+import { IgnoreRules, scanTree } from '@kdev/core/internals';
 import { tempDir } from '../lib/sync.js';
 import { forceAdd, gitListing, initRepo, isolateGit, prng, randomPattern, randomTree } from '../lib/gitignore-gen.js';
 

@@ -517,7 +517,7 @@ describe('hostile: authentication and least privilege', () => {
   });
 
   it('the sidecar container runs as a non-root user, with no capabilities, a read-only root and its token from a Secret', async () => {
-    const { syncSidecarParts, SYNC_TOKEN_SECRET } = await import('@kdev/core');
+    const { syncSidecarParts, SYNC_TOKEN_SECRET } = await import('@kdev/core/internals');
     const { container, volumes } = syncSidecarParts();
     const sc = container.securityContext!;
     assert.equal(sc.runAsNonRoot, true);

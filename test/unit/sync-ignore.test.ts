@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HashCache } from '@kdev/sync-sidecar';
-import { IgnoreRules, scanTree } from '@kdev/core';
+import { IgnoreRules, scanTree } from '@kdev/core/internals';
 import { tempDir } from '../lib/sync.js';
 
 function tree(files: Record<string, string>): string {

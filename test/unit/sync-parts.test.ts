@@ -26,7 +26,7 @@ import {
   topmostGone,
   type MassDeleteInfo,
   type SyncTree,
-} from '@kdev/core';
+} from '@kdev/core/internals';
 import { tempDir } from '../lib/sync.js';
 
 const file = (p: string, h = 'h', s = 1): Entry => ({ p, t: 'f', m: 0o644, s, h });

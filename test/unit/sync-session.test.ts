@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, rename, rm, symlink, writeFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SyncSession, type SyncSessionOptions } from '@kdev/core';
+import { SyncSession, type SyncSessionOptions } from '@kdev/core/internals';
 import { tempDir } from '../lib/sync.js';
 import { localSidecar, same, skipLocal, transportTo, until, type LocalSidecar } from '../lib/local-sidecar.js';
 

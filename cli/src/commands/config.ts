@@ -1,6 +1,6 @@
 // kdev config schema | validate
 import { Command } from 'commander';
-import { configJsonSchema, loadConfig } from '@kdev/core';
+import { configJsonSchema, inspectConfig } from '@kdev/core';
 import { printJson, wantsJson } from '../context.js';
 
 export function registerConfig(program: Command): void {
@@ -14,7 +14,7 @@ export function registerConfig(program: Command): void {
     .argument('[file]', '.kdev.yaml to check (default: found from the current folder up)')
     .description('check a .kdev.yaml and show what it resolves to')
     .action((file: string | undefined, _opts: unknown, cmd: Command) => {
-      const loaded = loadConfig(file ?? process.cwd());
+      const loaded = inspectConfig(file ?? process.cwd());
       if (wantsJson(cmd)) printJson(loaded);
       else if (!loaded.file) process.stdout.write('no .kdev.yaml found: defaults apply\n');
       else process.stdout.write(`${loaded.file}: valid (${Object.keys(loaded.config.dev).length} dev entries)\n`);

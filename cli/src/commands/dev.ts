@@ -1,45 +1,52 @@
-// kdev ls | dev start | dev end | dev status
+// kdev ls | dev start | dev end | dev status: arguments in, core's DevLoop does the work,
+// its events are rendered (ink progress, the live sync line).
 import { Command, Option } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import { resolve } from 'node:path';
-import {
-  devStatus,
-  endDevMode,
-  environmentDevConfig,
-  keepLease,
-  listWorkloads,
-  loadConfig,
-  devEntryFor,
-  parseWorkloadRef,
-  startDevMode,
-  syncSessionFor,
-  type Cluster,
-  type DevEntry,
-  type DevSession,
-  type MassDeleteInfo,
-  type WorkloadInfo,
-} from '@kdev/core';
-import { removeSyncState, writeSyncState } from '../sync-state.js';
+import { devStatus, kindName, listWorkloads, since, table, type DevLoop, type DevSession, type DevWorkload, type MassDeleteInfo, type WorkloadInfo } from '@kdev/core';
 import { renderSync } from '../ui/sync-view.js';
-import { clusterFor, printJson, wantsJson } from '../context.js';
+import { clusterFor, isDevEvent, loopFor, printJson, untilInterrupted, wantsJson } from '../context.js';
 import { withProgress } from '../ui/progress.js';
-
-function since(iso: string): string {
-  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
-  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 function devColumn(w: WorkloadInfo): string {
   if (!w.dev) return '-';
   return `${w.dev.mode === 'duplicate' ? 'copy by ' : ''}${w.dev.owner} (${since(w.dev.startedAt)})`;
 }
 
+interface StartFlags {
+  container?: string;
+  image?: string;
+  workdir?: string;
+  mode: 'replace' | 'duplicate';
+  force?: boolean;
+  timeout: string;
+  config?: string;
+  local?: string;
+  sync: boolean;
+  yes?: boolean;
+}
+
+/** Runs `work` with the loop's dev-mode events shown as ink progress (or nothing with JSON). */
+function progress<T>(loop: DevLoop, title: string, json: boolean, work: () => Promise<T>): Promise<T> {
+  if (json) return work();
+  return withProgress(title, async (onEvent) => {
+    const off = loop.on((e) => (isDevEvent(e) || e.type === 'info' ? onEvent(e) : undefined));
+    try {
+      return await work();
+    } finally {
+      off();
+    }
+  });
+}
+
 export function registerDev(program: Command): void {
+  registerLs(program);
+  const dev = program.command('dev').description('dev mode: turn a workload into a dev container and back');
+  registerStart(dev);
+  registerEnd(dev);
+  registerStatus(dev);
+}
+
+function registerLs(program: Command): void {
   program
     .command('ls')
     .argument('[kind]', 'only this kind (deployment, statefulset, daemonset, replicaset, job, cronjob, pod)')
@@ -53,9 +60,9 @@ export function registerDev(program: Command): void {
       for (const w of items) rows.push([w.kind.toLowerCase(), w.name + (w.managedByKdev ? ' (kdev copy)' : ''), w.ready, w.images.join(','), devColumn(w)]);
       process.stdout.write(table(rows));
     });
+}
 
-  const dev = program.command('dev').description('dev mode: turn a workload into a dev container and back');
-
+function registerStart(dev: Command): void {
   dev
     .command('start')
     .argument('<workload>', 'kind/name, e.g. deployment/web (a bare name is a Deployment)')
@@ -66,47 +73,28 @@ export function registerDev(program: Command): void {
     .option('--force', 'take over a workload someone else has in dev mode')
     .option('--timeout <seconds>', 'how long to wait for the dev pod', '180')
     .option('--config <file>', '.kdev.yaml to use (default: found from the current folder up)')
-    .option('--local <dir>', 'local folder to sync (default: sync.local of the config, else the current folder)')
+    .option('--local <dir>', 'local folder to sync (default: sync.local of the dev config, else the current folder)')
     .option('--no-sync', 'return once the dev container is ready, without syncing')
     .option('-y, --yes', 'allow a sync batch that deletes more than half of the synced files without asking')
     .description('start dev mode on a workload, wait until its dev container is ready, then sync the local folder into it (Ctrl-C detaches)')
-    .action(async (workload: string, o: { container?: string; image?: string; workdir?: string; mode: 'replace' | 'duplicate'; force?: boolean; timeout: string; config?: string; local?: string; sync: boolean; yes?: boolean }, cmd: Command) => {
-      const cluster = clusterFor(cmd);
-      const ref = parseWorkloadRef(workload);
-      const loaded = loadConfig(o.config ?? process.cwd());
-      let entry = devEntryFor(loaded.config, ref.kind.kind, ref.name);
-      let root = loaded.root;
-      if (!entry) {
-        // No entry in .kdev.yaml: an environment's template may have one for this service.
-        const fromEnv = await environmentDevConfig(cluster);
-        entry = fromEnv ? devEntryFor(fromEnv.config, ref.kind.kind, ref.name) : undefined;
-        if (entry && fromEnv) root = fromEnv.root;
-      }
-      const run = (onEvent?: Parameters<typeof startDevMode>[1]['onEvent']) =>
-        startDevMode(cluster, {
-          workload,
-          container: o.container ?? entry?.container,
-          image: o.image ?? entry?.image,
-          workDir: o.workdir ?? entry?.workDir,
-          env: entry?.env,
-          resources: entry?.resources,
-          mode: o.mode,
-          force: o.force,
-          timeoutMs: Number(o.timeout) * 1000,
-          onEvent,
-        });
-      if (wantsJson(cmd)) return printJson(await run());
-      const session = await withProgress(`kdev dev start ${workload} (namespace ${cluster.namespace})`, run);
+    .action(async (workload: string, o: StartFlags, cmd: Command) => {
+      const json = wantsJson(cmd);
+      const loop = loopFor(cmd, `dev start ${workload}`);
+      const w = await loop.resolve(clusterFor(cmd), { workload, configFrom: o.config, local: o.local, container: o.container, image: o.image, workDir: o.workdir });
+      const start = () => w.start({ attach: o.sync && !json, mode: o.mode, force: o.force, timeoutMs: Number(o.timeout) * 1000 });
+      if (json) return printJson(await start());
+      const session = await progress(loop, `kdev dev start ${w.workload} (namespace ${w.namespace})`, false, start);
       process.stdout.write(
         `\nDev container ready: pod/${session.pod}, container ${session.container}, image ${session.image}, source at ${session.workDir}\n` +
           `  shell:  kdev dev terminal ${session.workload} -n ${session.namespace}\n` +
           `  end:    kdev dev end ${session.workload} -n ${session.namespace}\n`,
       );
       if (!o.sync) return;
-      const localRoot = o.local ? resolve(o.local) : resolve(root, entry?.sync.local ?? '.');
-      await attachSync(cluster, session, localRoot, entry, o.yes ?? false);
+      await attached(loop, w, session, o.yes ?? false);
     });
+}
 
+function registerEnd(dev: Command): void {
   dev
     .command('end')
     .argument('<workload>', 'kind/name')
@@ -114,13 +102,17 @@ export function registerDev(program: Command): void {
     .option('--timeout <seconds>', 'how long to wait for the rollout', '180')
     .description('restore the workload exactly as it was (works after a crash and from any machine)')
     .action(async (workload: string, o: { force?: boolean; timeout: string }, cmd: Command) => {
-      const cluster = clusterFor(cmd);
-      const run = (onEvent?: Parameters<typeof endDevMode>[1]['onEvent']) => endDevMode(cluster, { workload, force: o.force, timeoutMs: Number(o.timeout) * 1000, onEvent });
-      if (wantsJson(cmd)) return printJson(await run());
-      const result = await withProgress(`kdev dev end ${workload} (namespace ${cluster.namespace})`, run);
+      const json = wantsJson(cmd);
+      const loop = loopFor(cmd, `dev end ${workload}`);
+      // No dev config is read: end works when the local config is gone or broken.
+      const w = loop.named(clusterFor(cmd), workload);
+      const result = await progress(loop, `kdev dev end ${w.workload} (namespace ${w.namespace})`, json, () => w.end({ force: o.force, timeoutMs: Number(o.timeout) * 1000 }));
+      if (json) return printJson(result);
       process.stdout.write(`${result.message}\n`);
     });
+}
 
+function registerStatus(dev: Command): void {
   dev
     .command('status')
     .description('the workloads in dev mode in the namespace, who has them and since when')
@@ -130,38 +122,31 @@ export function registerDev(program: Command): void {
       if (wantsJson(cmd)) return printJson(items);
       if (items.length === 0) return void process.stdout.write(`nothing is in dev mode in namespace ${cluster.namespace}\n`);
       const rows = [['WORKLOAD', 'OWNER', 'SINCE', 'CONTAINER', 'IMAGE', 'MODE']];
-      for (const w of items) rows.push([`${w.kind.toLowerCase()}/${w.name}`, w.dev!.owner, w.dev!.startedAt, w.dev!.container, w.dev!.image, w.dev!.mode]);
+      for (const w of items) rows.push([kindName(w.kind, w.name), w.dev!.owner, w.dev!.startedAt, w.dev!.container, w.dev!.image, w.dev!.mode]);
       process.stdout.write(table(rows));
     });
 }
 
-/** Syncs the local folder into the dev container until Ctrl-C; keeps the lease fresh meanwhile. */
-async function attachSync(cluster: Cluster, session: DevSession, localRoot: string, entry: DevEntry | undefined, yes: boolean): Promise<void> {
-  const sync = syncSessionFor(cluster, session, {
-    localRoot,
-    sync: { mode: entry?.sync.mode ?? 'send-only', ignore: entry?.sync.ignore ?? [], deleteLocal: entry?.sync.deleteLocal ?? false },
-    confirmMassDelete: (info: MassDeleteInfo) => confirmMassDelete(info, yes),
+/** Attached: sync, lease renewal and the config's forwards until Ctrl-C or the lease is lost. */
+async function attached(loop: DevLoop, w: DevWorkload, session: DevSession, yes: boolean): Promise<void> {
+  const mode = w.resolved.entry?.sync.mode ?? 'send-only';
+  const view = renderSync(loop, `Syncing ${w.resolved.localRoot} → ${session.workload}:${session.workDir} (${session.mode === 'duplicate' ? 'copy, ' : ''}${mode}). Ctrl-C detaches; dev mode stays on.`);
+  let lost!: () => void;
+  const leaseLost = new Promise<void>((r) => (lost = r));
+  const off = loop.on((e) => {
+    if (e.type === 'lease-lost') {
+      process.stderr.write(`\n✗ ${e.message}\n`);
+      process.exitCode = 1;
+      lost();
+    }
   });
-  const save = () => writeSyncState(session.namespace, session.workload, sync.status());
-  for (const ev of ['connecting', 'initial-sync', 'watching', 'syncing', 'idle', 'error'] as const) sync.on(ev, save);
-  const view = renderSync(sync, `Syncing ${localRoot} → ${session.workload}:${session.workDir} (${session.mode === 'duplicate' ? 'copy, ' : ''}${entry?.sync.mode ?? 'send-only'}). Ctrl-C detaches; dev mode stays on.`);
-  let done!: () => void;
-  const detached = new Promise<void>((r) => (done = r));
-  const stopLease = keepLease(cluster, session, () => {
-    process.stderr.write(`\n✗ the dev lease on ${session.workload} is no longer yours (taken over, or dev mode ended): stopping the sync\n`);
-    process.exitCode = 1;
-    done();
-  });
-  process.once('SIGINT', () => done());
-  process.once('SIGTERM', () => done());
+  const interrupted = untilInterrupted(leaseLost);
   try {
-    await Promise.race([sync.start(), detached]);
-    save();
-    await detached;
+    await Promise.race([w.attach(session, { confirmMassDelete: (info) => confirmMassDelete(info, yes) }), interrupted]);
+    await interrupted;
   } finally {
-    stopLease();
-    await sync.stop();
-    removeSyncState(session.namespace, session.workload);
+    off();
+    await loop.close();
     view.unmount();
     process.stderr.write(`\nDetached. ${session.workload} stays in dev mode: \`kdev dev end ${session.workload} -n ${session.namespace}\` restores it.\n`);
   }

@@ -21,6 +21,9 @@ import {
   sleepEnvironment,
   validateEnvName,
   wakeEnvironment,
+  duration,
+  since,
+  table,
   type EnvironmentInfo,
   type EnvProgress,
 } from '@kdev/core';
@@ -44,18 +47,6 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function ago(d: Date, now = Date.now()): string {
-  const s = Math.round((now - d.getTime()) / 1000);
-  return duration(Math.abs(s)) + (s < 0 ? ' from now' : '');
-}
-
-function duration(s: number): string {
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
-  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
-}
-
 function expiresText(e: EnvironmentInfo, now = Date.now()): string {
   if (!e.expires) return 'never';
   const s = Math.round((e.expires.getTime() - now) / 1000);
@@ -64,11 +55,6 @@ function expiresText(e: EnvironmentInfo, now = Date.now()): string {
 
 function infoJson(e: EnvironmentInfo) {
   return { ...e, created: e.created.toISOString(), expires: e.expires?.toISOString() ?? null };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('   ')).join('\n') + '\n';
 }
 
 /**
@@ -235,10 +221,7 @@ export function registerEnv(program: Command): void {
       }
       const now = Date.now();
       process.stdout.write(
-        table([
-          ['NAME', 'OWNER', 'TEMPLATE', 'STATE', 'AGE', 'EXPIRES'],
-          ...envs.map((e) => [e.name, e.owner, e.template, e.state, ago(e.created, now), expiresText(e, now)]),
-        ]),
+        table([['NAME', 'OWNER', 'TEMPLATE', 'STATE', 'AGE', 'EXPIRES'], ...envs.map((e) => [e.name, e.owner, e.template, e.state, since(e.created, now), expiresText(e, now)])], 3),
       );
     });
 

@@ -1,48 +1,45 @@
-// One live line for the file sync of an attached dev session, fed by core's sync events.
+// One live line for the file sync of an attached dev session, fed by the session's events.
 import { useEffect, useState } from 'react';
 import { Box, Text, render, type Instance } from 'ink';
-import type { SyncSession, SyncState } from '@kdev/core';
+import { ago, type AppEvent, type DevLoop, type SyncState } from '@kdev/core';
 
 interface View {
   state: SyncState | 'error';
   text: string;
   hint?: string;
+  lastSyncAt?: Date;
 }
 
-function ago(d: Date): string {
-  const s = Math.round((Date.now() - d.getTime()) / 1000);
-  return s < 60 ? `${s}s ago` : `${Math.round(s / 60)}m ago`;
+function next(view: View, e: AppEvent): View {
+  switch (e.type) {
+    case 'sync-progress':
+      return { state: 'initial-sync', text: `initial sync ${e.files}/${e.totalFiles} files, ${(e.bytes / 1e6).toFixed(1)}/${(e.totalBytes / 1e6).toFixed(1)} MB` };
+    case 'sync-error':
+      return { ...view, state: 'error', text: e.message, hint: e.hint };
+    case 'sync': {
+      const at = e.status.lastSyncAt;
+      if (e.state === 'connecting') return { state: 'connecting', text: `connecting${e.status.pod ? ` to ${e.status.pod}` : ''}${e.status.connects > 1 ? ` (attempt ${e.status.connects})` : ''} …`, lastSyncAt: at };
+      if (e.state === 'syncing') return { state: 'syncing', text: `syncing ${e.batchFiles ?? 0} file${e.batchFiles === 1 ? '' : 's'}`, lastSyncAt: at };
+      if (e.state === 'watching') return { state: 'watching', text: 'watching for changes', lastSyncAt: at };
+      return { state: e.state, text: '', lastSyncAt: at };
+    }
+    default:
+      return view;
+  }
 }
 
-function SyncLine({ session, header }: { session: SyncSession; header: string }) {
+function SyncLine({ loop, header }: { loop: DevLoop; header: string }) {
   const [view, setView] = useState<View>({ state: 'connecting', text: 'connecting …' });
   const [, tick] = useState(0);
   useEffect(() => {
-    const onConnecting = (e: { attempt: number; pod?: string }) =>
-      setView({ state: 'connecting', text: `connecting${e.pod ? ` to ${e.pod}` : ''}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''} …` });
-    const onInitial = (e: { files: number; totalFiles: number; bytes: number; totalBytes: number }) =>
-      setView({ state: 'initial-sync', text: `initial sync ${e.files}/${e.totalFiles} files, ${(e.bytes / 1e6).toFixed(1)}/${(e.totalBytes / 1e6).toFixed(1)} MB` });
-    const onSyncing = (e: { files: number }) => setView({ state: 'syncing', text: `syncing ${e.files} file${e.files === 1 ? '' : 's'}` });
-    const onIdle = () => setView({ state: 'idle', text: '' });
-    const onWatching = () => setView({ state: 'watching', text: 'watching for changes' });
-    const onError = (e: { message: string; hint?: string }) => setView({ state: 'error', text: e.message, hint: e.hint });
-    session.on('connecting', onConnecting).on('initial-sync', onInitial).on('syncing', onSyncing).on('idle', onIdle).on('watching', onWatching).on('error', onError);
-    const offs = [
-      () => session.off('connecting', onConnecting),
-      () => session.off('initial-sync', onInitial),
-      () => session.off('syncing', onSyncing),
-      () => session.off('idle', onIdle),
-      () => session.off('watching', onWatching),
-      () => session.off('error', onError),
-    ];
+    const off = loop.on((e) => setView((v) => next(v, e)));
     const timer = setInterval(() => tick((n) => n + 1), 1000);
     return () => {
-      offs.forEach((off) => off());
+      off();
       clearInterval(timer);
     };
-  }, [session]);
-  const last = session.status().lastSyncAt;
-  const text = view.state === 'idle' ? `synced ${last ? ago(last) : ''}` : view.text;
+  }, [loop]);
+  const text = view.state === 'idle' ? `synced ${view.lastSyncAt ? ago(view.lastSyncAt) : ''}` : view.text;
   const color = view.state === 'error' ? 'red' : view.state === 'idle' || view.state === 'watching' ? 'green' : 'cyan';
   return (
     <Box flexDirection="column">
@@ -56,6 +53,6 @@ function SyncLine({ session, header }: { session: SyncSession; header: string })
   );
 }
 
-export function renderSync(session: SyncSession, header: string): Instance {
-  return render(<SyncLine session={session} header={header} />, { stdout: process.stderr, patchConsole: false });
+export function renderSync(loop: DevLoop, header: string): Instance {
+  return render(<SyncLine loop={loop} header={header} />, { stdout: process.stderr, patchConsole: false });
 }

@@ -7,6 +7,5 @@ export { openTerminal, DEFAULT_SHELL, PLAIN_SHELL, type TerminalOptions } from '
 export { streamLogs, sinceFilter, type LogOptions } from './logs.js';
 export { ForwardManager, PodTracker, parsePortPair, backoffMs, type PortPair, type ForwardTarget, type ForwardInfo, type ForwardManagerOptions, type AddForwardOptions } from './forwards.js';
 export { portHolder, listeningInodes, type PortHolder } from './portowner.js';
-export { serveForwardControl, listForwardProcesses, stopForwards, stateDir, type ForwardProcess, type ControlServer } from './control.js';
 export { startRun, stopRun, runStatus, followRun, parseRunStatus, noCommand, type RunOptions, type RunStatus } from './run.js';
 export { startDebug, probeDebugger, waitForDebugger, attachConfig, dapMessage, dapMessages, type DebuggerType, type DebugSpec, type AttachConfig, type DebugOptions, type DebugSession } from './debug.js';

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { probeDebugger } from '@kdev/core';
+import { probeDebugger } from '@kdev/core/internals';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { KdevApi } from '../../extension.js';
 import type { RemoteDebugSession } from '../../debug.js';

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { execCapture, listWorkloads, whoAmI, LEASE_ANNOTATION } from '@kdev/core';
+import { execCapture, listWorkloads, whoAmI, LEASE_ANNOTATION } from '@kdev/core/internals';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { KdevApi } from '../../extension.js';
 import type { DevChange } from '../../devmode.js';

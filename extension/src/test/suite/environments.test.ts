@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { deleteEnvironment, getEnvironment, isKdevError, SLEEP_REPLICAS_ANNOTATION } from '@kdev/core';
+import { deleteEnvironment, getEnvironment, isKdevError, SLEEP_REPLICAS_ANNOTATION } from '@kdev/core/internals';
 import type { KdevApi } from '../../extension.js';
 import type { EnvChange } from '../../environments.js';
 import { kdevApi } from './activation.test.js';

@@ -1,7 +1,8 @@
 // Shared helpers of the suite: the test cluster, throw-away namespaces, and waiting for the
 // tree by its change events (the tree itself is fed by watches).
 import { randomBytes } from 'node:crypto';
-import { connect, watchUntil, type Cluster } from '@kdev/core';
+import { request } from 'node:http';
+import { connect, watchUntil, type Cluster } from '@kdev/core/internals';
 import type { V1Container, V1Deployment, V1Namespace } from '@kubernetes/client-node';
 import type { KdevTreeProvider, Node } from '../../tree.js';
 
@@ -109,4 +110,18 @@ export async function path(tree: KdevTreeProvider, ...names: string[]): Promise<
     if (!node) return undefined;
   }
   return node;
+}
+
+/** GET http://127.0.0.1:port/ → the body. */
+export function get(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -15,6 +15,7 @@ export async function run(): Promise<void> {
   require('./sessions.test.js');
   require('./debugtypes.test.js');
   require('./badinput.test.js');
+  require('./parity.test.js');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const failures = await new Promise<number>((resolve) => {
     const runner = mocha.run((n) => resolve(n));

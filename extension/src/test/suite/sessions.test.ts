@@ -1,19 +1,18 @@
 // Remote Run, Remote Debug, Open Terminal and Show Logs on a Deployment in dev mode, with a
 // tiny Node HTTP app synced from a test folder. The cluster's side is read through core.
 import * as assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { CONTROL_DIR, execCapture, forwardPort, runStatus, resolveDevTarget, stopRun } from '@kdev/core';
+import { CONTROL_DIR, execCapture, forwardPort, runStatus, resolveDevTarget, stopRun } from '@kdev/core/internals';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { KdevApi } from '../../extension.js';
 import type { RemoteTerminal } from '../../terminal.js';
 import { hasDebugger, type RemoteDebugSession } from '../../debug.js';
 import { kdevApi } from './activation.test.js';
 import { ask } from './harness.js';
-import { admin, deploymentOf, path, tempNamespace, untilTree } from './helpers.js';
+import { admin, deploymentOf, get, path, tempNamespace, untilTree } from './helpers.js';
 import type { Node } from '../../tree.js';
 
 const APP = 'web';
@@ -37,19 +36,6 @@ function deployment(): V1Deployment {
     { name: 'app', image: 'kdev.local/node:18', imagePullPolicy: 'IfNotPresent', command: ['node', '-e', "require('http').createServer((q, r) => r.end('prod')).listen(8080)"], ports: [{ containerPort: 8080 }] },
     { labels: { app: APP } },
   );
-}
-
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** Waits (by the channel's append events) until the workload's channel shows `pattern`. */

@@ -1,7 +1,13 @@
-// What the tree shows, kept current by list+watch (client-node informers), never by polling.
+// The live model of a cluster for a UI's tree (the VS Code extension's), kept current by
+// list+watch (client-node informers), never by polling.
 // One Collection is one list+watch of a resource (in one namespace or cluster-wide); they are
 // started when the user expands the node that needs them and stopped when the tree is reset.
-import { connect, kubeError, KdevError, collectionPath, whoAmI, KINDS, type Cluster, type KindSpec } from '@kdev/core';
+import { connect, type Cluster } from '../kube/client.js';
+import { kubeError } from '../kube/errors.js';
+import type { KdevError } from '../errors.js';
+import { collectionPath } from '../kube/watch.js';
+import { whoAmI } from '../devmode/lease.js';
+import { KINDS, type KindSpec } from '../devmode/kinds.js';
 import { KubeConfig, makeInformer, type KubernetesObject, type Informer, type ObjectCache } from '@kubernetes/client-node';
 
 /** What changed: a context's namespaces or identity, or the objects of one namespace. */
