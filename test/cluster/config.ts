@@ -9,6 +9,9 @@ export const SOURCE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '.
 export const KUBERNETES_VERSION = 'v1.34.4';
 export const ETCD_VERSION = 'v3.6.4';
 export const COREDNS_VERSION = 'v1.12.4';
+/** The tools environments render templates with (not cluster components; test/cluster/go/<name>). */
+export const HELM_VERSION = 'v4.3.2';
+export const KUSTOMIZE_VERSION = 'v5.8.2';
 
 /** Slow-to-make things (binaries, images, containerd's image store) live here across runs. */
 export const CACHE_DIR = process.env.KDEV_CACHE_DIR ?? join(homedir(), '.cache', 'kdev');
