@@ -9,7 +9,7 @@ import { isNotFound, kubeError, apiStatus } from '../kube/errors.js';
 import { watchUntil } from '../kube/watch.js';
 import { accessObjects, ownerLabelValue, resolveOwner, serviceAccountKubeconfig } from './access.js';
 import { waitWorkloadReady, WorkloadFailure, WORKLOAD_TABLE } from './ready.js';
-import { DNS_LABEL, parseDuration, type WorkloadKind } from './schema.js';
+import { DEFAULT_SETTLE_SECONDS, DNS_LABEL, parseDuration, type WorkloadKind } from './schema.js';
 import { loadTemplate, planTemplate, type LoadedTemplate, type PlannedWorkload, type TemplatePlan } from './template.js';
 import {
   CREATED_ANNOTATION,
@@ -416,6 +416,7 @@ async function startWorkloads(cluster: Cluster, workloads: readonly PlannedWorkl
         name: w.name,
         namespace: cluster.namespace,
         timeoutMs: w.timeoutMs,
+        settleMs: w.settleMs,
         signal: stop.signal,
         object: applied,
         onDetail: (message) => report(w, 'waiting', { message }),
@@ -590,7 +591,7 @@ export async function wakeEnvironment(cluster: Cluster, name: string, opts: { wa
       changed.push(`${kind.toLowerCase()}/${key}: 0 → ${replicas}`);
       if (opts.wait ?? true) {
         opts.onProgress?.({ type: 'workload', name: key, kind, state: 'waiting', elapsedMs: Date.now() - started });
-        await waitWorkloadReady(cluster, { kind, name: key, namespace: name, timeoutMs: opts.timeoutMs ?? 180_000, onDetail: (message) => opts.onProgress?.({ type: 'workload', name: key, kind, state: 'waiting', message, elapsedMs: Date.now() - started }) });
+        await waitWorkloadReady(cluster, { kind, name: key, namespace: name, timeoutMs: opts.timeoutMs ?? 180_000, settleMs: DEFAULT_SETTLE_SECONDS * 1000, onDetail: (message) => opts.onProgress?.({ type: 'workload', name: key, kind, state: 'waiting', message, elapsedMs: Date.now() - started }) });
       }
       opts.onProgress?.({ type: 'workload', name: key, kind, state: 'ready', elapsedMs: Date.now() - started });
     })();

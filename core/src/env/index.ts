@@ -5,3 +5,5 @@ export * from './ready.js';
 export * from './access.js';
 export * from './environment.js';
 export * from './devconfig.js';
+export * from './params.js';
+export * from './render.js';

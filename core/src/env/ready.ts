@@ -1,7 +1,9 @@
 // Readiness of workloads, by watch: a table of kinds says where each lives, which pods are
 // its own and when it is Ready. A pod that cannot run (crash loop, image, config) or pods
 // that cannot be created (quota) fail the wait at once, with the pod's Warning events and
-// the last lines of its log.
+// the last lines of its log. Ready means stable: the workload is Ready and its pods have
+// not restarted for a settle window (a container that crashes a second after it starts is
+// Ready for an instant, not ready).
 import type { CoreV1Event, KubernetesObject, V1ContainerStatus, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
@@ -131,6 +133,29 @@ export function podProblem(pod: V1Pod): { container: string; reason: string; mes
   return undefined;
 }
 
+/** Restarts so far of each container of a pod (init containers included), by name. */
+export function restartCounts(pod: V1Pod): Map<string, number> {
+  const all: V1ContainerStatus[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  return new Map(all.map((c) => [c.name, c.restartCount]));
+}
+
+/**
+ * The settle rule, for one pod seen after its workload became Ready: a container that has
+ * restarted since `baseline` (its counts then) or that has stopped (terminated, while the
+ * pod should keep running) is a crash in the settle window. A Job's pods are not judged.
+ */
+export function crashSince(pod: V1Pod, baseline: ReadonlyMap<string, number>): { container: string; reason: string; exitCode?: number } | undefined {
+  if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure') return undefined;
+  for (const c of pod.status?.containerStatuses ?? []) {
+    const before = baseline.get(c.name) ?? 0;
+    const term = c.state?.terminated ?? (c.restartCount > before ? c.lastState?.terminated : undefined);
+    if (c.restartCount > before || c.state?.terminated) {
+      return { container: c.name, reason: term?.reason ?? (c.state?.waiting?.reason ?? 'restarted'), exitCode: term?.exitCode };
+    }
+  }
+  return undefined;
+}
+
 /** The Warning events of an object ("Reason: message", oldest first, deduplicated). */
 export async function warningEvents(cluster: Cluster, namespace: string, name: string): Promise<string[]> {
   try {
@@ -167,6 +192,35 @@ export async function lastLogLines(cluster: Cluster, namespace: string, pod: str
   }
 }
 
+/**
+ * The settle window of one wait: `begin` when the workload is Ready (again), `cancel` when
+ * it is not; `stable` resolves once it stayed Ready for `ms`. Restart counts are taken when
+ * it is first Ready; `crash` judges each pod seen after that against them.
+ */
+export function settleWindow(ms: number) {
+  let timer: NodeJS.Timeout | undefined;
+  let baseline: Map<string, Map<string, number>> | undefined;
+  let resolve!: () => void;
+  const stable = new Promise<'ready'>((r) => (resolve = () => r('ready')));
+  return {
+    stable,
+    begin(pods: Iterable<V1Pod>): void {
+      baseline ??= new Map([...pods].map((p) => [p.metadata?.uid ?? '', restartCounts(p)]));
+      timer ??= setTimeout(resolve, ms);
+    },
+    cancel(): void {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+    crash(pod: V1Pod): ReturnType<typeof crashSince> {
+      if (!baseline) return undefined;
+      const uid = pod.metadata?.uid ?? '';
+      if (!baseline.has(uid)) baseline.set(uid, restartCounts(pod));
+      return crashSince(pod, baseline.get(uid)!);
+    },
+  };
+}
+
 /** A failed wait: the KdevError plus what the progress view shows. */
 export class WorkloadFailure extends KdevError {
   constructor(
@@ -195,6 +249,11 @@ export interface WaitOptions {
   object?: KubernetesObject;
   /** Each change of the workload's status ("1/2 ready", "CrashLoopBackOff"). */
   onDetail?: (detail: string) => void;
+  /**
+   * How long its pods must stay Ready without a restart once the workload is Ready; a
+   * crash in that window fails the wait. 0 (default): Ready once is enough.
+   */
+  settleMs?: number;
 }
 
 /**
@@ -217,6 +276,9 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
     }
   }
   const podSelector = object ? info.pods(object as Obj) : undefined;
+  const settleMs = podSelector && opts.kind !== 'Job' && opts.kind !== 'CronJob' ? (opts.settleMs ?? 0) : 0;
+  const settle = settleWindow(settleMs);
+  const livePods = new Map<string, V1Pod>();
   let badPod: { pod: V1Pod; problem: NonNullable<ReturnType<typeof podProblem>> } | undefined;
   let lastPod: V1Pod | undefined;
   const what = `${opts.kind.toLowerCase()}/${opts.name} to become ready`;
@@ -238,8 +300,14 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
       if (type === 'DELETED') return { fail: new KdevError('FAILED', `${opts.kind}/${opts.name} was deleted while waiting for it`) };
       const s = info.status(obj);
       if (s.failed) return { fail: new KdevError('FAILED', `${opts.kind}/${opts.name}: ${s.failed}`) };
-      detail(s.detail);
-      return s.ready ? { done: true, value: 'ready' } : { done: false };
+      if (!s.ready || settleMs === 0) {
+        settle.cancel();
+        detail(s.detail);
+        return s.ready ? { done: true, value: 'ready' } : { done: false };
+      }
+      detail(`${s.detail}, settling ${settleMs / 1000}s`);
+      settle.begin(livePods.values());
+      return { done: false };
     },
   });
 
@@ -254,9 +322,16 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
         what: `pods of ${opts.name}`,
         onEvent: (type, pod) => {
           // Pods on their way out (scaled down, replaced) are not the workload's future.
-          if (type === 'DELETED' || pod.metadata?.deletionTimestamp) return { done: false };
+          if (type === 'DELETED' || pod.metadata?.deletionTimestamp) {
+            livePods.delete(pod.metadata?.uid ?? '');
+            return { done: false };
+          }
           lastPod = pod;
-          const problem = podProblem(pod);
+          livePods.set(pod.metadata?.uid ?? '', pod);
+          const crashed = settle.crash(pod);
+          const problem = crashed
+            ? { container: crashed.container, reason: `restarted within the ${settleMs / 1000}s settle window after it was Ready (${crashed.reason}${crashed.exitCode !== undefined ? `, exit code ${crashed.exitCode}` : ''})`, restarted: true }
+            : podProblem(pod);
           if (problem) {
             badPod = { pod, problem };
             return { fail: new KdevError('FAILED', `${problem.reason}`) };
@@ -288,7 +363,7 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
   });
 
   try {
-    await Promise.race([own, pods, creates]);
+    await Promise.race([own, pods, creates, settle.stable]);
   } catch (err) {
     if (opts.signal?.aborted) throw err;
     const e = err as KdevError;
@@ -314,6 +389,7 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
     }
     throw err;
   } finally {
+    settle.cancel();
     stop.abort();
     opts.signal?.removeEventListener('abort', onOuterAbort);
     own.catch(() => undefined);
@@ -323,6 +399,7 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
 }
 
 function hintFor(reason: string): string | undefined {
+  if (/settle window/.test(reason)) return 'The container stopped soon after it started: see its last log lines above. Ready means stable here (see settle in templates/README.md); a readinessProbe makes Ready mean "answers requests".';
   if (reason === 'CrashLoopBackOff' || reason === 'Error') return 'The container keeps exiting: see its last log lines above.';
   if (/Image/.test(reason)) return 'Templates use images that are present on the node (kdev.local/node:18, imagePullPolicy: IfNotPresent); there is no registry.';
   if (/Config/.test(reason)) return 'A ConfigMap, Secret or key the container refers to is missing.';
