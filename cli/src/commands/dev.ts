@@ -23,6 +23,7 @@ import { removeSyncState, writeSyncState } from '../sync-state.js';
 import { renderSync } from '../ui/sync-view.js';
 import { clusterFor, printJson, wantsJson } from '../context.js';
 import { withProgress } from '../ui/progress.js';
+import { wakeOnUse } from './env.js';
 
 function since(iso: string): string {
   const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
@@ -73,6 +74,8 @@ export function registerDev(program: Command): void {
     .action(async (workload: string, o: { container?: string; image?: string; workdir?: string; mode: 'replace' | 'duplicate'; force?: boolean; timeout: string; config?: string; local?: string; sync: boolean; yes?: boolean }, cmd: Command) => {
       const cluster = clusterFor(cmd);
       const ref = parseWorkloadRef(workload);
+      // An environment put to sleep (env sleep, env gc --sleep-idle) wakes on use.
+      await wakeOnUse(cluster, cluster.namespace, wantsJson(cmd));
       const loaded = loadConfig(o.config ?? process.cwd());
       let entry = devEntryFor(loaded.config, ref.kind.kind, ref.name);
       let root = loaded.root;

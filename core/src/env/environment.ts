@@ -12,6 +12,7 @@ import { waitWorkloadReady, WorkloadFailure, WORKLOAD_TABLE } from './ready.js';
 import { DEFAULT_SETTLE_SECONDS, DNS_LABEL, parseDuration, type WorkloadKind } from './schema.js';
 import { loadTemplate, planTemplate, type LoadedTemplate, type PlannedWorkload, type TemplatePlan } from './template.js';
 import {
+  ACTIVITY_ANNOTATION,
   CREATED_ANNOTATION,
   CREATED_LABEL,
   ENV_LABEL,
@@ -56,7 +57,8 @@ function applyManifest(cluster: Cluster, obj: KubernetesObject): Promise<Kuberne
   return applyObject(cluster, obj);
 }
 
-function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined {
+/** The environment a namespace is, or undefined for a namespace env create did not make. */
+export function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined {
   const labels = ns.metadata?.labels ?? {};
   const ann = ns.metadata?.annotations ?? {};
   const name = ns.metadata?.name ?? '';
@@ -85,10 +87,11 @@ function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined 
     state,
     workloads,
     parameters,
+    lastActivity: new Date(ann[ACTIVITY_ANNOTATION] || created.getTime()),
   };
 }
 
-async function readEnvNamespace(cluster: Cluster, name: string): Promise<V1Namespace> {
+export async function readEnvNamespace(cluster: Cluster, name: string): Promise<V1Namespace> {
   let ns: V1Namespace;
   try {
     ns = await cluster.core.readNamespace({ name });
@@ -102,7 +105,7 @@ async function readEnvNamespace(cluster: Cluster, name: string): Promise<V1Names
   return ns;
 }
 
-async function patchNamespaceAnnotations(cluster: Cluster, name: string, annotations: Record<string, string | null>): Promise<void> {
+export async function patchNamespaceAnnotations(cluster: Cluster, name: string, annotations: Record<string, string | null>): Promise<void> {
   try {
     await cluster.objects.patch(
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations: annotations as Record<string, string> } },
@@ -211,6 +214,27 @@ export function planEnvironment(opts: Pick<CreateOptions, 'name' | 'template' | 
   return planTemplate(template, { env: opts.name, set: opts.set ?? {} });
 }
 
+/** The ResourceQuota and LimitRange a create applies first. */
+export function quotaObjects(name: string, plan: Pick<TemplatePlan, 'quota' | 'limits'>): KubernetesObject[] {
+  return [
+    { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: ENV_QUOTA, namespace: name, labels: { [ENV_LABEL]: name } }, spec: { hard: plan.quota } } as V1ResourceQuota,
+    { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: ENV_LIMITS, namespace: name, labels: { [ENV_LABEL]: name } }, spec: { limits: [{ type: 'Container', ...plan.limits }] } } as KubernetesObject,
+  ];
+}
+
+/**
+ * What a create applies in the environment's namespace, in order: quota and limits, the
+ * template's objects, the sources' ConfigMaps, then the workloads wave by wave. (The
+ * namespace itself and its owner's ServiceAccount and RoleBinding come with create.)
+ */
+export function renderEnvironment(opts: Pick<CreateOptions, 'name' | 'template' | 'set'>): { plan: TemplatePlan; objects: KubernetesObject[] } {
+  const plan = planEnvironment(opts);
+  const byName = new Map(plan.workloads.map((w) => [w.name, w]));
+  const workloads = plan.waves.flat().map((n) => byName.get(n)!.object);
+  const sources = plan.workloads.flatMap((w) => (w.source ? [w.source as KubernetesObject] : []));
+  return { plan, objects: [...quotaObjects(opts.name, plan), ...plan.objects, ...sources, ...workloads] };
+}
+
 function ttlMs(text: string): number {
   const ms = parseDuration(text);
   if (Number.isNaN(ms)) throw new KdevError('INVALID', `--ttl ${text}: not a duration`, 'Use e.g. 30m, 2h, 1d, or 0 for no expiry.');
@@ -258,6 +282,7 @@ export async function createEnvironment(cluster: Cluster, opts: CreateOptions): 
       annotations: {
         [OWNER_ANNOTATION]: owner,
         [CREATED_ANNOTATION]: now.toISOString(),
+        [ACTIVITY_ANNOTATION]: now.toISOString(),
         [EXPIRES_ANNOTATION]: expires ? expires.toISOString() : '',
         [STATE_ANNOTATION]: 'creating',
         [PARAMS_ANNOTATION]: JSON.stringify(opts.set ?? {}),
@@ -283,15 +308,7 @@ export async function createEnvironment(cluster: Cluster, opts: CreateOptions): 
     const checkAborted = () => {
       if (abort.signal.aborted) throw new KdevError('FAILED', `creating environment ${name} was interrupted`);
     };
-    await Promise.all([
-      applyManifest(ns, { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: ENV_QUOTA, namespace: name, labels: { [ENV_LABEL]: name } }, spec: { hard: plan.quota } } as V1ResourceQuota),
-      applyManifest(ns, {
-        apiVersion: 'v1',
-        kind: 'LimitRange',
-        metadata: { name: ENV_LIMITS, namespace: name, labels: { [ENV_LABEL]: name } },
-        spec: { limits: [{ type: 'Container', ...plan.limits }] },
-      } as KubernetesObject),
-    ]).catch((err: unknown) => {
+    await Promise.all(quotaObjects(name, plan).map((o) => applyManifest(ns, o))).catch((err: unknown) => {
       throw quotaError(err);
     });
     // Pods are admitted only once the quota has a status and the default ServiceAccount exists.
@@ -607,7 +624,7 @@ export async function wakeEnvironment(cluster: Cluster, name: string, opts: { wa
       changed.push(`cronjob/${o.metadata?.name}: resumed`);
     }),
   ]);
-  await patchNamespaceAnnotations(cluster, name, { [STATE_ANNOTATION]: 'ready' });
+  await patchNamespaceAnnotations(cluster, name, { [STATE_ANNOTATION]: 'ready', [ACTIVITY_ANNOTATION]: new Date().toISOString() });
   opts.onProgress?.({ type: 'step', step: 'wake', state: 'done', detail: name });
   return { changed: changed.sort() };
 }

@@ -7,3 +7,4 @@ export * from './environment.js';
 export * from './devconfig.js';
 export * from './params.js';
 export * from './render.js';
+export * from './idle.js';

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 import { KdevError } from '../errors.js';
 import { parseManifests, substitute } from '../kube/manifests.js';
 import type { ParamValue } from './params.js';
@@ -134,4 +135,9 @@ export function helmHook(obj: KubernetesObject): { phase: 'pre' | 'post'; weight
   if (kinds.includes('pre-install')) return { phase: 'pre', weight };
   if (kinds.includes('post-install')) return { phase: 'post', weight };
   return 'skip';
+}
+
+/** Objects as one YAML stream (what `env render` prints). */
+export function yamlStream(objects: readonly KubernetesObject[]): string {
+  return objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join('');
 }

@@ -10,7 +10,7 @@ import type { KubernetesObject, V1ConfigMap, V1PodTemplateSpec } from '@kubernet
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { KdevError } from '../errors.js';
 import { configSchema, type DevConfig, type DevEntry } from '../config/schema.js';
-import { coerceParam, paramProblem, type ParamValue } from './params.js';
+import { coerceParam, parametersJsonSchema, paramProblem, type ParamValue } from './params.js';
 import { helmHook, renderChart, renderKustomize, renderManifests, type PayloadKind, type RenderedDoc } from './render.js';
 import {
   BUILTIN_PARAMS,
@@ -335,6 +335,41 @@ export function kustomizeTemplate(path: string): LoadedTemplate {
   }
   const spec = templateSchema.parse({ name: dnsLabel(basename(abs), 'overlay'), description: `the overlay ${abs}`, kustomize: [basename(abs)] });
   return { dir: dirname(abs), file: abs, spec, devConfig: configSchema.parse({ version: 1, dev: {} }), adhoc: 'kustomize' };
+}
+
+/** The template of a create or a render: exactly one of a template (name or folder), a chart, an overlay. */
+export function templateFrom(source: { template?: string; chart?: string; kustomize?: string }): LoadedTemplate {
+  const given = (['template', 'chart', 'kustomize'] as const).filter((k) => source[k] !== undefined);
+  if (given.length !== 1) {
+    throw new KdevError('INVALID', given.length === 0 ? 'no template given' : `--${given.join(' and --')} cannot be combined`, 'Give one of --template <name|folder>, --chart <folder|.tgz> or --kustomize <folder>.');
+  }
+  if (source.chart !== undefined) return chartTemplate(source.chart);
+  if (source.kustomize !== undefined) return kustomizeTemplate(source.kustomize);
+  return loadTemplate(source.template!);
+}
+
+export interface TemplateSummary {
+  name: string;
+  dir: string;
+  description: string;
+  /** "manifests manifests", "chart chart", "kustomize overlay", … */
+  payloads: string[];
+  /** JSON Schema of each parameter. */
+  parameters: Record<string, Record<string, unknown>>;
+  workloads: string[];
+}
+
+/** What `env templates` and `env create --help-template` show. */
+export function describeTemplate(t: LoadedTemplate): TemplateSummary {
+  const { spec } = t;
+  return {
+    name: spec.name,
+    dir: t.dir,
+    description: spec.description,
+    payloads: [...spec.manifests.map((m) => `manifests ${m}`), ...spec.charts.map((c) => `chart ${c.chart}`), ...spec.kustomize.map((k) => `kustomize ${k.path}`)],
+    parameters: (parametersJsonSchema(spec.parameters).properties ?? {}) as Record<string, Record<string, unknown>>,
+    workloads: spec.workloads.map((w) => `${w.kind}/${w.name}`),
+  };
 }
 
 function hasExplicitSyncLocal(text: string, index: number): boolean {

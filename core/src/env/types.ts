@@ -16,6 +16,8 @@ export const CREATED_ANNOTATION = 'kdev.dev/created';
 export const EXPIRES_ANNOTATION = 'kdev.dev/expires';
 export const STATE_ANNOTATION = 'kdev.dev/state';
 export const PARAMS_ANNOTATION = 'kdev.dev/parameters';
+/** ISO time of the last kdev command against the environment (create, wake, kubeconfig, dev start). */
+export const ACTIVITY_ANNOTATION = 'kdev.dev/last-activity';
 /** JSON [{name, kind, dependsOn}]: the start order, kept for wake. */
 export const WORKLOADS_ANNOTATION = 'kdev.dev/workloads';
 /** On a Deployment/StatefulSet put to sleep: the replicas to restore. */
@@ -51,6 +53,11 @@ export interface EnvironmentInfo {
   workloads: EnvWorkloadRef[];
   /** The --set values it was created with. */
   parameters: Record<string, string>;
+  /**
+   * The last use recorded on the namespace (a kdev command against it), else its creation;
+   * idle.ts adds the dev sessions' lease renewals.
+   */
+  lastActivity: Date;
 }
 
 export interface Endpoint {
