@@ -174,13 +174,15 @@ export function parseTemplateSpec(text: string, file: string): { spec: TemplateS
   checkParameters(spec, file, at);
   // Cross-field checks: unique names, known dependencies, no cycles.
   const names = new Map<string, number>();
+  const rendersOnly = spec.charts.length === 0 && spec.kustomize.length === 0;
   spec.workloads.forEach((w, i) => {
     if (names.has(w.name)) throw invalid(file, at(['workloads', i, 'name']), `workloads.${i}.name`, `"${w.name}" is listed twice`);
     names.set(w.name, i);
   });
   spec.workloads.forEach((w, i) => {
     w.dependsOn.forEach((d, j) => {
-      if (!names.has(d)) throw invalid(file, at(['workloads', i, 'dependsOn', j]), `workloads.${i}.dependsOn.${j}`, `unknown workload "${d}"`, `Known workloads: ${[...names.keys()].join(', ')}.`);
+      // A chart's or an overlay's workloads are known only once rendered (matchWorkloads checks them).
+      if (!names.has(d) && rendersOnly) throw invalid(file, at(['workloads', i, 'dependsOn', j]), `workloads.${i}.dependsOn.${j}`, `unknown workload "${d}"`, `Known workloads: ${[...names.keys()].join(', ')}.`);
       if (d === w.name) throw invalid(file, at(['workloads', i, 'dependsOn', j]), `workloads.${i}.dependsOn.${j}`, `"${d}" depends on itself`);
     });
   });
