@@ -192,33 +192,55 @@ export async function lastLogLines(cluster: Cluster, namespace: string, pod: str
   }
 }
 
+export type SettleCrash = NonNullable<ReturnType<typeof crashSince>> & { pod: V1Pod };
+
 /**
  * The settle window of one wait: `begin` when the workload is Ready (again), `cancel` when
  * it is not; `stable` resolves once it stayed Ready for `ms`. Restart counts are taken when
- * it is first Ready; `crash` judges each pod seen after that against them.
+ * it is first Ready; `crash` judges each pod seen after that against them. After a crash
+ * the window never completes: `failed` resolves `graceMs` later (by then a crash loop has
+ * usually shown as CrashLoopBackOff, with its back-off events, and fails the wait first).
  */
-export function settleWindow(ms: number) {
+export function settleWindow(ms: number, graceMs = 15_000) {
   let timer: NodeJS.Timeout | undefined;
   let baseline: Map<string, Map<string, number>> | undefined;
+  let first: SettleCrash | undefined;
   let resolve!: () => void;
+  let resolveFailed!: (c: SettleCrash) => void;
   const stable = new Promise<'ready'>((r) => (resolve = () => r('ready')));
+  const failed = new Promise<SettleCrash>((r) => (resolveFailed = r));
+  const cancel = () => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
   return {
     stable,
+    failed,
+    crashed: () => first,
     begin(pods: Iterable<V1Pod>): void {
+      if (first) return;
       baseline ??= new Map([...pods].map((p) => [p.metadata?.uid ?? '', restartCounts(p)]));
       timer ??= setTimeout(resolve, ms);
     },
-    cancel(): void {
-      clearTimeout(timer);
-      timer = undefined;
-    },
-    crash(pod: V1Pod): ReturnType<typeof crashSince> {
+    cancel,
+    crash(pod: V1Pod): SettleCrash | undefined {
       if (!baseline) return undefined;
       const uid = pod.metadata?.uid ?? '';
       if (!baseline.has(uid)) baseline.set(uid, restartCounts(pod));
-      return crashSince(pod, baseline.get(uid)!);
+      const c = crashSince(pod, baseline.get(uid)!);
+      if (c && !first) {
+        first = { ...c, pod };
+        cancel();
+        timer = setTimeout(() => resolveFailed(first!), graceMs);
+      }
+      return c ? { ...c, pod } : undefined;
     },
   };
+}
+
+function settleNote(c: SettleCrash | undefined, settleMs: number): string {
+  if (!c) return '';
+  return `; it had been Ready and restarted within the ${settleMs / 1000}s settle window (${c.reason}${c.exitCode !== undefined ? `, exit code ${c.exitCode}` : ''})`;
 }
 
 /** A failed wait: the KdevError plus what the progress view shows. */
@@ -328,10 +350,8 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
           }
           lastPod = pod;
           livePods.set(pod.metadata?.uid ?? '', pod);
-          const crashed = settle.crash(pod);
-          const problem = crashed
-            ? { container: crashed.container, reason: `restarted within the ${settleMs / 1000}s settle window after it was Ready (${crashed.reason}${crashed.exitCode !== undefined ? `, exit code ${crashed.exitCode}` : ''})`, restarted: true }
-            : podProblem(pod);
+          settle.crash(pod);
+          const problem = podProblem(pod);
           if (problem) {
             badPod = { pod, problem };
             return { fail: new KdevError('FAILED', `${problem.reason}`) };
@@ -363,7 +383,12 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
   });
 
   try {
-    await Promise.race([own, pods, creates, settle.stable]);
+    const crashed = settle.failed.then((c) => {
+      badPod = { pod: c.pod, problem: { container: c.container, reason: 'Restarted', restarted: true } };
+      throw new KdevError('FAILED', 'restarted');
+    });
+    crashed.catch(() => undefined);
+    await Promise.race([own, pods, creates, settle.stable, crashed]);
   } catch (err) {
     if (opts.signal?.aborted) throw err;
     const e = err as KdevError;
@@ -373,8 +398,8 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
         warningEvents(cluster, opts.namespace, name),
         lastLogLines(cluster, opts.namespace, name, badPod.problem.container, badPod.problem.restarted),
       ]);
-      const why = badPod.problem.message ? `${badPod.problem.reason} (${badPod.problem.message.split('\n')[0]})` : badPod.problem.reason;
-      throw new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: pod ${name}, container ${badPod.problem.container}: ${why}`, events, logs, hintFor(badPod.problem.reason));
+      const why = (badPod.problem.message ? `${badPod.problem.reason} (${badPod.problem.message.split('\n')[0]})` : badPod.problem.reason) + settleNote(settle.crashed(), settleMs);
+      throw new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: pod ${name}, container ${badPod.problem.container}: ${why}`, events, logs, hintFor(settle.crashed() ? 'settle' : badPod.problem.reason));
     }
     if (createFailure !== undefined) {
       throw new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: its pods cannot be created: ${createFailure}`, [`FailedCreate: ${createFailure}`], [],
@@ -399,7 +424,7 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
 }
 
 function hintFor(reason: string): string | undefined {
-  if (/settle window/.test(reason)) return 'The container stopped soon after it started: see its last log lines above. Ready means stable here (see settle in templates/README.md); a readinessProbe makes Ready mean "answers requests".';
+  if (reason === 'settle') return 'The container stopped soon after it started: see its last log lines above. Ready means stable here (see settle in templates/README.md); a readinessProbe makes Ready mean "answers requests".';
   if (reason === 'CrashLoopBackOff' || reason === 'Error') return 'The container keeps exiting: see its last log lines above.';
   if (/Image/.test(reason)) return 'Templates use images that are present on the node (kdev.local/node:18, imagePullPolicy: IfNotPresent); there is no registry.';
   if (/Config/.test(reason)) return 'A ConfigMap, Secret or key the container refers to is missing.';
