@@ -7,13 +7,13 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { chartTemplate, connect, createEnvironment, forwardPort, isKdevError, raw, type EnvProgress } from '@kdev/core';
-import { testCluster, uniqueName, waitPodReady } from '../lib/cluster.js';
+import { testCluster, uniqueName, waitPodReady, namespaceExists } from '../lib/cluster.js';
 import { jsonOf, runKdev } from '../lib/cli.js';
+import { httpGet } from '../lib/session.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'templates');
@@ -28,32 +28,13 @@ interface ErrorJson {
   error: { code: string; message: string; hint?: string };
 }
 
-async function namespaceExists(name: string): Promise<boolean> {
-  try {
-    await testCluster().core.readNamespace({ name });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
-}
-
 /** GET / of the first Ready pod with the selector, through a port-forward. */
 async function answer(kubeconfig: string, selector: string): Promise<string> {
   const cluster = connect({ kubeconfig });
   const pod = await waitPodReady(cluster, selector, 60_000);
   const fwd = await forwardPort(cluster, pod.metadata!.name!, 8080);
   try {
-    const r = await httpGet(`http://127.0.0.1:${fwd.localPort}/`);
+    const r = await httpGet(fwd.localPort);
     assert.equal(r.status, 200, r.body);
     return r.body;
   } finally {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthorizationV1Api, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import { connect, forwardPort, kubeError, type Endpoint } from '@kdev/core';
-import { testCluster, uniqueName, waitPodReady } from '../lib/cluster.js';
+import { testCluster, uniqueName, waitPodReady, namespaceExists } from '../lib/cluster.js';
 import { jsonOf, runKdev } from '../lib/cli.js';
 
 interface CreateJson {
@@ -43,15 +43,6 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     }).on('error', reject);
   });
-}
-
-async function namespaceExists(name: string): Promise<boolean> {
-  try {
-    await testCluster().core.readNamespace({ name });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('kdev env: the life of an environment', () => {
