@@ -11,7 +11,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { delimiter } from 'node:path';
 import { loadavg } from 'node:os';
+import { buildRenderTools } from '@kdev/test/cluster/build.js';
 import { chartTemplate, connect, createEnvironment, DEFAULT_SETTLE_SECONDS, deleteEnvironment, listNodes, type Cluster } from '@kdev/core';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // bench/dist
@@ -82,7 +84,11 @@ async function main(): Promise<void> {
     await cleanup();
     const deleteMs = Math.round(performance.now() - tDel);
 
-    // 3. Sequential creates of the meeting system from its own chart.
+    // 3. Sequential creates of the meeting system from its own chart, rendered by the
+    //    helm the cluster's toolchain builds (cached after the first build).
+    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+    const toolDirs = await buildRenderTools(join(ROOT, 'bench', 'results', 'render-tools.log.tmp'));
+    process.env.PATH = [...toolDirs, process.env.PATH ?? ''].join(delimiter);
     const meeting = chartTemplate(join(ROOT, 'templates', 'meeting', 'chart'));
     const chartRuns: number[] = [];
     for (let i = 0; i < CHART_RUNS; i++) {
