@@ -48,7 +48,7 @@ describe('kdev env: idle sleep and wake on use', () => {
   before(async () => {
     await Promise.all([idle, busy].map((name) => createEnvironment(testCluster(), { name, template: TEMPLATE, ttl: '1h' })));
     // A dev session in busy: the lease it renews is activity.
-    await startDevMode(testCluster().inNamespace(busy), { workload: 'deployment/app', sidecar: null, timeoutMs: 120_000 });
+    await startDevMode(testCluster().inNamespace(busy), { workload: 'deployment/app', image: 'kdev.local/dev-node:18', sidecar: null, timeoutMs: 120_000 });
     await Promise.all([backdate(idle, 3), backdate(busy, 3)]);
   });
   after(async () => {
@@ -81,7 +81,7 @@ describe('kdev env: idle sleep and wake on use', () => {
 
   it('dev start wakes a sleeping environment, with progress, and records the use', async () => {
     const t0 = Date.now();
-    const r = await runKdev(['-n', idle, 'dev', 'start', 'deployment/app', '--no-sync'], env);
+    const r = await runKdev(['-n', idle, 'dev', 'start', 'deployment/app', '--image', 'kdev.local/dev-node:18', '--no-sync'], env);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stderr, /app (applying|waiting|ready)/, 'wake progress');
     assert.match(r.stderr, new RegExp(`environment ${idle} was asleep and is awake again`));
