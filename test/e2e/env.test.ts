@@ -174,8 +174,8 @@ describe('kdev env: the life of an environment', () => {
     const others = jsonOf<EnvJson[]>(await runKdev(['-o', 'json', 'env', 'list', '--mine'], { ...env, KDEV_OWNER: 'somebody-else' }));
     assert.equal(others.find((e) => e.name === name), undefined);
     const text = await runKdev(['env', 'list', '--mine'], env);
-    assert.match(text.stdout, /^NAME\s+OWNER\s+TEMPLATE\s+STATE\s+AGE\s+EXPIRES\n/);
-    assert.match(text.stdout, new RegExp(`${name}\\s+${owner}\\s+hello\\s+ready\\s+\\S+\\s+in 1h5\\dm`));
+    assert.match(text.stdout, /^NAME\s+OWNER\s+TEMPLATE\s+STATE\s+AGE\s+IDLE\s+EXPIRES\n/);
+    assert.match(text.stdout, new RegExp(`${name}\\s+${owner}\\s+hello\\s+ready\\s+\\S+\\s+\\S+\\s+in 1h5\\dm`));
     const show = await runKdev(['env', 'show', name], env);
     assert.match(show.stdout, /frontend\s+frontend\..*:80/);
   });
