@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { coerceParam, isKdevError, loadTemplate, parametersJsonSchema, paramType, parseTemplateSpec, planTemplate } from '@kdev/core';
+import { coerceParam, helmHook, isKdevError, loadTemplate, parametersJsonSchema, paramType, parseTemplateSpec, planTemplate, valuesWithParams } from '@kdev/core';
 
 function throwsInvalid(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -97,5 +97,27 @@ describe('typed parameters', () => {
     } finally {
       rmSync(dir, { recursive: true });
     }
+  });
+});
+
+describe('chart values and hooks', () => {
+  it('"${p}" alone keeps the parameter\'s type; ${p} inside text is replaced; unknown names are errors', () => {
+    const typed = { replicas: 2, debug: false, tier: 'small' };
+    const strings = { replicas: '2', debug: 'false', tier: 'small' };
+    assert.deepEqual(valuesWithParams({ replicas: '${replicas}', flags: ['${debug}', 'x-${tier}'], nested: { n: 1 } }, typed, strings, 'values'), {
+      replicas: 2,
+      flags: [false, 'x-small'],
+      nested: { n: 1 },
+    });
+    throwsInvalid(() => valuesWithParams({ a: '${nope}' }, typed, strings, 'values of chart c'), /values of chart c:1: parameter \$\{nope\} has no value/);
+  });
+
+  it('install hooks order the start; other hooks are left out', () => {
+    const hook = (h: string | undefined, weight?: string) => helmHook({ metadata: { annotations: { ...(h ? { 'helm.sh/hook': h } : {}), ...(weight ? { 'helm.sh/hook-weight': weight } : {}) } } });
+    assert.equal(hook(undefined), undefined);
+    assert.deepEqual(hook('pre-install,pre-upgrade', '-5'), { phase: 'pre', weight: -5 });
+    assert.deepEqual(hook('post-install'), { phase: 'post', weight: 0 });
+    assert.equal(hook('test'), 'skip');
+    assert.equal(hook('pre-delete'), 'skip');
   });
 });
