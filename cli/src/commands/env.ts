@@ -272,13 +272,13 @@ export function registerEnv(program: Command): void {
     .argument('<name>')
     .action(async (name: string, _flags: unknown, cmd: Command) => {
       const cluster = clusterFor(cmd);
-      const info = await getEnvironment(cluster, name);
+      const info = await withDevActivity(cluster, await getEnvironment(cluster, name));
       const endpoints = await environmentEndpoints(cluster, name);
       if (wantsJson(cmd)) {
         printJson({ ...infoJson(info), endpoints });
         return;
       }
-      process.stdout.write(`${info.name}: template ${info.template}, owner ${info.owner}, ${info.state}, expires ${expiresText(info)}\n`);
+      process.stdout.write(`${info.name}: template ${info.template}, owner ${info.owner}, ${info.state}, idle ${idleText(info)}${info.devSessions > 0 ? ` (${info.devSessions} dev sessions)` : ''}, expires ${expiresText(info)}\n`);
       process.stdout.write(`  workloads: ${info.workloads.map((w) => w.name).join(', ')}\n`);
       for (const e of endpoints) process.stdout.write(`  ${e.service.padEnd(16)} ${e.ports.map((p) => p.address).join(', ')}\n`);
     });
