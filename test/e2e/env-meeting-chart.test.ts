@@ -33,7 +33,8 @@ describe('the meeting chart as an environment', { timeout: 900_000 }, () => {
   }
 
   it('starts in the template\'s order: stores, then the scheduler, media, rooms, the gateway last', () => {
-    const readyAt = (w: string) => events.findIndex((e) => e.type === 'workload' && e.name === w && e.state === 'ready');
+    // First Ready: dependents start then, while the workload's settle window runs.
+    const readyAt = (w: string) => events.findIndex((e) => e.type === 'workload' && e.name === w && (e.state === 'ready' || /^(\d+)\/\1 ready/.test(e.message ?? '')));
     const applyAt = (w: string) => events.findIndex((e) => e.type === 'workload' && e.name === w && e.state === 'applying');
     assert.ok(readyAt('redis') < applyAt('scheduler'));
     assert.ok(readyAt('scheduler') < applyAt('media'));

@@ -121,8 +121,11 @@ describe('kdev env: a template mixing a chart, an overlay and manifests', () => 
     const events: EnvProgress[] = [];
     const created = await createEnvironment(testCluster(), { name, template, ttl: '1h', set: { replicas: '2', colour: 'green' }, onProgress: (e) => events.push(e) });
     const at = (w: string, state: string) => events.findIndex((e) => e.type === 'workload' && e.name === w && e.state === state);
+    // First Ready (its settle window then runs while its dependents start).
+    const firstReady = (w: string) => events.findIndex((e) => e.type === 'workload' && e.name === w && (e.state === 'ready' || /^(\d+)\/\1 ready/.test(e.message ?? '')));
     assert.ok(at('migrate', 'ready') < at('api', 'applying') && at('migrate', 'ready') < at('worker', 'applying'), 'the pre-install hook first');
-    assert.ok(at('api', 'ready') < at('web', 'applying'), 'web after api (dependsOn)');
+    assert.ok(firstReady('api') >= 0 && firstReady('api') < at('web', 'applying'), 'web after api (dependsOn)');
+    assert.ok(at('api', 'ready') > firstReady('api'), 'api counted as ready only after its settle window');
 
     for (const o of objects) {
       const plural = `${o.kind!.toLowerCase()}s`;

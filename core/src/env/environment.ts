@@ -400,8 +400,10 @@ function waitServiceAccount(cluster: Cluster, namespace: string, name: string, s
 type WorkloadReport = (w: PlannedWorkload, state: 'applying' | 'waiting' | 'ready' | 'failed', extra?: { message?: string; events?: string[]; logs?: string[] }) => void;
 
 /**
- * Applies each workload as soon as everything it depends on is Ready, and waits for it.
- * The first failure stops the others and is thrown.
+ * Applies each workload as soon as everything it depends on is Ready, and waits for it to
+ * be Ready and stable (its settle window passes while its dependents already start: a
+ * crash in the window still fails the create). The first failure stops the others and is
+ * thrown.
  */
 async function startWorkloads(cluster: Cluster, workloads: readonly PlannedWorkload[], wait: boolean, signal: AbortSignal, report: WorkloadReport): Promise<void> {
   if (!wait) {
@@ -416,10 +418,11 @@ async function startWorkloads(cluster: Cluster, workloads: readonly PlannedWorkl
   const onAbort = () => stop.abort();
   signal.addEventListener('abort', onAbort);
   const done = new Map<string, Promise<void>>();
+  const ready = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void }>();
   let first: unknown;
   const run = async (w: PlannedWorkload): Promise<void> => {
     try {
-      await Promise.all(w.dependsOn.map((d) => done.get(d)!));
+      await Promise.all(w.dependsOn.map((d) => ready.get(d)!.promise));
     } catch {
       throw new Stopped();
     }
@@ -437,6 +440,7 @@ async function startWorkloads(cluster: Cluster, workloads: readonly PlannedWorkl
         signal: stop.signal,
         object: applied,
         onDetail: (message) => report(w, 'waiting', { message }),
+        onReady: () => ready.get(w.name)!.resolve(),
       });
       report(w, 'ready');
     } catch (err) {
@@ -454,7 +458,14 @@ async function startWorkloads(cluster: Cluster, workloads: readonly PlannedWorkl
   const schedule = (w: PlannedWorkload): void => {
     if (done.has(w.name)) return;
     for (const d of w.dependsOn) schedule(byName.get(d)!);
-    done.set(w.name, run(w));
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => undefined);
+    ready.set(w.name, { promise, resolve, reject });
+    const p = run(w);
+    p.then(() => resolve(), reject);
+    done.set(w.name, p);
   };
   for (const w of workloads) schedule(w);
   await Promise.allSettled(done.values());

@@ -276,6 +276,8 @@ export interface WaitOptions {
    * crash in that window fails the wait. 0 (default): Ready once is enough.
    */
   settleMs?: number;
+  /** Called once when the workload is first Ready, before its settle window (dependents may start then). */
+  onReady?: () => void;
 }
 
 /**
@@ -322,6 +324,7 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
       if (type === 'DELETED') return { fail: new KdevError('FAILED', `${opts.kind}/${opts.name} was deleted while waiting for it`) };
       const s = info.status(obj);
       if (s.failed) return { fail: new KdevError('FAILED', `${opts.kind}/${opts.name}: ${s.failed}`) };
+      if (s.ready) opts.onReady?.();
       if (!s.ready || settleMs === 0) {
         settle.cancel();
         detail(s.detail);
