@@ -440,7 +440,9 @@ async function startWorkloads(cluster: Cluster, workloads: readonly PlannedWorkl
         signal: stop.signal,
         object: applied,
         onDetail: (message) => report(w, 'waiting', { message }),
-        onReady: () => ready.get(w.name)!.resolve(),
+        // A workload with a settle window lets its dependents start at its first Ready;
+        // one without (a Job, settle 0) when it is reported ready.
+        onReady: () => (w.settleMs > 0 && w.kind !== 'Job' && w.kind !== 'CronJob' ? ready.get(w.name)!.resolve() : undefined),
       });
       report(w, 'ready');
     } catch (err) {
