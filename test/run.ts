@@ -5,10 +5,12 @@
 //   npm test -- unit         only test/unit (no cluster needed)
 //   npm test -- e2e/smoke    one folder or file prefix under test/
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { up } from './cluster/cluster.js';
+import { buildRenderTools } from './cluster/build.js';
+import { CACHE_DIR } from './cluster/config.js';
 import { StepError } from './cluster/steps.js';
 
 const DIST = dirname(fileURLToPath(import.meta.url));
@@ -44,8 +46,26 @@ async function main(): Promise<number> {
       return 1;
     }
   }
+  if (needsCluster) {
+    // Environments render charts and overlays with the helm and kustomize on PATH:
+    // the tests use the versions built from test/cluster/go (once; cached).
+    const dirs = await renderTools();
+    if (!dirs) return 1;
+    env.PATH = [...dirs, env.PATH ?? ''].join(delimiter);
+  }
   const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
   return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+}
+
+async function renderTools(): Promise<string[] | undefined> {
+  const log = join(CACHE_DIR, 'logs', 'render-tools.log');
+  mkdirSync(dirname(log), { recursive: true });
+  try {
+    return await buildRenderTools(log);
+  } catch (err) {
+    console.error(`building helm/kustomize failed: ${err instanceof Error ? err.message : String(err)}\n  log: ${log}`);
+    return undefined;
+  }
 }
 
 main().then((code) => process.exit(code));

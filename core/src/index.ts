@@ -26,13 +26,17 @@ export {
   getEnvironment,
   listEnvironments,
   planEnvironment,
+  renderEnvironment,
   sleepEnvironment,
   validateEnvName,
   wakeEnvironment,
   type CreatedEnvironment,
   type SleepResult,
 } from './env/environment.js';
-export { listTemplates, loadTemplate, parseSets } from './env/template.js';
+export { describeTemplate, listTemplates, loadTemplate, parseSets, templateFrom, type TemplateSummary } from './env/template.js';
+export { parseDuration } from './env/schema.js';
+export { sleepIdleEnvironments, useEnvironment, withDevActivity } from './env/idle.js';
+export { yamlStream } from './env/render.js';
 export { resolveOwner } from './env/access.js';
 export { describeNetwork } from './env/network.js';
 export type { EnvironmentInfo, EnvProgress, WorkloadState } from './env/types.js';

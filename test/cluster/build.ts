@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { CACHE_DIR, COREDNS_BIN, KUBE_BIN_DIR, KUBERNETES_VERSION, NETPOL_VERSION, SOURCE_DIR } from './config.js';
+import { CACHE_DIR, COREDNS_BIN, HELM_VERSION, KUBE_BIN_DIR, KUBERNETES_VERSION, KUSTOMIZE_VERSION, NETPOL_VERSION, SOURCE_DIR } from './config.js';
 import { run } from './steps.js';
 
 export const KUBE_BINARIES = [
@@ -108,4 +108,52 @@ export async function buildGoTool(tool: GoTool, log: string): Promise<string> {
   await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', tmp, tool.pkg], { log, cwd: join(SOURCE_DIR, 'go', tool.dir), env: goEnv() });
   renameSync(tmp, bin);
   return bin;
+}
+
+/**
+ * The command-line tools kdev's environments render templates with: `helm template` and
+ * `kustomize build`. Plain binaries on the PATH of the tests and the demo, not cluster
+ * components; each is built from its module under go/<name> and cached at
+ * ~/.cache/kdev/<name>/<version>/<name>. The version stamps are what `--version` prints.
+ */
+export const RENDER_TOOLS = [
+  {
+    name: 'helm',
+    version: HELM_VERSION,
+    pkg: 'helm.sh/helm/v4/cmd/helm',
+    stamps: { 'helm.sh/helm/v4/internal/version.version': HELM_VERSION, 'helm.sh/helm/v4/internal/version.gitTreeState': 'clean' },
+  },
+  {
+    name: 'kustomize',
+    version: KUSTOMIZE_VERSION,
+    pkg: 'sigs.k8s.io/kustomize/kustomize/v5',
+    stamps: { 'sigs.k8s.io/kustomize/api/provenance.version': `kustomize/${KUSTOMIZE_VERSION}` },
+  },
+] as const;
+export type RenderTool = (typeof RENDER_TOOLS)[number];
+
+export function renderToolBinary(tool: RenderTool): string {
+  return join(CACHE_DIR, tool.name, tool.version, tool.name);
+}
+
+/** The folders to put first on PATH so that `helm` and `kustomize` are the cached builds. */
+export function renderToolDirs(): string[] {
+  return RENDER_TOOLS.map((t) => dirname(renderToolBinary(t)));
+}
+
+/** Builds each render tool that is not cached yet; returns the PATH folders. */
+export async function buildRenderTools(log: string): Promise<string[]> {
+  for (const tool of RENDER_TOOLS) {
+    const bin = renderToolBinary(tool);
+    if (existsSync(bin)) continue;
+    mkdirSync(dirname(bin), { recursive: true });
+    const stamps = Object.entries(tool.stamps).map(([k, v]) => `-X ${k}=${v}`);
+    await run('go', ['build', '-trimpath', '-ldflags', ['-s', '-w', ...stamps].join(' '), '-o', `${bin}.partial`, tool.pkg], {
+      log,
+      cwd: join(SOURCE_DIR, 'go', tool.name),
+      env: goEnv(),
+    });
+    renameSync(`${bin}.partial`, bin);
+  }
+  return renderToolDirs();
 }

@@ -1,5 +1,9 @@
 // `npm run cluster:up | cluster:down | cluster:status`
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { down, status, up } from './cluster.js';
+import { buildRenderTools } from './build.js';
+import { CACHE_DIR } from './config.js';
 import { StepError } from './steps.js';
 
 const report = (line: string) => console.log(line);
@@ -22,8 +26,15 @@ async function main(command: string | undefined): Promise<number> {
       console.log(JSON.stringify(await status(), null, 2));
       return 0;
     }
+    case 'tools': {
+      // helm and kustomize for environments' charts and overlays (no cluster needed).
+      mkdirSync(join(CACHE_DIR, 'logs'), { recursive: true });
+      const dirs = await buildRenderTools(join(CACHE_DIR, 'logs', 'render-tools.log'));
+      console.log(`helm and kustomize are built; put them on PATH with:\n  export PATH=${dirs.join(':')}:$PATH`);
+      return 0;
+    }
     default:
-      console.error('usage: cli.js up|down|status');
+      console.error('usage: cli.js up|down|status|tools');
       return 2;
   }
 }

@@ -11,6 +11,9 @@ export const ETCD_VERSION = 'v3.6.4';
 export const COREDNS_VERSION = 'v1.12.4';
 /** sigs.k8s.io/kube-network-policies: the NetworkPolicy engine (go/netpol/go.mod pins the same). */
 export const NETPOL_VERSION = 'v0.8.0';
+/** The tools environments render templates with (not cluster components; test/cluster/go/<name>). */
+export const HELM_VERSION = 'v4.3.2';
+export const KUSTOMIZE_VERSION = 'v5.8.2';
 
 /** Slow-to-make things (binaries, images, containerd's image store) live here across runs. */
 export const CACHE_DIR = process.env.KDEV_CACHE_DIR ?? join(homedir(), '.cache', 'kdev');

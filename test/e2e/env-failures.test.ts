@@ -8,19 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEnvironment, isKdevError, type EnvProgress } from '@kdev/core/internals';
-import { tempNamespace, testCluster, uniqueName } from '../lib/cluster.js';
+import { tempNamespace, testCluster, uniqueName, namespaceExists } from '../lib/cluster.js';
 import { jsonOf, runKdev } from '../lib/cli.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'templates');
-
-async function namespaceExists(name: string): Promise<boolean> {
-  try {
-    await testCluster().core.readNamespace({ name });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface ErrorJson {
   error: { code: string; message: string; hint?: string };

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthorizationV1Api, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import { connect, forwardPort, kubeError, type Endpoint } from '@kdev/core/internals';
-import { testCluster, uniqueName, waitPodReady } from '../lib/cluster.js';
+import { testCluster, uniqueName, waitPodReady, namespaceExists } from '../lib/cluster.js';
 import { jsonOf, runKdev } from '../lib/cli.js';
 
 interface CreateJson {
@@ -43,15 +43,6 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     }).on('error', reject);
   });
-}
-
-async function namespaceExists(name: string): Promise<boolean> {
-  try {
-    await testCluster().core.readNamespace({ name });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('kdev env: the life of an environment', () => {
@@ -188,8 +179,8 @@ describe('kdev env: the life of an environment', () => {
     const others = jsonOf<EnvJson[]>(await runKdev(['-o', 'json', 'env', 'list', '--mine'], { ...env, KDEV_OWNER: 'somebody-else' }));
     assert.equal(others.find((e) => e.name === name), undefined);
     const text = await runKdev(['env', 'list', '--mine'], env);
-    assert.match(text.stdout, /^NAME\s+OWNER\s+TEMPLATE\s+STATE\s+AGE\s+EXPIRES\n/);
-    assert.match(text.stdout, new RegExp(`${name}\\s+${owner}\\s+hello\\s+ready\\s+\\S+\\s+in 1h5\\dm`));
+    assert.match(text.stdout, /^NAME\s+OWNER\s+TEMPLATE\s+STATE\s+AGE\s+IDLE\s+EXPIRES\n/);
+    assert.match(text.stdout, new RegExp(`${name}\\s+${owner}\\s+hello\\s+ready\\s+\\S+\\s+\\S+\\s+in 1h5\\dm`));
     const show = await runKdev(['env', 'show', name], env);
     assert.match(show.stdout, /frontend\s+frontend\..*:80/);
   });

@@ -17,6 +17,16 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Does the namespace exist (environments: was nothing left behind)? */
+export async function namespaceExists(name: string): Promise<boolean> {
+  try {
+    await testCluster().core.readNamespace({ name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Creates a namespace for one test file; `remove` deletes it and waits until it is gone. */
 export async function tempNamespace(prefix: string): Promise<{ cluster: Cluster; name: string; remove: () => Promise<void> }> {
   const name = uniqueName(prefix);

@@ -1,5 +1,6 @@
-// kdev env create | list | delete | sleep | wake | gc | kubeconfig: isolated environments
-// from templates. The work is core's; this renders it (ink progress, tables, JSON).
+// kdev env create | render | list | delete | sleep | wake | gc | kubeconfig: isolated
+// environments from templates, charts and overlays. The work is core's; this renders it
+// (ink progress, tables, JSON).
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -8,6 +9,7 @@ import {
   createEnvironment,
   deleteEnvironment,
   describeNetwork,
+  describeTemplate,
   environmentEndpoints,
   environmentKubeconfig,
   gcEnvironments,
@@ -15,17 +17,26 @@ import {
   listEnvironments,
   listTemplates,
   loadTemplate,
+  parseDuration,
   parseSets,
   planEnvironment,
+  renderEnvironment,
   resolveOwner,
   sleepEnvironment,
+  sleepIdleEnvironments,
+  templateFrom,
+  useEnvironment,
   validateEnvName,
   wakeEnvironment,
   duration,
   since,
   table,
+  withDevActivity,
+  yamlStream,
+  KdevError,
   type EnvironmentInfo,
   type EnvProgress,
+  type TemplateSummary,
 } from '@kdev/core';
 import { clusterFor, printJson, wantsJson } from '../context.js';
 import { progressRenderer } from '../ui/env-progress.js';
@@ -54,7 +65,26 @@ function expiresText(e: EnvironmentInfo, now = Date.now()): string {
 }
 
 function infoJson(e: EnvironmentInfo) {
-  return { ...e, created: e.created.toISOString(), expires: e.expires?.toISOString() ?? null };
+  return { ...e, created: e.created.toISOString(), expires: e.expires?.toISOString() ?? null, lastActivity: e.lastActivity.toISOString() };
+}
+
+/** A template's parameters as `--help-template` prints them. */
+function templateHelp(t: TemplateSummary): string {
+  const lines = [`${t.name}: ${t.description}`, `  from: ${t.dir} (${t.payloads.join(', ')})`];
+  const params = Object.entries(t.parameters);
+  lines.push(params.length > 0 ? '  parameters (--set name=value):' : '  no parameters');
+  for (const [name, p] of params) {
+    const rules = [p.enum ? `one of ${(p.enum as unknown[]).join(' | ')}` : '', p.minimum !== undefined ? `>= ${String(p.minimum)}` : '', p.maximum !== undefined ? `<= ${String(p.maximum)}` : '', p.pattern ? `matches ${String(p.pattern)}` : '']
+      .filter(Boolean)
+      .join(', ');
+    lines.push(`    ${name.padEnd(16)} ${String(p.type).padEnd(8)} default ${JSON.stringify(p.default)}${rules ? `; ${rules}` : ''}${p.description ? `  ${String(p.description)}` : ''}`);
+  }
+  lines.push('  also: quota.<resource>=<quantity>, limits.<default|defaultRequest|max|min>.<cpu|memory>=<quantity>');
+  return `${lines.join('\n')}\n`;
+}
+
+function idleText(e: EnvironmentInfo, now = Date.now()): string {
+  return duration(Math.max(0, Math.round((now - e.lastActivity.getTime()) / 1000)));
 }
 
 /**
@@ -87,7 +117,10 @@ function interruptible(name: string): { signal: AbortSignal; dispose: () => void
 }
 
 interface CreateFlags {
-  template: string;
+  template?: string;
+  chart?: string;
+  kustomize?: string;
+  helpTemplate?: string;
   ttl?: string;
   set: string[];
   wait?: boolean;
@@ -107,14 +140,28 @@ function printCreateNotes(name: string, created: { isolation?: { enforced: boole
   }
 }
 
+/** A sleeping environment wakes when it is used; its progress goes to stderr. */
+export async function wakeOnUse(cluster: ReturnType<typeof clusterFor>, name: string, json: boolean): Promise<void> {
+  const renderer = json ? undefined : progressRenderer();
+  try {
+    const r = await useEnvironment(cluster, name, { onProgress: renderer?.onEvent });
+    if (r.woke && !json) process.stderr.write(`✓ environment ${name} was asleep and is awake again\n`);
+  } finally {
+    await renderer?.done();
+  }
+}
+
 export function registerEnv(program: Command): void {
   const env = program.command('env').description('isolated environments from templates: a namespace per developer or CI run');
 
   env
     .command('create')
     .description('create an environment from a template')
-    .argument('<name>', 'environment (and namespace) name, e.g. pr-123')
-    .requiredOption('-t, --template <name|dir>', 'a template name (kdev env templates) or folder')
+    .argument('[name]', 'environment (and namespace) name, e.g. pr-123')
+    .option('-t, --template <name|dir>', 'a template name (kdev env templates) or folder')
+    .option('--chart <dir|tgz>', 'a Helm chart instead of a template (rendered with `helm template`; --set goes to helm)')
+    .option('--kustomize <dir>', 'a Kustomize folder instead of a template (rendered with `kustomize build`)')
+    .option('--help-template <name|dir>', "show a template's parameters (types, defaults, allowed values) and exit")
     .option('--ttl <duration>', "lifetime, e.g. 30m, 2h, 1d; 0 = never (default: the template's)")
     .option('--set <key=value>', 'a template parameter, or quota.<resource> / limits.<default|defaultRequest|max|min>.<cpu|memory> (repeatable)', collect, [])
     .option('--wait', 'start workloads in dependency order and wait until every one is Ready')
@@ -122,12 +169,20 @@ export function registerEnv(program: Command): void {
     .option('--kubeconfig-out <file>', "where to write the environment's kubeconfig (default: $KDEV_ENV_DIR or ~/.cache/kdev/envs/<name>.kubeconfig)")
     .option('--owner <user>', 'owner recorded on the environment (default: $KDEV_OWNER, else your cluster user)')
     .addOption(new Option('--no-isolation-check', 'skip the probe pod pair that checks the cluster enforces NetworkPolicy'))
-    .action(async (name: string, flags: CreateFlags, cmd: Command) => {
+    .action(async (name: string | undefined, flags: CreateFlags, cmd: Command) => {
       const json = wantsJson(cmd);
+      if (flags.helpTemplate !== undefined) {
+        const summary = describeTemplate(loadTemplate(flags.helpTemplate));
+        if (json) printJson(summary);
+        else process.stdout.write(templateHelp(summary));
+        return;
+      }
+      if (name === undefined) throw new KdevError('INVALID', 'name the environment: kdev env create <name> --template <t>', 'For example: kdev env create pr-123 --template hello.');
       const set = parseSets(flags.set);
       validateEnvName(name);
+      const template = templateFrom(flags);
       if (flags.dryRun) {
-        const plan = planEnvironment({ name, template: flags.template, set });
+        const plan = planEnvironment({ name, template, set });
         const summary = {
           name,
           template: plan.template.spec.name,
@@ -159,7 +214,7 @@ export function registerEnv(program: Command): void {
         try {
           created = await createEnvironment(cluster, {
             name,
-            template: flags.template,
+            template,
             ttl: flags.ttl,
             set,
             owner: flags.owner,
@@ -210,7 +265,7 @@ export function registerEnv(program: Command): void {
     .action(async (flags: { mine?: boolean }, cmd: Command) => {
       const cluster = clusterFor(cmd);
       const owner = flags.mine ? await resolveOwner(cluster) : undefined;
-      const envs = await listEnvironments(cluster, { owner });
+      const envs = await Promise.all((await listEnvironments(cluster, { owner })).map((e) => withDevActivity(cluster, e)));
       if (wantsJson(cmd)) {
         printJson(envs.map(infoJson));
         return;
@@ -221,7 +276,10 @@ export function registerEnv(program: Command): void {
       }
       const now = Date.now();
       process.stdout.write(
-        table([['NAME', 'OWNER', 'TEMPLATE', 'STATE', 'AGE', 'EXPIRES'], ...envs.map((e) => [e.name, e.owner, e.template, e.state, since(e.created, now), expiresText(e, now)])], 3),
+        table([
+          ['NAME', 'OWNER', 'TEMPLATE', 'STATE', 'AGE', 'IDLE', 'EXPIRES'],
+          ...envs.map((e) => [e.name, e.owner, e.template, e.state, since(e.created, now), idleText(e, now), expiresText(e, now)], 3),
+        ], 3),
       );
     });
 
@@ -231,13 +289,13 @@ export function registerEnv(program: Command): void {
     .argument('<name>')
     .action(async (name: string, _flags: unknown, cmd: Command) => {
       const cluster = clusterFor(cmd);
-      const info = await getEnvironment(cluster, name);
+      const info = await withDevActivity(cluster, await getEnvironment(cluster, name));
       const endpoints = await environmentEndpoints(cluster, name);
       if (wantsJson(cmd)) {
         printJson({ ...infoJson(info), endpoints });
         return;
       }
-      process.stdout.write(`${info.name}: template ${info.template}, owner ${info.owner}, ${info.state}, expires ${expiresText(info)}\n`);
+      process.stdout.write(`${info.name}: template ${info.template}, owner ${info.owner}, ${info.state}, idle ${idleText(info)}${info.devSessions > 0 ? ` (${info.devSessions} dev sessions)` : ''}, expires ${expiresText(info)}\n`);
       process.stdout.write(`  workloads: ${info.workloads.map((w) => w.name).join(', ')}\n`);
       for (const line of describeNetwork(info.network)) process.stdout.write(`  ${line}\n`);
       for (const e of endpoints) process.stdout.write(`  ${e.service.padEnd(16)} ${e.ports.map((p) => p.address).join(', ')}\n`);
@@ -292,17 +350,23 @@ export function registerEnv(program: Command): void {
 
   env
     .command('gc')
-    .description('delete expired environments (safe from a CronJob or a CI schedule)')
-    .option('--dry-run', 'only show what would be deleted')
+    .description('delete expired environments, and sleep idle ones with --sleep-idle (safe from a CronJob or a CI schedule)')
+    .option('--dry-run', 'only show what would be deleted or put to sleep')
     .option('--wait', 'wait until the namespaces are gone')
-    .action(async (flags: { dryRun?: boolean; wait?: boolean }, cmd: Command) => {
-      const result = await gcEnvironments(clusterFor(cmd), { dryRun: flags.dryRun, wait: flags.wait });
+    .option('--sleep-idle <duration>', 'also sleep environments without activity (kdev commands, dev sessions) for this long, e.g. 2h')
+    .action(async (flags: { dryRun?: boolean; wait?: boolean; sleepIdle?: string }, cmd: Command) => {
+      const idleMs = flags.sleepIdle === undefined ? undefined : parseDuration(flags.sleepIdle);
+      if (idleMs !== undefined && !(idleMs > 0)) throw new KdevError('INVALID', `--sleep-idle ${flags.sleepIdle}: not a duration`, 'Use e.g. 30m, 2h or 1d.');
+      const cluster = clusterFor(cmd);
+      const result = await gcEnvironments(cluster, { dryRun: flags.dryRun, wait: flags.wait });
+      const idle = idleMs === undefined ? undefined : await sleepIdleEnvironments(cluster, { idleMs, dryRun: flags.dryRun });
       if (wantsJson(cmd)) {
-        printJson({ dryRun: flags.dryRun === true, deleted: result.deleted.map((e) => e.name), kept: result.kept.map((e) => e.name) });
+        printJson({ dryRun: flags.dryRun === true, deleted: result.deleted.map((e) => e.name), kept: result.kept.map((e) => e.name), slept: idle?.slept.map((e) => e.name) ?? [] });
         return;
       }
       if (result.deleted.length === 0) process.stdout.write(`nothing to collect (${result.kept.length} environments unexpired)\n`);
       for (const e of result.deleted) process.stdout.write(`${flags.dryRun ? 'would delete' : '✓ deleted'} ${e.name} (owner ${e.owner}, ${expiresText(e)})\n`);
+      for (const e of idle?.slept ?? []) process.stdout.write(`${flags.dryRun ? 'would sleep' : '✓ asleep'} ${e.name} (owner ${e.owner}, idle ${idleText(e)})\n`);
     });
 
   env
@@ -312,7 +376,9 @@ export function registerEnv(program: Command): void {
     .option('--out <file>', 'write it to a file (mode 600) instead of stdout')
     .option('--duration <seconds>', 'token lifetime in seconds (default: until the environment expires, at most 24 h; minimum 600)', (v) => Number(v))
     .action(async (name: string, flags: { out?: string; duration?: number }, cmd: Command) => {
-      const { kubeconfig, expires } = await environmentKubeconfig(clusterFor(cmd), name, { seconds: flags.duration });
+      const cluster = clusterFor(cmd);
+      await wakeOnUse(cluster, name, wantsJson(cmd));
+      const { kubeconfig, expires } = await environmentKubeconfig(cluster, name, { seconds: flags.duration });
       const path = flags.out ? writeKubeconfig(flags.out, kubeconfig) : undefined;
       if (wantsJson(cmd)) printJson({ name, kubeconfig: path ?? kubeconfig, expires: expires.toISOString() });
       else if (path) process.stdout.write(`${path}\n`);
@@ -321,17 +387,32 @@ export function registerEnv(program: Command): void {
 
   env
     .command('templates')
-    .description('list the templates kdev finds ($KDEV_TEMPLATES, then its own)')
+    .description('list the templates kdev finds ($KDEV_TEMPLATES, then its own) with their parameters')
     .action((_flags: unknown, cmd: Command) => {
       const all = listTemplates().map((t) => {
         try {
-          const l = loadTemplate(t.dir);
-          return { name: t.name, dir: t.dir, description: l.spec.description, workloads: l.spec.workloads.length };
+          return { ...describeTemplate(loadTemplate(t.dir)), name: t.name };
         } catch (err) {
           return { name: t.name, dir: t.dir, error: (err as Error).message };
         }
       });
       if (wantsJson(cmd)) printJson(all);
-      else for (const t of all) process.stdout.write(`${t.name.padEnd(12)} ${'error' in t ? `invalid: ${t.error}` : `${t.workloads} workloads  ${t.description}`}\n`);
+      else for (const t of all) process.stdout.write('error' in t ? `${t.name}: invalid: ${t.error}\n` : templateHelp(t));
+    });
+
+  env
+    .command('render')
+    .description('print exactly what `env create` would apply in the namespace (YAML), for reviews and CI diffs; needs no cluster')
+    .argument('[template]', 'a template name or folder (or use --chart / --kustomize)')
+    .option('--chart <dir|tgz>', 'a Helm chart instead of a template')
+    .option('--kustomize <dir>', 'a Kustomize folder instead of a template')
+    .option('--env <name>', 'the environment (and namespace) name to render for', 'preview')
+    .option('--set <key=value>', 'as for env create (repeatable)', collect, [])
+    .action((template: string | undefined, flags: { chart?: string; kustomize?: string; env: string; set: string[] }, cmd: Command) => {
+      const set = parseSets(flags.set);
+      validateEnvName(flags.env);
+      const { objects } = renderEnvironment({ name: flags.env, template: templateFrom({ template, chart: flags.chart, kustomize: flags.kustomize }), set });
+      if (wantsJson(cmd)) printJson(objects);
+      else process.stdout.write(yamlStream(objects));
     });
 }

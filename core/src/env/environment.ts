@@ -13,9 +13,10 @@ import { accessObjects, ownerLabelValue, resolveOwner, serviceAccountKubeconfig 
 import { clusterPodCidrs, isolationPolicies } from './network.js';
 import { probeIsolation, type IsolationCheck } from './probe.js';
 import { waitWorkloadReady, WorkloadFailure, WORKLOAD_TABLE } from './ready.js';
-import { DNS_LABEL, networkSchema, parseDuration, type NetworkSpec, type WorkloadKind } from './schema.js';
+import { DEFAULT_SETTLE_SECONDS, DNS_LABEL, networkSchema, parseDuration, type NetworkSpec, type WorkloadKind } from './schema.js';
 import { loadTemplate, planTemplate, type LoadedTemplate, type PlannedWorkload, type TemplatePlan } from './template.js';
 import {
+  ACTIVITY_ANNOTATION,
   CREATED_ANNOTATION,
   CREATED_LABEL,
   ENV_LABEL,
@@ -61,7 +62,8 @@ function applyManifest(cluster: Cluster, obj: KubernetesObject): Promise<Kuberne
   return applyObject(cluster, obj);
 }
 
-function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined {
+/** The environment a namespace is, or undefined for a namespace env create did not make. */
+export function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined {
   const labels = ns.metadata?.labels ?? {};
   const ann = ns.metadata?.annotations ?? {};
   const name = ns.metadata?.name ?? '';
@@ -94,10 +96,11 @@ function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined 
     workloads,
     parameters,
     network,
+    lastActivity: new Date(ann[ACTIVITY_ANNOTATION] || created.getTime()),
   };
 }
 
-async function readEnvNamespace(cluster: Cluster, name: string): Promise<V1Namespace> {
+export async function readEnvNamespace(cluster: Cluster, name: string): Promise<V1Namespace> {
   let ns: V1Namespace;
   try {
     ns = await raw.getAs<V1Namespace>(cluster, { apiVersion: 'v1', plural: 'namespaces', name });
@@ -111,7 +114,7 @@ async function readEnvNamespace(cluster: Cluster, name: string): Promise<V1Names
   return ns;
 }
 
-async function patchNamespaceAnnotations(cluster: Cluster, name: string, annotations: Record<string, string | null>): Promise<void> {
+export async function patchNamespaceAnnotations(cluster: Cluster, name: string, annotations: Record<string, string | null>): Promise<void> {
   try {
     await raw.patch(cluster, { apiVersion: 'v1', plural: 'namespaces', name }, { metadata: { annotations } }, 'merge', `?fieldManager=${FIELD_MANAGER}`);
   } catch (err) {
@@ -222,6 +225,27 @@ export function planEnvironment(opts: Pick<CreateOptions, 'name' | 'template' | 
   return planTemplate(template, { env: opts.name, set: opts.set ?? {} });
 }
 
+/** The ResourceQuota and LimitRange a create applies first. */
+export function quotaObjects(name: string, plan: Pick<TemplatePlan, 'quota' | 'limits'>): KubernetesObject[] {
+  return [
+    { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: ENV_QUOTA, namespace: name, labels: { [ENV_LABEL]: name } }, spec: { hard: plan.quota } } as V1ResourceQuota,
+    { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: ENV_LIMITS, namespace: name, labels: { [ENV_LABEL]: name } }, spec: { limits: [{ type: 'Container', ...plan.limits }] } } as KubernetesObject,
+  ];
+}
+
+/**
+ * What a create applies in the environment's namespace, in order: quota and limits, the
+ * template's objects, the sources' ConfigMaps, then the workloads wave by wave. (The
+ * namespace itself and its owner's ServiceAccount and RoleBinding come with create.)
+ */
+export function renderEnvironment(opts: Pick<CreateOptions, 'name' | 'template' | 'set'>): { plan: TemplatePlan; objects: KubernetesObject[] } {
+  const plan = planEnvironment(opts);
+  const byName = new Map(plan.workloads.map((w) => [w.name, w]));
+  const workloads = plan.waves.flat().map((n) => byName.get(n)!.object);
+  const sources = plan.workloads.flatMap((w) => (w.source ? [w.source as KubernetesObject] : []));
+  return { plan, objects: [...quotaObjects(opts.name, plan), ...plan.objects, ...sources, ...workloads] };
+}
+
 function ttlMs(text: string): number {
   const ms = parseDuration(text);
   if (Number.isNaN(ms)) throw new KdevError('INVALID', `--ttl ${text}: not a duration`, 'Use e.g. 30m, 2h, 1d, or 0 for no expiry.');
@@ -269,6 +293,7 @@ export async function createEnvironment(cluster: Cluster, opts: CreateOptions): 
       annotations: {
         [OWNER_ANNOTATION]: owner,
         [CREATED_ANNOTATION]: now.toISOString(),
+        [ACTIVITY_ANNOTATION]: now.toISOString(),
         [EXPIRES_ANNOTATION]: expires ? expires.toISOString() : '',
         [STATE_ANNOTATION]: 'creating',
         [PARAMS_ANNOTATION]: JSON.stringify(opts.set ?? {}),
@@ -341,10 +366,7 @@ async function populateEnvironment(cluster: Cluster, o: PopulateOptions): Promis
   const checkAborted = () => {
     if (signal.aborted) throw new KdevError('FAILED', `creating environment ${name} was interrupted`);
   };
-  await Promise.all([
-    applyManifest(ns, { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: ENV_QUOTA, namespace: name, labels: { [ENV_LABEL]: name } }, spec: { hard: plan.quota } } as V1ResourceQuota),
-    applyManifest(ns, { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: ENV_LIMITS, namespace: name, labels: { [ENV_LABEL]: name } }, spec: { limits: [{ type: 'Container', ...plan.limits }] } } as KubernetesObject),
-  ]).catch((err: unknown) => {
+  await Promise.all(quotaObjects(name, plan).map((o) => applyManifest(ns, o))).catch((err: unknown) => {
     throw quotaError(err);
   });
   // Pods are admitted only once the quota has a status and the default ServiceAccount exists.
@@ -427,8 +449,10 @@ function waitServiceAccount(cluster: Cluster, namespace: string, name: string, s
 type WorkloadReport = (w: PlannedWorkload, state: 'applying' | 'waiting' | 'ready' | 'failed', extra?: { message?: string; events?: string[]; logs?: string[] }) => void;
 
 /**
- * Applies each workload as soon as everything it depends on is Ready, and waits for it.
- * The first failure stops the others and is thrown.
+ * Applies each workload as soon as everything it depends on is Ready, and waits for it to
+ * be Ready and stable (its settle window passes while its dependents already start: a
+ * crash in the window still fails the create). The first failure stops the others and is
+ * thrown.
  */
 async function startWorkloads(cluster: Cluster, workloads: readonly PlannedWorkload[], wait: boolean, signal: AbortSignal, report: WorkloadReport): Promise<void> {
   if (!wait) {
@@ -443,10 +467,11 @@ async function startWorkloads(cluster: Cluster, workloads: readonly PlannedWorkl
   const onAbort = () => stop.abort();
   signal.addEventListener('abort', onAbort);
   const done = new Map<string, Promise<void>>();
+  const ready = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void }>();
   let first: unknown;
   const run = async (w: PlannedWorkload): Promise<void> => {
     try {
-      await Promise.all(w.dependsOn.map((d) => done.get(d)!));
+      await Promise.all(w.dependsOn.map((d) => ready.get(d)!.promise));
     } catch {
       throw new Stopped();
     }
@@ -460,9 +485,13 @@ async function startWorkloads(cluster: Cluster, workloads: readonly PlannedWorkl
         name: w.name,
         namespace: cluster.namespace,
         timeoutMs: w.timeoutMs,
+        settleMs: w.settleMs,
         signal: stop.signal,
         object: applied,
         onDetail: (message) => report(w, 'waiting', { message }),
+        // A workload with a settle window lets its dependents start at its first Ready;
+        // one without (a Job, settle 0) when it is reported ready.
+        onReady: () => (w.settleMs > 0 && w.kind !== 'Job' && w.kind !== 'CronJob' ? ready.get(w.name)!.resolve() : undefined),
       });
       report(w, 'ready');
     } catch (err) {
@@ -480,7 +509,14 @@ async function startWorkloads(cluster: Cluster, workloads: readonly PlannedWorkl
   const schedule = (w: PlannedWorkload): void => {
     if (done.has(w.name)) return;
     for (const d of w.dependsOn) schedule(byName.get(d)!);
-    done.set(w.name, run(w));
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => undefined);
+    ready.set(w.name, { promise, resolve, reject });
+    const p = run(w);
+    p.then(() => resolve(), reject);
+    done.set(w.name, p);
   };
   for (const w of workloads) schedule(w);
   await Promise.allSettled(done.values());
@@ -634,7 +670,7 @@ export async function wakeEnvironment(cluster: Cluster, name: string, opts: { wa
       changed.push(`${kind.toLowerCase()}/${key}: 0 → ${replicas}`);
       if (opts.wait ?? true) {
         opts.onProgress?.({ type: 'workload', name: key, kind, state: 'waiting', elapsedMs: Date.now() - started });
-        await waitWorkloadReady(cluster, { kind, name: key, namespace: name, timeoutMs: opts.timeoutMs ?? 180_000, onDetail: (message) => opts.onProgress?.({ type: 'workload', name: key, kind, state: 'waiting', message, elapsedMs: Date.now() - started }) });
+        await waitWorkloadReady(cluster, { kind, name: key, namespace: name, timeoutMs: opts.timeoutMs ?? 180_000, settleMs: DEFAULT_SETTLE_SECONDS * 1000, onDetail: (message) => opts.onProgress?.({ type: 'workload', name: key, kind, state: 'waiting', message, elapsedMs: Date.now() - started }) });
       }
       opts.onProgress?.({ type: 'workload', name: key, kind, state: 'ready', elapsedMs: Date.now() - started });
     })();
@@ -650,7 +686,7 @@ export async function wakeEnvironment(cluster: Cluster, name: string, opts: { wa
       changed.push(`cronjob/${o.metadata?.name}: resumed`);
     }),
   ]);
-  await patchNamespaceAnnotations(cluster, name, { [STATE_ANNOTATION]: 'ready' });
+  await patchNamespaceAnnotations(cluster, name, { [STATE_ANNOTATION]: 'ready', [ACTIVITY_ANNOTATION]: new Date().toISOString() });
   opts.onProgress?.({ type: 'step', step: 'wake', state: 'done', detail: name });
   return { changed: changed.sort() };
 }

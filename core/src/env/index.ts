@@ -7,3 +7,6 @@ export * from './environment.js';
 export * from './devconfig.js';
 export * from './network.js';
 export * from './probe.js';
+export * from './params.js';
+export * from './render.js';
+export * from './idle.js';

@@ -1,8 +1,10 @@
 // Readiness of workloads, by watch: the kinds table (kube/kinds.ts) says where each lives,
 // which pods are its own and when it is Ready; kube/pods.ts which pods cannot run. A pod that cannot run (crash loop, image, config) or pods
 // that cannot be created (quota) fail the wait at once, with the pod's Warning events and
-// the last lines of its log.
-import type { CoreV1Event, KubernetesObject, V1Pod } from '@kubernetes/client-node';
+// the last lines of its log. Ready means stable: the workload is Ready and its pods have
+// not restarted for a settle window (a container that crashes a second after it starts is
+// Ready for an instant, not ready).
+import type { CoreV1Event, KubernetesObject, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
 import { kindSpec, type KindObject, type Readiness } from '../kube/kinds.js';
@@ -35,6 +37,84 @@ export function workloadResource(kind: WorkloadKind, namespace: string): Resourc
 
 export { podProblem, warningEvents, lastLogLines } from '../kube/pods.js';
 
+/** Restarts so far of each container of a pod (init containers included), by name. */
+export function restartCounts(pod: V1Pod): Map<string, number> {
+  const all: V1ContainerStatus[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  return new Map(all.map((c) => [c.name, c.restartCount]));
+}
+
+/**
+ * The settle rule, for one pod seen after its workload became Ready: a container that has
+ * restarted since `baseline` (its counts then) or that has stopped (terminated, while the
+ * pod should keep running) is a crash in the settle window. A Job's pods are not judged.
+ */
+export function crashSince(pod: V1Pod, baseline: ReadonlyMap<string, number>): { container: string; reason: string; exitCode?: number } | undefined {
+  if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure') return undefined;
+  for (const c of pod.status?.containerStatuses ?? []) {
+    const before = baseline.get(c.name) ?? 0;
+    const term = c.state?.terminated ?? (c.restartCount > before ? c.lastState?.terminated : undefined);
+    if (c.restartCount > before || c.state?.terminated) {
+      return { container: c.name, reason: term?.reason ?? (c.state?.waiting?.reason ?? 'restarted'), exitCode: term?.exitCode };
+    }
+  }
+  return undefined;
+}
+
+
+export type SettleCrash = NonNullable<ReturnType<typeof crashSince>> & { pod: V1Pod };
+type Settle = ReturnType<typeof settleWindow>;
+
+const SETTLE_HINT = 'The container stopped soon after it started: see its last log lines above. Ready means stable here (see settle in templates/README.md); a readinessProbe makes Ready mean "answers requests".';
+
+/**
+ * The settle window of one wait: `begin` when the workload is Ready (again), `cancel` when
+ * it is not; `stable` resolves once it stayed Ready for `ms`. Restart counts are taken when
+ * it is first Ready; `crash` judges each pod seen after that against them. After a crash
+ * the window never completes: `failed` resolves `graceMs` later (by then a crash loop has
+ * usually shown as CrashLoopBackOff, with its back-off events, and fails the wait first).
+ */
+export function settleWindow(ms: number, graceMs = 15_000) {
+  let timer: NodeJS.Timeout | undefined;
+  let baseline: Map<string, Map<string, number>> | undefined;
+  let first: SettleCrash | undefined;
+  let resolve!: () => void;
+  let resolveFailed!: (c: SettleCrash) => void;
+  const stable = new Promise<'ready'>((r) => (resolve = () => r('ready')));
+  const failed = new Promise<SettleCrash>((r) => (resolveFailed = r));
+  const cancel = () => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  return {
+    stable,
+    failed,
+    crashed: () => first,
+    begin(pods: Iterable<V1Pod>): void {
+      if (first) return;
+      baseline ??= new Map([...pods].map((p) => [p.metadata?.uid ?? '', restartCounts(p)]));
+      timer ??= setTimeout(resolve, ms);
+    },
+    cancel,
+    crash(pod: V1Pod): SettleCrash | undefined {
+      if (!baseline) return undefined;
+      const uid = pod.metadata?.uid ?? '';
+      if (!baseline.has(uid)) baseline.set(uid, restartCounts(pod));
+      const c = crashSince(pod, baseline.get(uid)!);
+      if (c && !first) {
+        first = { ...c, pod };
+        cancel();
+        timer = setTimeout(() => resolveFailed(first!), graceMs);
+      }
+      return c ? { ...c, pod } : undefined;
+    },
+  };
+}
+
+function settleNote(c: SettleCrash | undefined, settleMs: number): string {
+  if (!c) return '';
+  return `; it had been Ready and restarted within the ${settleMs / 1000}s settle window (${c.reason}${c.exitCode !== undefined ? `, exit code ${c.exitCode}` : ''})`;
+}
+
 /** A failed wait: the KdevError plus what the progress view shows. */
 export class WorkloadFailure extends KdevError {
   constructor(
@@ -63,6 +143,13 @@ export interface WaitOptions {
   object?: KubernetesObject;
   /** Each change of the workload's status ("1/2 ready", "CrashLoopBackOff"). */
   onDetail?: (detail: string) => void;
+  /**
+   * How long its pods must stay Ready without a restart once the workload is Ready; a
+   * crash in that window fails the wait. 0 (default): Ready once is enough.
+   */
+  settleMs?: number;
+  /** Called once when the workload is first Ready, before its settle window (dependents may start then). */
+  onReady?: () => void;
 }
 
 /** What the watches of one wait saw, for the failure's explanation. */
@@ -92,17 +179,26 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
     }
   }
   const seen: Seen = { lastDetail: 'not created yet' };
-  const own = watchOwn(cluster, opts, seen, stop.signal);
   // Pods that cannot run. The selector is known from the manifest before the first event.
   const podSelector = object ? info.pods(object as KindObject) : undefined;
-  const pods = podSelector ? watchPods(cluster, opts, podSelector, seen, stop.signal) : new Promise<never>(() => undefined);
+  const settleMs = podSelector && opts.kind !== 'Job' && opts.kind !== 'CronJob' ? (opts.settleMs ?? 0) : 0;
+  const settle = settleWindow(settleMs);
+  const livePods = new Map<string, V1Pod>();
+  const own = watchOwn(cluster, opts, seen, stop.signal, { settle, settleMs, livePods });
+  const pods = podSelector ? watchPods(cluster, opts, podSelector, seen, stop.signal, { settle, livePods }) : new Promise<never>(() => undefined);
   const creates = watchCreates(cluster, opts, seen, stop.signal);
   try {
-    await Promise.race([own, pods, creates]);
+    const crashed = settle.failed.then((c) => {
+      seen.badPod = { pod: c.pod, problem: { container: c.container, reason: 'Restarted', restarted: true } };
+      throw new KdevError('FAILED', 'restarted');
+    });
+    crashed.catch(() => undefined);
+    await Promise.race([own, pods, creates, settle.stable, crashed]);
   } catch (err) {
     if (opts.signal?.aborted) throw err;
-    throw await explainFailure(cluster, opts, err as KdevError, seen);
+    throw await explainFailure(cluster, opts, err as KdevError, seen, settleNote(settle.crashed(), settleMs));
   } finally {
+    settle.cancel();
     stop.abort();
     opts.signal?.removeEventListener('abort', onOuterAbort);
     own.catch(() => undefined);
@@ -112,7 +208,7 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
 }
 
 /** The workload's own status, by the kinds table, until Ready (or its own failure). */
-function watchOwn(cluster: Cluster, opts: WaitOptions, seen: Seen, signal: AbortSignal): Promise<'ready'> {
+function watchOwn(cluster: Cluster, opts: WaitOptions, seen: Seen, signal: AbortSignal, s8: { settle: Settle; settleMs: number; livePods: Map<string, V1Pod> }): Promise<'ready'> {
   const info = WORKLOAD_TABLE[opts.kind];
   return watchUntil<KindObject, 'ready'>(cluster, {
     resource: workloadResource(opts.kind, opts.namespace),
@@ -125,17 +221,24 @@ function watchOwn(cluster: Cluster, opts: WaitOptions, seen: Seen, signal: Abort
       if (type === 'DELETED') return { fail: new KdevError('FAILED', `${opts.kind}/${opts.name} was deleted while waiting for it`) };
       const s = info.status(obj);
       if (s.failed) return { fail: new KdevError('FAILED', `${opts.kind}/${opts.name}: ${s.failed}`) };
-      if (s.detail !== seen.lastDetail) {
-        seen.lastDetail = s.detail;
-        opts.onDetail?.(s.detail);
+      if (s.ready) opts.onReady?.();
+      const detail = s.ready && s8.settleMs > 0 ? `${s.detail}, settling ${s8.settleMs / 1000}s` : s.detail;
+      if (detail !== seen.lastDetail) {
+        seen.lastDetail = detail;
+        opts.onDetail?.(detail);
       }
-      return s.ready ? { done: true, value: 'ready' } : { done: false };
+      if (!s.ready || s8.settleMs === 0) {
+        s8.settle.cancel();
+        return s.ready ? { done: true, value: 'ready' } : { done: false };
+      }
+      s8.settle.begin(s8.livePods.values()); // ready once the window passes without a restart
+      return { done: false };
     },
   });
 }
 
 /** Fails at the first pod of the selector that cannot run (kube/pods.ts decides). */
-function watchPods(cluster: Cluster, opts: WaitOptions, selector: string, seen: Seen, signal: AbortSignal): Promise<never> {
+function watchPods(cluster: Cluster, opts: WaitOptions, selector: string, seen: Seen, signal: AbortSignal, s8: { settle: Settle; livePods: Map<string, V1Pod> }): Promise<never> {
   return watchUntil<V1Pod, never>(cluster, {
     resource: { apiVersion: 'v1', plural: 'pods', namespace: opts.namespace },
     labelSelector: selector,
@@ -144,8 +247,13 @@ function watchPods(cluster: Cluster, opts: WaitOptions, selector: string, seen: 
     what: `pods of ${opts.name}`,
     onEvent: (type, pod) => {
       // Pods on their way out (scaled down, replaced) are not the workload's future.
-      if (type === 'DELETED' || pod.metadata?.deletionTimestamp) return { done: false };
+      if (type === 'DELETED' || pod.metadata?.deletionTimestamp) {
+        s8.livePods.delete(pod.metadata?.uid ?? '');
+        return { done: false };
+      }
       seen.lastPod = pod;
+      s8.livePods.set(pod.metadata?.uid ?? '', pod);
+      s8.settle.crash(pod);
       const problem = podProblem(pod);
       if (!problem) return { done: false };
       seen.badPod = { pod, problem };
@@ -174,7 +282,7 @@ function watchCreates(cluster: Cluster, opts: WaitOptions, seen: Seen, signal: A
 }
 
 /** The error a failed wait throws: what went wrong, with the pod's events and last log lines. */
-async function explainFailure(cluster: Cluster, opts: WaitOptions, e: KdevError, seen: Seen): Promise<Error> {
+async function explainFailure(cluster: Cluster, opts: WaitOptions, e: KdevError, seen: Seen, settleCrash: string): Promise<Error> {
   const { badPod, lastPod, createFailure } = seen;
   if (badPod) {
     const name = badPod.pod.metadata?.name ?? '';
@@ -182,8 +290,9 @@ async function explainFailure(cluster: Cluster, opts: WaitOptions, e: KdevError,
       warningEvents(cluster, opts.namespace, name),
       lastLogLines(cluster, opts.namespace, name, badPod.problem.container, badPod.problem.restarted),
     ]);
-    const why = badPod.problem.message ? `${badPod.problem.reason} (${badPod.problem.message.split('\n')[0]})` : badPod.problem.reason;
-    return new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: pod ${name}, container ${badPod.problem.container}: ${why}`, events, logs, FATAL_REASONS[badPod.problem.reason]);
+    const why = (badPod.problem.message ? `${badPod.problem.reason} (${badPod.problem.message.split('\n')[0]})` : badPod.problem.reason) + settleCrash;
+    const hint = settleCrash ? SETTLE_HINT : FATAL_REASONS[badPod.problem.reason];
+    return new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: pod ${name}, container ${badPod.problem.container}: ${why}`, events, logs, hint);
   }
   if (createFailure !== undefined) {
     return new WorkloadFailure(opts.name, `${opts.kind}/${opts.name} failed: its pods cannot be created: ${createFailure}`, [`FailedCreate: ${createFailure}`], [],

@@ -12,7 +12,10 @@ export const BUILTIN_PARAMS = ['env', 'namespace'] as const;
 export const DURATION = /^(0|\d+(\.\d+)?(s|m|h|d))$/;
 
 const quantity = z.union([z.string().min(1), z.number()]).transform(String);
-const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+/** Seconds a workload must stay Ready without a restart before it counts as ready. */
+const settleSeconds = z.number().min(0).max(600);
+export const DEFAULT_SETTLE_SECONDS = 5;
 const resourceItem = z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict();
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'] as const;
@@ -27,6 +30,7 @@ export const templateWorkloadSchema = z
     container: z.string().optional().describe('The container that receives the source; default: the first.'),
     sourcePath: z.string().startsWith('/').optional().describe('Where the source is mounted; default: dev.workDir, else /app.'),
     timeout: z.number().int().positive().max(3600).default(180).describe('Seconds to wait for Ready.'),
+    settle: settleSeconds.optional().describe('Seconds its pods must stay Ready without a restart; default: the template\'s settle; 0: Ready once is enough.'),
     dev: devEntrySchema.optional().describe('How to develop this service: a .kdev.yaml dev entry.'),
   })
   .strict();
@@ -57,6 +61,39 @@ export const networkSchema = z
 
 export type NetworkSpec = z.infer<typeof networkSchema>;
 export type NetworkPeer = z.infer<typeof networkPeerSchema>;
+/** A parameter: a small JSON Schema of one scalar. */
+export const templateParameterSchema = z
+  .object({
+    type: z.enum(['string', 'integer', 'number', 'boolean']).optional().describe('Default: the type of the default.'),
+    default: scalar,
+    description: z.string().optional(),
+    enum: z.array(scalar).min(1).optional(),
+    minimum: z.number().optional(),
+    maximum: z.number().optional(),
+    pattern: z.string().optional().describe('A regular expression a string value must match.'),
+  })
+  .strict();
+
+/** A Helm chart whose `helm template` output is part of the environment. */
+export const templateChartSchema = z
+  .object({
+    chart: z.string().min(1).describe('A chart folder or a packaged .tgz, relative to the template.'),
+    release: z.string().regex(DNS_LABEL, 'a release name is a lower-case DNS label').max(53).optional().describe("Default: the template's name."),
+    valuesFiles: z.array(z.string().min(1)).default([]).describe('Values files relative to the template, in order (after the chart\'s values.yaml).'),
+    values: z.record(z.string(), z.unknown()).default({}).describe('Values; a string "${p}" is parameter p (typed), "${p}" inside text is substituted.'),
+  })
+  .strict();
+
+/** A Kustomize folder whose `kustomize build` output is part of the environment. */
+export const templateKustomizeSchema = z.union([
+  z.string().min(1).transform((path) => ({ path, substitute: false })),
+  z
+    .object({
+      path: z.string().min(1).describe('A folder with kustomization.yaml, relative to the template.'),
+      substitute: z.boolean().default(false).describe('Replace ${param} in the built output, as in manifests.'),
+    })
+    .strict(),
+]);
 
 export const templateSchema = z
   .object({
@@ -66,7 +103,7 @@ export const templateSchema = z
     parameters: z
       .record(
         z.string().regex(PARAM_NAME, 'a parameter name matches [A-Za-z_][A-Za-z0-9_-]*').refine((n) => !(BUILTIN_PARAMS as readonly string[]).includes(n), 'env and namespace are built in'),
-        z.object({ default: scalar, description: z.string().optional() }).strict(),
+        templateParameterSchema,
       )
       .default({}),
     quota: z.record(z.string(), quantity).default({}).describe('ResourceQuota spec.hard, merged over kdev defaults.'),
@@ -75,13 +112,21 @@ export const templateSchema = z
       .strict()
       .default({}),
     network: networkSchema.default({ egress: 'open', allowFrom: [], allowTo: [] }),
-    manifests: z.array(z.string().min(1)).default(['manifests']),
-    workloads: z.array(templateWorkloadSchema).min(1, 'a template needs at least one workload'),
+    manifests: z.array(z.string().min(1)).optional().describe('Plain manifests; default: [manifests] unless charts or kustomize are given.'),
+    charts: z.array(templateChartSchema).default([]),
+    kustomize: z.array(templateKustomizeSchema).default([]),
+    settle: settleSeconds.default(DEFAULT_SETTLE_SECONDS).describe('Seconds each workload must stay Ready without a restart (0: Ready once is enough).'),
+    workloads: z.array(templateWorkloadSchema).default([]).describe('Order, readiness and dev config of the workloads; a chart or overlay\'s workloads need no entry.'),
   })
-  .strict();
+  .strict()
+  // Plain manifests default to [manifests] only for a template without a chart or overlay.
+  .transform((t) => ({ ...t, manifests: t.manifests ?? (t.charts.length === 0 && t.kustomize.length === 0 ? ['manifests'] : []) }));
 
 export type TemplateSpec = z.infer<typeof templateSchema>;
 export type TemplateWorkload = z.infer<typeof templateWorkloadSchema>;
+export type TemplateParameter = z.infer<typeof templateParameterSchema>;
+export type TemplateChart = z.infer<typeof templateChartSchema>;
+export type TemplateKustomize = z.output<typeof templateKustomizeSchema>;
 
 /** kdev's quota and limits when a template says nothing. */
 export const DEFAULT_QUOTA: Readonly<Record<string, string>> = {

@@ -1,6 +1,7 @@
 // Loading and rendering an environment template (templates/README.md): template.yaml is
-// validated with zod and every error names the file, the line and the field; manifests get
-// ${param} substitution; each workload's source folder becomes a ConfigMap mounted into it.
+// validated with zod and every error names the file, the line and the field; its payloads
+// (manifests with ${param}, Helm charts, Kustomize folders) are rendered (render.ts); each
+// workload's source folder becomes a ConfigMap mounted into it.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -8,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type { KubernetesObject, V1ConfigMap, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { KdevError } from '../errors.js';
-import { parseManifests, substitute } from '../kube/manifests.js';
 import { configSchema, type DevConfig, type DevEntry } from '../config/schema.js';
+import { coerceParam, parametersJsonSchema, paramProblem, type ParamValue } from './params.js';
+import { helmHook, renderChart, renderKustomize, renderManifests, type PayloadKind, type RenderedDoc } from './render.js';
 import {
   BUILTIN_PARAMS,
   DEFAULT_LIMITS,
@@ -39,6 +41,8 @@ export interface LoadedTemplate {
   spec: TemplateSpec;
   /** The services' dev configs as a .kdev.yaml config (keys "kind/name"). */
   devConfig: DevConfig;
+  /** Made from a chart or an overlay alone (no template.yaml): --set goes to helm. */
+  adhoc?: 'chart' | 'kustomize';
 }
 
 /** One workload of a rendered template, ready to apply. */
@@ -47,6 +51,8 @@ export interface PlannedWorkload {
   kind: WorkloadKind;
   dependsOn: string[];
   timeoutMs: number;
+  /** How long its pods must stay Ready without a restart; 0: Ready once is enough. */
+  settleMs: number;
   object: KubernetesObject;
   /** The generated ConfigMap with the source, if the workload has a source. */
   source?: V1ConfigMap;
@@ -55,6 +61,8 @@ export interface PlannedWorkload {
 export interface TemplatePlan {
   template: LoadedTemplate;
   params: Record<string, string>;
+  /** The parameters with their types (what chart values get). */
+  values: Record<string, ParamValue>;
   quota: Record<string, string>;
   limits: Record<string, Record<string, string>>;
   /** Isolation: egress mode and the declared exceptions (--set network.egress overrides). */
@@ -168,15 +176,18 @@ export function parseTemplateSpec(text: string, file: string): { spec: TemplateS
     throw invalid(file, at(path), path.length > 0 ? path.join('.') : '(top level)', message);
   }
   const spec = result.data;
+  checkParameters(spec, file, at);
   // Cross-field checks: unique names, known dependencies, no cycles.
   const names = new Map<string, number>();
+  const rendersOnly = spec.charts.length === 0 && spec.kustomize.length === 0;
   spec.workloads.forEach((w, i) => {
     if (names.has(w.name)) throw invalid(file, at(['workloads', i, 'name']), `workloads.${i}.name`, `"${w.name}" is listed twice`);
     names.set(w.name, i);
   });
   spec.workloads.forEach((w, i) => {
     w.dependsOn.forEach((d, j) => {
-      if (!names.has(d)) throw invalid(file, at(['workloads', i, 'dependsOn', j]), `workloads.${i}.dependsOn.${j}`, `unknown workload "${d}"`, `Known workloads: ${[...names.keys()].join(', ')}.`);
+      // A chart's or an overlay's workloads are known only once rendered (matchWorkloads checks them).
+      if (!names.has(d) && rendersOnly) throw invalid(file, at(['workloads', i, 'dependsOn', j]), `workloads.${i}.dependsOn.${j}`, `unknown workload "${d}"`, `Known workloads: ${[...names.keys()].join(', ')}.`);
       if (d === w.name) throw invalid(file, at(['workloads', i, 'dependsOn', j]), `workloads.${i}.dependsOn.${j}`, `"${d}" depends on itself`);
     });
   });
@@ -186,6 +197,25 @@ export function parseTemplateSpec(text: string, file: string): { spec: TemplateS
     throw invalid(file, at(['workloads', i, 'dependsOn']), `workloads.${i}.dependsOn`, `dependency cycle: ${cycle.join(' → ')}`);
   }
   return { spec, at };
+}
+
+/** Each parameter's pattern compiles and its default and enum fit its type. */
+function checkParameters(spec: TemplateSpec, file: string, at: (path: (string | number)[]) => number | undefined): void {
+  for (const [name, p] of Object.entries(spec.parameters)) {
+    if (p.pattern !== undefined) {
+      try {
+        new RegExp(p.pattern, 'u');
+      } catch (err) {
+        throw invalid(file, at(['parameters', name, 'pattern']), `parameters.${name}.pattern`, (err as Error).message);
+      }
+    }
+    const problem = paramProblem(p, p.default);
+    if (problem) throw invalid(file, at(['parameters', name, 'default']), `parameters.${name}.default`, problem);
+    (p.enum ?? []).forEach((e, i) => {
+      const bad = paramProblem({ ...p, enum: undefined }, e);
+      if (bad) throw invalid(file, at(['parameters', name, 'enum', i]), `parameters.${name}.enum.${i}`, bad);
+    });
+  }
 }
 
 function findCycle(workloads: readonly TemplateWorkload[]): string[] | undefined {
@@ -243,14 +273,27 @@ function insideTemplate(dir: string, rel: string, what: string, file: string, li
 }
 
 /** Loads and validates a template folder (template.yaml, sources, manifests with default parameters). */
+/** Every path a template names exists inside its folder (file, line and field otherwise). */
+function checkPayloadPaths(dir: string, file: string, spec: TemplateSpec, at: (path: (string | number)[]) => number | undefined): void {
+  const exists = (rel: string, what: string, path: (string | number)[], test: (abs: string) => boolean = existsSync) => {
+    const abs = insideTemplate(dir, rel, what, file, at(path), path.join('.'));
+    if (!test(abs)) throw invalid(file, at(path), path.join('.'), `"${rel}" does not exist${test === existsSync ? '' : ` or is not ${what}`}`);
+  };
+  spec.manifests.forEach((m, i) => exists(m, 'a manifests entry', ['manifests', i]));
+  spec.charts.forEach((c, i) => {
+    exists(c.chart, 'a chart (a folder with Chart.yaml, or a .tgz)', ['charts', i, 'chart'], (abs) => existsSync(join(abs, 'Chart.yaml')) || (/\.t(ar\.)?gz$/.test(abs) && existsSync(abs)));
+    c.valuesFiles.forEach((f, j) => exists(f, 'a values file', ['charts', i, 'valuesFiles', j]));
+  });
+  spec.kustomize.forEach((k, i) => {
+    exists(k.path, 'a folder with kustomization.yaml', ['kustomize', i, 'path'], (abs) => ['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((n) => existsSync(join(abs, n))));
+  });
+}
+
 export function loadTemplate(nameOrDir: string): LoadedTemplate {
   const dir = resolveTemplate(nameOrDir);
   const file = join(dir, TEMPLATE_FILE);
   const { spec, at } = parseTemplateSpec(readFileSync(file, 'utf8'), file);
-  spec.manifests.forEach((m, i) => {
-    const abs = insideTemplate(dir, m, 'a manifests entry', file, at(['manifests', i]), `manifests.${i}`);
-    if (!existsSync(abs)) throw invalid(file, at(['manifests', i]), `manifests.${i}`, `"${m}" does not exist`);
-  });
+  checkPayloadPaths(dir, file, spec, at);
   spec.workloads.forEach((w, i) => {
     if (w.source === undefined) return;
     const abs = insideTemplate(dir, w.source, 'source', file, at(['workloads', i, 'source']), `workloads.${i}.source`);
@@ -269,6 +312,71 @@ export function loadTemplate(nameOrDir: string): LoadedTemplate {
   // Validate the manifests and sources as they would be applied, with the defaults.
   planTemplate(template, { env: 'template-check', set: {} });
   return template;
+}
+
+function dnsLabel(text: string, fallback: string): string {
+  const name = text.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 53).replace(/-+$/, '');
+  return name.length > 0 ? name : fallback;
+}
+
+/**
+ * A template made from a chart alone (`env create --chart ./chart`): every object of
+ * `helm template`, --set passed to helm, order from the chart's hooks and readiness.
+ */
+export function chartTemplate(path: string): LoadedTemplate {
+  const abs = resolve(path);
+  const isDir = existsSync(abs) && statSync(abs).isDirectory();
+  if (isDir ? !existsSync(join(abs, 'Chart.yaml')) : !(/\.t(ar\.)?gz$/.test(abs) && existsSync(abs))) {
+    throw new KdevError('NOT_FOUND', `no chart at ${abs}`, 'Pass a chart folder (with Chart.yaml) or a packaged chart (.tgz).');
+  }
+  const chartName = isDir ? String((parseDocument(readFileSync(join(abs, 'Chart.yaml'), 'utf8')).toJS() as { name?: unknown } | null)?.name ?? '') : basename(abs).replace(/-\d+\.\d+\.\d+.*$|\.t(ar\.)?gz$/g, '');
+  const spec = templateSchema.parse({ name: dnsLabel(chartName || basename(abs), 'chart'), description: `the chart ${abs}`, charts: [{ chart: basename(abs) }] });
+  return { dir: dirname(abs), file: abs, spec, devConfig: configSchema.parse({ version: 1, dev: {} }), adhoc: 'chart' };
+}
+
+/** A template made from a Kustomize folder alone (`env create --kustomize ./overlay`). */
+export function kustomizeTemplate(path: string): LoadedTemplate {
+  const abs = resolve(path);
+  if (!['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((n) => existsSync(join(abs, n)))) {
+    throw new KdevError('NOT_FOUND', `no Kustomize folder at ${abs}`, 'Pass a folder with a kustomization.yaml.');
+  }
+  const spec = templateSchema.parse({ name: dnsLabel(basename(abs), 'overlay'), description: `the overlay ${abs}`, kustomize: [basename(abs)] });
+  return { dir: dirname(abs), file: abs, spec, devConfig: configSchema.parse({ version: 1, dev: {} }), adhoc: 'kustomize' };
+}
+
+/** The template of a create or a render: exactly one of a template (name or folder), a chart, an overlay. */
+export function templateFrom(source: { template?: string; chart?: string; kustomize?: string }): LoadedTemplate {
+  const given = (['template', 'chart', 'kustomize'] as const).filter((k) => source[k] !== undefined);
+  if (given.length !== 1) {
+    throw new KdevError('INVALID', given.length === 0 ? 'no template given' : `--${given.join(' and --')} cannot be combined`, 'Give one of --template <name|folder>, --chart <folder|.tgz> or --kustomize <folder>.');
+  }
+  if (source.chart !== undefined) return chartTemplate(source.chart);
+  if (source.kustomize !== undefined) return kustomizeTemplate(source.kustomize);
+  return loadTemplate(source.template!);
+}
+
+export interface TemplateSummary {
+  name: string;
+  dir: string;
+  description: string;
+  /** "manifests manifests", "chart chart", "kustomize overlay", … */
+  payloads: string[];
+  /** JSON Schema of each parameter. */
+  parameters: Record<string, Record<string, unknown>>;
+  workloads: string[];
+}
+
+/** What `env templates` and `env create --help-template` show. */
+export function describeTemplate(t: LoadedTemplate): TemplateSummary {
+  const { spec } = t;
+  return {
+    name: spec.name,
+    dir: t.dir,
+    description: spec.description,
+    payloads: [...spec.manifests.map((m) => `manifests ${m}`), ...spec.charts.map((c) => `chart ${c.chart}`), ...spec.kustomize.map((k) => `kustomize ${k.path}`)],
+    parameters: (parametersJsonSchema(spec.parameters).properties ?? {}) as Record<string, Record<string, unknown>>,
+    workloads: spec.workloads.map((w) => `${w.kind}/${w.name}`),
+  };
 }
 
 function hasExplicitSyncLocal(text: string, index: number): boolean {
@@ -297,10 +405,30 @@ export function parseSets(pairs: readonly string[]): Record<string, string> {
   return out;
 }
 
-function resolveValues(spec: TemplateSpec, opts: PlanOptions): Pick<TemplatePlan, 'params' | 'quota' | 'limits' | 'network'> {
+type Values = Pick<TemplatePlan, 'params' | 'values' | 'quota' | 'limits' | 'network'> & { helmSets: string[] };
+
+/** The line of a field of template.yaml (undefined for a chart or overlay without one). */
+function lineIn(template: LoadedTemplate, path: (string | number)[]): number | undefined {
+  if (template.adhoc || !existsSync(template.file)) return undefined;
+  return parseTemplateSpec(readFileSync(template.file, 'utf8'), template.file).at(path);
+}
+
+/** A --set of a declared parameter, typed; a value that does not fit names where the parameter is declared. */
+function setParameter(template: LoadedTemplate, key: string, text: string): ParamValue {
+  const p = template.spec.parameters[key]!;
+  const c = coerceParam(p, text);
+  if ('value' in c) return c.value;
+  const line = lineIn(template, ['parameters', key]);
+  const allowed = p.enum ? `one of ${p.enum.join(', ')}` : p.description ?? '';
+  throw new KdevError('INVALID', `--set ${key}=${text}: ${c.problem} (${template.file}${line ? `:${line}` : ''}: parameters.${key})`, `${key}${allowed ? `: ${allowed}` : ''}. See \`kdev env create --help-template ${template.spec.name}\`.`);
+}
+
+function resolveValues(template: LoadedTemplate, opts: PlanOptions): Values {
+  const spec = template.spec;
+  const values: Record<string, ParamValue> = {};
+  for (const [k, v] of Object.entries(spec.parameters)) values[k] = v.default;
+  const helmSets: string[] = [];
   const network: NetworkSpec = structuredClone(spec.network);
-  const params: Record<string, string> = {};
-  for (const [k, v] of Object.entries(spec.parameters)) params[k] = v.default;
   const quota: Record<string, string> = { ...DEFAULT_QUOTA, ...spec.quota };
   const limits: Record<string, Record<string, string>> = {
     default: { ...DEFAULT_LIMITS.default, ...stripUndefined(spec.limits.default) },
@@ -330,38 +458,32 @@ function resolveValues(spec: TemplateSpec, opts: PlanOptions): Pick<TemplatePlan
       continue;
     }
     if ((BUILTIN_PARAMS as readonly string[]).includes(key)) throw new KdevError('INVALID', `--set ${key}: "${key}" is built in and cannot be set`);
-    if (!(key in spec.parameters)) {
-      const known = Object.keys(spec.parameters);
-      throw new KdevError(
-        'INVALID',
-        `--set ${key}: template "${spec.name}" has no parameter "${key}"`,
-        `${known.length > 0 ? `Its parameters: ${known.join(', ')}. ` : ''}Quota and limits: quota.<resource>=…, limits.default.cpu=….`,
-      );
-    }
-    params[key] = value;
+    if (key in spec.parameters) values[key] = setParameter(template, key, value);
+    else if (template.adhoc === 'chart') helmSets.push(`${key}=${value}`);
+    else throw unknownParameter(template, key);
   }
-  params.env = opts.env;
-  params.namespace = opts.env;
-  return { params, quota, limits, network };
+  values.env = opts.env;
+  values.namespace = opts.env;
+  const params = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
+  return { params, values, quota, limits, network, helmSets };
+}
+
+function unknownParameter(template: LoadedTemplate, key: string): KdevError {
+  const known = Object.keys(template.spec.parameters);
+  if (template.adhoc === 'kustomize') {
+    return new KdevError('INVALID', `--set ${key}: an overlay created with --kustomize has no parameters`, 'Only quota.<resource>=… and limits.…=… apply; or wrap the overlay in a template.yaml with parameters.');
+  }
+  return new KdevError(
+    'INVALID',
+    `--set ${key}: template "${template.spec.name}" has no parameter "${key}"`,
+    `${known.length > 0 ? `Its parameters: ${known.join(', ')}. ` : ''}Quota and limits: quota.<resource>=…, limits.default.cpu=….`,
+  );
 }
 
 function stripUndefined(o: Record<string, string | undefined> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(o ?? {})) if (v !== undefined) out[k] = v;
   return out;
-}
-
-function manifestFiles(dir: string, entries: readonly string[]): string[] {
-  const files: string[] = [];
-  for (const e of entries) {
-    const abs = resolve(dir, e);
-    if (statSync(abs).isDirectory()) {
-      for (const name of readdirSync(abs).sort()) {
-        if (/\.ya?ml$/.test(name) && statSync(join(abs, name)).isFile()) files.push(join(abs, name));
-      }
-    } else files.push(abs);
-  }
-  return files;
 }
 
 function sourceFiles(root: string): string[] {
@@ -420,60 +542,124 @@ function podTemplateOf(obj: KubernetesObject, kind: WorkloadKind): V1PodTemplate
   return spec?.template as V1PodTemplateSpec | undefined;
 }
 
-/** Resolves parameters and quota, reads every manifest and source, and checks them against the workloads. */
-export function planTemplate(template: LoadedTemplate, opts: PlanOptions): TemplatePlan {
+/** Renders every payload of the template: manifests, then charts, then overlays. */
+function renderPayloads(template: LoadedTemplate, v: Values, env: string): RenderedDoc[] {
   const { spec, dir } = template;
-  const values = resolveValues(spec, opts);
+  return [
+    ...renderManifests(dir, spec.manifests, v.params),
+    ...spec.charts.flatMap((entry) => renderChart({ dir, entry, release: entry.release ?? spec.name, namespace: env, typed: v.values, strings: v.params, sets: v.helmSets })),
+    ...spec.kustomize.flatMap((entry) => renderKustomize(dir, entry, v.params)),
+  ];
+}
+
+interface FoundWorkload {
+  obj: KubernetesObject;
+  file: string;
+  payload: PayloadKind;
+  hook?: { phase: 'pre' | 'post'; weight: number };
+}
+
+/** Puts every object in the environment's namespace; splits workloads from the rest. */
+function placeObjects(docs: readonly RenderedDoc[], env: string): { objects: KubernetesObject[]; found: Map<string, FoundWorkload> } {
   const objects: KubernetesObject[] = [];
-  const workloadObjects = new Map<string, { obj: KubernetesObject; file: string }>();
-  for (const file of manifestFiles(dir, spec.manifests)) {
-    const shown = relative(process.cwd(), file) || file;
-    const text = substitute(readFileSync(file, 'utf8'), values.params, shown);
-    for (const obj of parseManifests(text, shown)) {
-      const what = `${obj.kind}/${obj.metadata?.name ?? '?'}`;
-      if (!obj.metadata?.name) throw new KdevError('INVALID', `${shown}: a ${obj.kind} has no metadata.name`);
-      if (CLUSTER_SCOPED.has(obj.kind ?? '')) {
-        throw new KdevError('INVALID', `${shown}: ${what} is cluster-scoped; a template holds only namespaced objects`, 'Remove it; the environment creates its own namespace.');
-      }
-      const ns = obj.metadata.namespace;
-      if (ns !== undefined && ns !== opts.env) throw new KdevError('INVALID', `${shown}: ${what} names namespace "${ns}"`, 'Leave metadata.namespace out (or use ${namespace}).');
-      obj.metadata.namespace = opts.env;
-      obj.metadata.labels = { ...obj.metadata.labels, 'kdev.dev/environment': opts.env };
-      if ((WORKLOAD_KINDS as readonly string[]).includes(obj.kind ?? '')) {
-        const key = `${obj.kind}/${obj.metadata.name}`;
-        if (workloadObjects.has(key)) throw new KdevError('INVALID', `${shown}: ${key} is defined twice (also in ${workloadObjects.get(key)!.file})`);
-        workloadObjects.set(key, { obj, file: shown });
-      } else objects.push(obj);
+  const found = new Map<string, FoundWorkload>();
+  for (const { obj, from: shown, payload } of docs) {
+    const what = `${obj.kind}/${obj.metadata?.name ?? '?'}`;
+    if (!obj.metadata?.name) throw new KdevError('INVALID', `${shown}: a ${obj.kind} has no metadata.name`);
+    if (CLUSTER_SCOPED.has(obj.kind ?? '')) {
+      throw new KdevError('INVALID', `${shown}: ${what} is cluster-scoped; a template holds only namespaced objects`, 'Remove it; the environment creates its own namespace.');
     }
+    const hook = payload === 'chart' ? helmHook(obj) : undefined;
+    if (hook === 'skip') continue; // upgrade, rollback and delete hooks do not run on a create
+    const ns = obj.metadata.namespace;
+    if (ns !== undefined && ns !== env) throw new KdevError('INVALID', `${shown}: ${what} names namespace "${ns}"`, 'Leave metadata.namespace out (or use ${namespace}; in a chart, .Release.Namespace).');
+    obj.metadata.namespace = env;
+    obj.metadata.labels = { ...obj.metadata.labels, 'kdev.dev/environment': env };
+    if ((WORKLOAD_KINDS as readonly string[]).includes(obj.kind ?? '')) {
+      const key = `${obj.kind}/${obj.metadata.name}`;
+      if (found.has(key)) throw new KdevError('INVALID', `${shown}: ${key} is defined twice (also in ${found.get(key)!.file})`);
+      found.set(key, { obj, file: shown, payload, ...(hook ? { hook } : {}) });
+    } else objects.push(obj);
   }
-  const at = (path: (string | number)[]) => parseTemplateSpec(readFileSync(template.file, 'utf8'), template.file).at(path);
-  const workloads: PlannedWorkload[] = spec.workloads.map((w, i) => {
-    const found = workloadObjects.get(`${w.kind}/${w.name}`);
-    if (!found) throw invalid(template.file, at(['workloads', i, 'name']), `workloads.${i}.name`, `no ${w.kind} named "${w.name}" in the manifests`);
-    workloadObjects.delete(`${w.kind}/${w.name}`);
-    const planned: PlannedWorkload = { name: w.name, kind: w.kind, dependsOn: w.dependsOn, timeoutMs: w.timeout * 1000, object: found.obj };
-    if (w.source !== undefined) {
-      const pod = podTemplateOf(found.obj, w.kind);
-      const containers = pod?.spec?.containers ?? [];
-      const container = w.container === undefined ? containers[0] : containers.find((c) => c.name === w.container);
-      if (!pod?.spec || !container) {
-        throw invalid(template.file, at(['workloads', i, w.container === undefined ? 'source' : 'container']), `workloads.${i}.${w.container === undefined ? 'source' : 'container'}`,
-          w.container === undefined ? `${w.kind}/${w.name} has no container to deliver the source to` : `${w.kind}/${w.name} has no container "${w.container}"`);
-      }
-      const src = sourceConfigMap(w.name, resolve(dir, w.source), w.source);
-      src.configMap.metadata!.namespace = opts.env;
-      src.configMap.metadata!.labels = { ...src.configMap.metadata!.labels, 'kdev.dev/environment': opts.env };
-      pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, [SOURCE_HASH_ANNOTATION]: src.hash } };
-      pod.spec.volumes = [...(pod.spec.volumes ?? []).filter((v) => v.name !== TEMPLATE_SOURCE_VOLUME), { name: TEMPLATE_SOURCE_VOLUME, configMap: { name: src.configMap.metadata!.name!, items: src.items } }];
-      const mountPath = w.sourcePath ?? w.dev?.workDir ?? '/app';
-      container.volumeMounts = [...(container.volumeMounts ?? []).filter((m) => m.name !== TEMPLATE_SOURCE_VOLUME), { name: TEMPLATE_SOURCE_VOLUME, mountPath, readOnly: true }];
-      planned.source = src.configMap;
-    }
-    return planned;
+  return { objects, found };
+}
+
+/** Delivers a workload's source folder: the ConfigMap, its volume and mount, the hash annotation. */
+function deliverSource(template: LoadedTemplate, w: TemplateWorkload, i: number, planned: PlannedWorkload, env: string): void {
+  const at = (path: (string | number)[]) => lineIn(template, path);
+  const pod = podTemplateOf(planned.object, w.kind);
+  const containers = pod?.spec?.containers ?? [];
+  const container = w.container === undefined ? containers[0] : containers.find((c) => c.name === w.container);
+  if (!pod?.spec || !container) {
+    const field = w.container === undefined ? 'source' : 'container';
+    throw invalid(template.file, at(['workloads', i, field]), `workloads.${i}.${field}`,
+      w.container === undefined ? `${w.kind}/${w.name} has no container to deliver the source to` : `${w.kind}/${w.name} has no container "${w.container}"`);
+  }
+  const src = sourceConfigMap(w.name, resolve(template.dir, w.source!), w.source!);
+  src.configMap.metadata!.namespace = env;
+  src.configMap.metadata!.labels = { ...src.configMap.metadata!.labels, 'kdev.dev/environment': env };
+  pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, [SOURCE_HASH_ANNOTATION]: src.hash } };
+  pod.spec.volumes = [...(pod.spec.volumes ?? []).filter((v) => v.name !== TEMPLATE_SOURCE_VOLUME), { name: TEMPLATE_SOURCE_VOLUME, configMap: { name: src.configMap.metadata!.name!, items: src.items } }];
+  const mountPath = w.sourcePath ?? w.dev?.workDir ?? '/app';
+  container.volumeMounts = [...(container.volumeMounts ?? []).filter((m) => m.name !== TEMPLATE_SOURCE_VOLUME), { name: TEMPLATE_SOURCE_VOLUME, mountPath, readOnly: true }];
+  planned.source = src.configMap;
+}
+
+/** On a rendered workload (a chart's or an overlay's): the workloads it waits for, comma-separated. */
+export const DEPENDS_ON_ANNOTATION = 'kdev.dev/depends-on';
+
+/**
+ * The template's workload entries matched with the rendered objects. A chart's or an
+ * overlay's workload needs no entry: its order comes from kdev.dev/depends-on and from
+ * Helm hooks (pre-install hooks first, by weight; post-install hooks last).
+ */
+function matchWorkloads(template: LoadedTemplate, found: Map<string, FoundWorkload>, env: string): PlannedWorkload[] {
+  const { spec } = template;
+  const settleMs = (w?: TemplateWorkload) => (w?.settle ?? spec.settle) * 1000;
+  const planned: (PlannedWorkload & { hook?: FoundWorkload['hook'] })[] = spec.workloads.map((w, i) => {
+    const f = found.get(`${w.kind}/${w.name}`);
+    if (!f) throw invalid(template.file, lineIn(template, ['workloads', i, 'name']), `workloads.${i}.name`, `no ${w.kind} named "${w.name}" in the ${spec.charts.length + spec.kustomize.length > 0 ? 'rendered objects' : 'manifests'}`);
+    found.delete(`${w.kind}/${w.name}`);
+    const p: PlannedWorkload = { name: w.name, kind: w.kind, dependsOn: [...w.dependsOn], timeoutMs: w.timeout * 1000, settleMs: settleMs(w), object: f.obj };
+    if (w.source !== undefined) deliverSource(template, w, i, p, env);
+    return { ...p, hook: f.hook };
   });
-  const leftover = [...workloadObjects.values()][0];
-  if (leftover) {
-    throw new KdevError('INVALID', `${leftover.file}: ${leftover.obj.kind}/${leftover.obj.metadata?.name} is not listed under workloads in ${template.file}`, 'Every workload object needs an entry under workloads (its dependencies and readiness).');
+  for (const f of found.values()) {
+    if (f.payload === 'manifests') {
+      throw new KdevError('INVALID', `${f.file}: ${f.obj.kind}/${f.obj.metadata?.name} is not listed under workloads in ${template.file}`, 'Every workload object needs an entry under workloads (its dependencies and readiness).');
+    }
+    const deps = (f.obj.metadata?.annotations?.[DEPENDS_ON_ANNOTATION] ?? '').split(',').map((d) => d.trim()).filter((d) => d.length > 0);
+    planned.push({ name: f.obj.metadata!.name!, kind: f.obj.kind as WorkloadKind, dependsOn: deps, timeoutMs: 180_000, settleMs: settleMs(), object: f.obj, hook: f.hook });
   }
-  return { template, ...values, objects, workloads, waves: dependencyWaves(spec.workloads) };
+  orderHooks(planned);
+  const names = new Set(planned.map((p) => p.name));
+  for (const p of planned) {
+    const unknown = p.dependsOn.find((d) => !names.has(d));
+    if (unknown) throw new KdevError('INVALID', `${p.kind}/${p.name}: depends on "${unknown}", which the template does not create`, `Known workloads: ${[...names].join(', ')}.`);
+  }
+  return planned.map(({ hook: _hook, ...p }) => p);
+}
+
+/** Helm's install order: pre-install hooks by weight, then the release, then post-install hooks. */
+function orderHooks(planned: (PlannedWorkload & { hook?: FoundWorkload['hook'] })[]): void {
+  const pre = planned.filter((p) => p.hook?.phase === 'pre');
+  const main = planned.filter((p) => !p.hook);
+  for (const p of planned) {
+    const add = (names: string[]) => (p.dependsOn = [...new Set([...p.dependsOn, ...names.filter((n) => n !== p.name)])]);
+    if (!p.hook) add(pre.map((h) => h.name));
+    else if (p.hook.phase === 'pre') add(pre.filter((h) => h.hook!.weight < p.hook!.weight).map((h) => h.name));
+    else add([...pre, ...main].map((h) => h.name));
+  }
+}
+
+/** Resolves parameters and quota, renders every payload and source, and checks them against the workloads. */
+export function planTemplate(template: LoadedTemplate, opts: PlanOptions): TemplatePlan {
+  const v = resolveValues(template, opts);
+  const { objects, found } = placeObjects(renderPayloads(template, v, opts.env), opts.env);
+  const workloads = matchWorkloads(template, found, opts.env);
+  if (objects.length === 0 && workloads.length === 0) {
+    throw new KdevError('INVALID', `${template.file}: the template renders no objects`, 'Give it manifests, a chart or a Kustomize folder.');
+  }
+  const { helmSets: _sets, ...values } = v;
+  return { template, ...values, objects, workloads, waves: dependencyWaves(workloads) };
 }

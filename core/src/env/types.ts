@@ -18,6 +18,8 @@ export const STATE_ANNOTATION = 'kdev.dev/state';
 export const PARAMS_ANNOTATION = 'kdev.dev/parameters';
 /** JSON {egress, allowFrom, allowTo}: the isolation it was created with (env show). */
 export const NETWORK_ANNOTATION = 'kdev.dev/network';
+/** ISO time of the last kdev command against the environment (create, wake, kubeconfig, dev start). */
+export const ACTIVITY_ANNOTATION = 'kdev.dev/last-activity';
 /** JSON [{name, kind, dependsOn}]: the start order, kept for wake. */
 export const WORKLOADS_ANNOTATION = 'kdev.dev/workloads';
 /** On a Deployment/StatefulSet put to sleep: the replicas to restore. */
@@ -55,6 +57,11 @@ export interface EnvironmentInfo {
   parameters: Record<string, string>;
   /** Its isolation: egress mode and the template's exceptions. */
   network: NetworkSpec;
+  /**
+   * The last use recorded on the namespace (a kdev command against it), else its creation;
+   * idle.ts adds the dev sessions' lease renewals.
+   */
+  lastActivity: Date;
 }
 
 export interface Endpoint {
