@@ -10,6 +10,7 @@ import {
   listWorkloads,
   loadConfig,
   devEntryFor,
+  parseSecondsFlag,
   parseWorkloadRef,
   startDevMode,
   syncSessionFor,
@@ -71,6 +72,7 @@ export function registerDev(program: Command): void {
     .option('-y, --yes', 'allow a sync batch that deletes more than half of the synced files without asking')
     .description('start dev mode on a workload, wait until its dev container is ready, then sync the local folder into it (Ctrl-C detaches)')
     .action(async (workload: string, o: { container?: string; image?: string; workdir?: string; mode: 'replace' | 'duplicate'; force?: boolean; timeout: string; config?: string; local?: string; sync: boolean; yes?: boolean }, cmd: Command) => {
+      const timeoutMs = parseSecondsFlag('--timeout', o.timeout);
       const cluster = clusterFor(cmd);
       const ref = parseWorkloadRef(workload);
       const loaded = loadConfig(o.config ?? process.cwd());
@@ -92,7 +94,7 @@ export function registerDev(program: Command): void {
           resources: entry?.resources,
           mode: o.mode,
           force: o.force,
-          timeoutMs: Number(o.timeout) * 1000,
+          timeoutMs,
           onEvent,
         });
       if (wantsJson(cmd)) return printJson(await run());
@@ -114,8 +116,9 @@ export function registerDev(program: Command): void {
     .option('--timeout <seconds>', 'how long to wait for the rollout', '180')
     .description('restore the workload exactly as it was (works after a crash and from any machine)')
     .action(async (workload: string, o: { force?: boolean; timeout: string }, cmd: Command) => {
+      const timeoutMs = parseSecondsFlag('--timeout', o.timeout);
       const cluster = clusterFor(cmd);
-      const run = (onEvent?: Parameters<typeof endDevMode>[1]['onEvent']) => endDevMode(cluster, { workload, force: o.force, timeoutMs: Number(o.timeout) * 1000, onEvent });
+      const run = (onEvent?: Parameters<typeof endDevMode>[1]['onEvent']) => endDevMode(cluster, { workload, force: o.force, timeoutMs, onEvent });
       if (wantsJson(cmd)) return printJson(await run());
       const result = await withProgress(`kdev dev end ${workload} (namespace ${cluster.namespace})`, run);
       process.stdout.write(`${result.message}\n`);

@@ -14,10 +14,12 @@ import {
   listEnvironments,
   listTemplates,
   loadTemplate,
+  parseNumberFlag,
   parseSets,
   planEnvironment,
   resolveOwner,
   sleepEnvironment,
+  TOKEN_SECONDS,
   validateEnvName,
   wakeEnvironment,
   type EnvironmentInfo,
@@ -277,16 +279,18 @@ export function registerEnv(program: Command): void {
 
   env
     .command('gc')
-    .description('delete expired environments (safe from a CronJob or a CI schedule)')
+    .description('delete your expired environments (safe from a CronJob or a CI schedule)')
+    .option('--all', "everyone's expired environments, not only yours")
     .option('--dry-run', 'only show what would be deleted')
     .option('--wait', 'wait until the namespaces are gone')
-    .action(async (flags: { dryRun?: boolean; wait?: boolean }, cmd: Command) => {
-      const result = await gcEnvironments(clusterFor(cmd), { dryRun: flags.dryRun, wait: flags.wait });
+    .action(async (flags: { all?: boolean; dryRun?: boolean; wait?: boolean }, cmd: Command) => {
+      const result = await gcEnvironments(clusterFor(cmd), { all: flags.all, dryRun: flags.dryRun, wait: flags.wait });
       if (wantsJson(cmd)) {
-        printJson({ dryRun: flags.dryRun === true, deleted: result.deleted.map((e) => e.name), kept: result.kept.map((e) => e.name) });
+        printJson({ dryRun: flags.dryRun === true, scope: result.scope, deleted: result.deleted.map((e) => e.name), kept: result.kept.map((e) => e.name) });
         return;
       }
-      if (result.deleted.length === 0) process.stdout.write(`nothing to collect (${result.kept.length} environments unexpired)\n`);
+      const whose = result.scope.all ? 'environments' : `environments of ${result.scope.owner}`;
+      if (result.deleted.length === 0) process.stdout.write(`nothing to collect (${result.kept.length} ${whose} unexpired)\n`);
       for (const e of result.deleted) process.stdout.write(`${flags.dryRun ? 'would delete' : '✓ deleted'} ${e.name} (owner ${e.owner}, ${expiresText(e)})\n`);
     });
 
@@ -295,7 +299,7 @@ export function registerEnv(program: Command): void {
     .description("a kubeconfig for the environment's ServiceAccount (token from the TokenRequest API)")
     .argument('<name>')
     .option('--out <file>', 'write it to a file (mode 600) instead of stdout')
-    .option('--duration <seconds>', 'token lifetime in seconds (default: until the environment expires, at most 24 h; minimum 600)', (v) => Number(v))
+    .option('--duration <seconds>', 'token lifetime in seconds (default: until the environment expires, at most 24 h; minimum 600)', (v) => parseNumberFlag('--duration', v, TOKEN_SECONDS))
     .action(async (name: string, flags: { out?: string; duration?: number }, cmd: Command) => {
       const { kubeconfig, expires } = await environmentKubeconfig(clusterFor(cmd), name, { seconds: flags.duration });
       const path = flags.out ? writeKubeconfig(flags.out, kubeconfig) : undefined;

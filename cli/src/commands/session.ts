@@ -11,7 +11,10 @@ import {
   loadConfig,
   openTerminal,
   PLAIN_SHELL,
+  parseCountFlag,
+  parsePortFlag,
   parsePortPair,
+  parseSecondsFlag,
   parseWorkloadRef,
   refString,
   resolveDevTarget,
@@ -201,6 +204,7 @@ export function registerSession(program: Command): void {
     .option('--config <file>', '.kdev.yaml to use')
     .description("a workload's container log (the dev container's when in dev mode: the run command's output)")
     .action(async (workload: string | undefined, o: { follow?: boolean; previous?: boolean; container?: string; tail?: string; config?: string }, cmd: Command) => {
+      const tailLines = o.tail !== undefined ? parseCountFlag('--tail', o.tail) : undefined;
       const cluster = clusterFor(cmd);
       const picked = await pickWorkload(cluster, workload, o.config);
       const target = await resolveWorkloadTarget(cluster, picked.workload, { container: o.container });
@@ -209,7 +213,7 @@ export function registerSession(program: Command): void {
         namespace: target.namespace,
         follow: o.follow,
         previous: o.previous,
-        tailLines: o.tail !== undefined ? Number(o.tail) : undefined,
+        tailLines,
         signal: abort.signal,
       });
       if (o.follow) {
@@ -275,8 +279,7 @@ export function registerSession(program: Command): void {
     .description('stop a forward held by any running kdev process')
     .action(async (port: string | undefined, o: { all?: boolean }, cmd: Command) => {
       if (!o.all && port === undefined) throw new KdevError('INVALID', 'which forward? give its local port, or --all', '`kdev port-forward list` shows them.');
-      const localPort = o.all ? null : Number(port);
-      if (localPort !== null && !(Number.isInteger(localPort) && localPort > 0 && localPort < 65536)) throw new KdevError('INVALID', `"${port}" is not a port`);
+      const localPort = o.all ? null : parsePortFlag('localPort', port!);
       const stopped = await stopForwards(localPort);
       if (wantsJson(cmd)) return printJson({ stopped });
       if (stopped.length === 0) throw new KdevError('NOT_FOUND', localPort === null ? 'no port-forwards are running' : `no kdev port-forward on local port ${localPort}`, '`kdev port-forward list` shows them.');
@@ -343,6 +346,7 @@ export function registerSession(program: Command): void {
     .option('--config <file>', '.kdev.yaml to use')
     .description("run the config's debug command, forward its port, wait until the debugger answers, print the VS Code attach configuration; Ctrl-C stops")
     .action(async (workload: string | undefined, o: { timeout: string; restart: boolean; config?: string }, cmd: Command) => {
+      const timeoutMs = parseSecondsFlag('--timeout', o.timeout);
       const cluster = clusterFor(cmd);
       const json = wantsJson(cmd);
       const picked = await pickWorkload(cluster, workload, o.config);
@@ -356,7 +360,7 @@ export function registerSession(program: Command): void {
           debug: picked.entry.debug,
           forwards: manager,
           localRoot: picked.root,
-          timeoutMs: Number(o.timeout) * 1000,
+          timeoutMs,
           restartOnSync: o.restart,
           onEvent: renderEvent(json),
         });

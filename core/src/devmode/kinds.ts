@@ -1,5 +1,6 @@
 // The workload kinds dev mode knows, as data. A new kind is a row here, not new code.
 import { KdevError } from '../errors.js';
+import { checkName } from '../input.js';
 
 /**
  * How dev mode takes over a kind:
@@ -31,6 +32,8 @@ export interface KindSpec {
   recreateStrategyPath?: readonly string[];
   /** A merge patch that stops the original from running pods while a generated copy runs. */
   pause?: Record<string, unknown>;
+  /** The API server's limit on the name's length when below 253 (an RFC 1123 subdomain). */
+  nameMaxLength?: number;
 }
 
 export const KINDS: readonly KindSpec[] = [
@@ -82,6 +85,8 @@ export const KINDS: readonly KindSpec[] = [
     templatePath: ['spec', 'template'],
     strategy: 'generate',
     pause: { spec: { suspend: true } },
+    // Its pods carry the name in the job-name label.
+    nameMaxLength: 63,
   },
   {
     kind: 'CronJob',
@@ -91,6 +96,8 @@ export const KINDS: readonly KindSpec[] = [
     templatePath: ['spec', 'jobTemplate', 'spec', 'template'],
     strategy: 'generate',
     pause: { spec: { suspend: true } },
+    // Its Jobs get an 11-character suffix.
+    nameMaxLength: 52,
   },
   {
     kind: 'Pod',
@@ -116,14 +123,16 @@ export interface WorkloadRef {
   name: string;
 }
 
-/** "deployment/web", "deploy/web" or just "web" (a Deployment). */
+/** "deployment/web", "deploy/web" or just "web" (a Deployment). The name must be a valid name of the kind. */
 export function parseWorkloadRef(ref: string): WorkloadRef {
   const parts = ref.split('/');
   if (parts.length > 2 || parts.some((p) => p === '')) {
     throw new KdevError('INVALID', `"${ref}" is not a workload reference`, 'Write kind/name, for example deployment/web.');
   }
   const [kind, name] = parts.length === 2 ? [parts[0]!, parts[1]!] : ['deployment', parts[0]!];
-  return { kind: kindSpec(kind), name };
+  const spec = kindSpec(kind);
+  checkName(`${spec.kind.toLowerCase()} name`, name, 'subdomain', spec.nameMaxLength);
+  return { kind: spec, name };
 }
 
 export function refString(ref: WorkloadRef): string {

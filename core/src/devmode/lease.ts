@@ -43,7 +43,7 @@ export async function whoAmI(cluster: Cluster): Promise<string> {
     if (name) return name;
   } catch (err) {
     const e = kubeError(err, 'asking the API server who we are', cluster.server);
-    if (e.code === 'UNREACHABLE' || e.code === 'UNAUTHORIZED') throw e;
+    if (e.code === 'UNREACHABLE' || e.code === 'UNAUTHORIZED' || e.code === 'TLS') throw e;
   }
   return cluster.kc.getCurrentUser()?.name ?? 'unknown';
 }

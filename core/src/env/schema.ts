@@ -1,6 +1,7 @@
 // template.yaml: the schema of an environment template (see templates/README.md).
 import { z } from 'zod';
 import { devEntrySchema } from '../config/schema.js';
+import { PARAM_TYPES, paramType, typeProblem } from './values.js';
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -12,7 +13,6 @@ export const BUILTIN_PARAMS = ['env', 'namespace'] as const;
 export const DURATION = /^(0|\d+(\.\d+)?(s|m|h|d))$/;
 
 const quantity = z.union([z.string().min(1), z.number()]).transform(String);
-const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 const resourceItem = z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict();
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'] as const;
@@ -39,7 +39,18 @@ export const templateSchema = z
     parameters: z
       .record(
         z.string().regex(PARAM_NAME, 'a parameter name matches [A-Za-z_][A-Za-z0-9_-]*').refine((n) => !(BUILTIN_PARAMS as readonly string[]).includes(n), 'env and namespace are built in'),
-        z.object({ default: scalar, description: z.string().optional() }).strict(),
+        z
+          .object({
+            default: z.union([z.string(), z.number(), z.boolean()]),
+            type: z.enum(PARAM_TYPES).optional().describe('What --set accepts; default: the type of the default (a YAML number: integer or number; true/false: boolean; else string).'),
+            description: z.string().optional(),
+          })
+          .strict()
+          .superRefine((p, ctx) => {
+            const problem = typeProblem(paramType(p.type, p.default), String(p.default));
+            if (problem) ctx.addIssue({ code: 'custom', path: ['default'], message: `the default is ${problem}` });
+          })
+          .transform((p) => ({ default: String(p.default), type: paramType(p.type, p.default), description: p.description })),
       )
       .default({}),
     quota: z.record(z.string(), quantity).default({}).describe('ResourceQuota spec.hard, merged over kdev defaults.'),

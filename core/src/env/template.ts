@@ -9,6 +9,7 @@ import type { KubernetesObject, V1ConfigMap, V1PodTemplateSpec } from '@kubernet
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { KdevError } from '../errors.js';
 import { parseManifests, substitute } from '../kube/manifests.js';
+import { checkParamValue, checkQuantity, checkWorkloadValues } from './values.js';
 import { configSchema, type DevConfig, type DevEntry } from '../config/schema.js';
 import {
   BUILTIN_PARAMS,
@@ -306,11 +307,13 @@ function resolveValues(spec: TemplateSpec, opts: PlanOptions): Pick<TemplatePlan
     if (key.startsWith('quota.')) {
       const res = key.slice('quota.'.length);
       if (res.length === 0) throw new KdevError('INVALID', `--set ${key}: name a resource, e.g. quota.pods=20`);
+      checkQuantity(key, value);
       quota[res] = value;
       continue;
     }
     const lm = /^limits\.(default|defaultRequest|max|min)\.(cpu|memory)$/.exec(key);
     if (lm) {
+      checkQuantity(key, value);
       (limits[lm[1]!] ??= {})[lm[2]!] = value;
       continue;
     }
@@ -326,6 +329,7 @@ function resolveValues(spec: TemplateSpec, opts: PlanOptions): Pick<TemplatePlan
         `${known.length > 0 ? `Its parameters: ${known.join(', ')}. ` : ''}Quota and limits: quota.<resource>=…, limits.default.cpu=….`,
       );
     }
+    checkParamValue(key, value, spec.parameters[key]!.type, spec.name);
     params[key] = value;
   }
   params.env = opts.env;
@@ -439,6 +443,7 @@ export function planTemplate(template: LoadedTemplate, opts: PlanOptions): Templ
     const found = workloadObjects.get(`${w.kind}/${w.name}`);
     if (!found) throw invalid(template.file, at(['workloads', i, 'name']), `workloads.${i}.name`, `no ${w.kind} named "${w.name}" in the manifests`);
     workloadObjects.delete(`${w.kind}/${w.name}`);
+    checkWorkloadValues(found.file, `${w.kind}/${w.name}`, found.obj as { spec?: Record<string, unknown> }, podTemplateOf(found.obj, w.kind)?.spec, opts.set);
     const planned: PlannedWorkload = { name: w.name, kind: w.kind, dependsOn: w.dependsOn, timeoutMs: w.timeout * 1000, object: found.obj };
     if (w.source !== undefined) {
       const pod = podTemplateOf(found.obj, w.kind);
