@@ -44,7 +44,7 @@ interface NumberRule {
 function numberProblem(n: number, rule: NumberRule): string | undefined {
   if (!Number.isFinite(n)) return 'not a number';
   if (rule.integer && !Number.isInteger(n)) return 'not a whole number';
-  if (rule.min !== undefined && n < rule.min) return `less than ${rule.min}`;
+  if (rule.min !== undefined && n < rule.min) return rule.min > 0 && n <= 0 ? 'not a positive number' : `less than ${rule.min}`;
   if (rule.max !== undefined && n > rule.max) return `more than ${rule.max}`;
   return undefined;
 }
@@ -54,14 +54,17 @@ function decimal(text: string): number {
   return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(text.trim()) ? Number(text) : NaN;
 }
 
-/** A numeric flag ("--tail 50"): the number, or INVALID naming the flag and the text. */
-export function parseNumberFlag(flag: string, text: string | number, rule: NumberRule & { unit?: string } = {}): number {
+/**
+ * A numeric flag ("--tail 50"): the number, or INVALID naming the flag and the text.
+ * `expect` words the hint ("a positive number of seconds"); default: from the range.
+ */
+export function parseNumberFlag(flag: string, text: string | number, rule: NumberRule & { unit?: string; expect?: string } = {}): number {
   const n = typeof text === 'number' ? text : decimal(text);
   const problem = numberProblem(n, rule);
   if (problem) {
     const range = rule.min !== undefined && rule.max !== undefined ? ` from ${rule.min} to ${rule.max}` : rule.min !== undefined ? ` of at least ${rule.min}` : '';
-    const kind = rule.integer ? 'a whole number' : 'a number';
-    throw new KdevError('INVALID', `${flag} ${String(text)}: ${problem}`, `Give ${flag} ${kind}${range}${rule.unit ? ` (${rule.unit})` : ''}.`);
+    const expect = rule.expect ?? `${rule.integer ? 'a whole number' : 'a number'}${range}${rule.unit ? ` (${rule.unit})` : ''}`;
+    throw new KdevError('INVALID', `${flag} ${String(text)}: ${problem}`, `Give ${flag} ${expect}.`);
   }
   return n;
 }
@@ -71,7 +74,7 @@ export const MAX_WAIT_SECONDS = 86_400;
 
 /** A "--timeout <seconds>" flag, in milliseconds: a positive number of seconds, at most a day. */
 export function parseSecondsFlag(flag: string, text: string | number): number {
-  const s = parseNumberFlag(flag, text, { min: 0.001, max: MAX_WAIT_SECONDS, unit: 'seconds, e.g. 180' });
+  const s = parseNumberFlag(flag, text, { min: 0.001, max: MAX_WAIT_SECONDS, expect: `a positive number of seconds, at most ${MAX_WAIT_SECONDS} (e.g. 180)` });
   return Math.round(s * 1000);
 }
 

@@ -44,7 +44,7 @@ describe('numeric flags', () => {
     assert.equal(parseSecondsFlag('--timeout', '0.5'), 500);
     assert.equal(parseSecondsFlag('--timeout', 60), 60_000);
     for (const bad of ['abc', '-5', '0', '', ' ', '1e3', '0x10', 'Infinity', 'NaN', '86401', '5s']) {
-      invalid(() => parseSecondsFlag('--timeout', bad), new RegExp(`^--timeout ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), /Give --timeout a number/);
+      invalid(() => parseSecondsFlag('--timeout', bad), new RegExp(`^--timeout ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), /Give --timeout a positive number of seconds/);
     }
   });
   it('ports and counts are whole numbers in range', () => {
@@ -56,6 +56,7 @@ describe('numeric flags', () => {
   it('core refuses a timeout that is not a positive finite number of milliseconds', () => {
     checkTimeoutMs('dev start', undefined);
     checkTimeoutMs('dev start', 1000);
+    invalid(() => parseSecondsFlag('--timeout', '-5'), /^--timeout -5: not a positive number$/);
     for (const bad of [NaN, -5000, 0, Infinity]) invalid(() => checkTimeoutMs('dev start', bad), /^dev start: .* is not a valid timeout/);
   });
 });

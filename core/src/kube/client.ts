@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import {
   AppsV1Api,
@@ -102,6 +103,13 @@ function loadKubeConfig(kc: KubeConfig, file: string | undefined): void {
   else throw noCluster('no KUBECONFIG, no ~/.kube/config');
 }
 
+/** Parses every certificate of a PEM bundle (TLS itself ignores what it cannot parse, and then trusts nothing). */
+function pemCertificates(pem: Buffer): X509Certificate[] {
+  const blocks = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new Error('no PEM certificate');
+  return blocks.map((b) => new X509Certificate(b));
+}
+
 /** Certificate data that cannot be used at all (not PEM, a key that does not fit): said before any request. */
 function checkCertificates(kc: KubeConfig): void {
   const cluster = kc.getCurrentCluster();
@@ -113,7 +121,7 @@ function checkCertificates(kc: KubeConfig): void {
       hint: 'It must be the PEM certificate of the cluster\'s certificate authority: fetch a fresh kubeconfig from the cluster\'s admin or provider.',
       use: () => {
         const ca = read(cluster?.caFile, cluster?.caData);
-        if (ca) createSecureContext({ ca });
+        if (ca) pemCertificates(ca);
       },
     },
     {
