@@ -548,20 +548,22 @@ async function endWorkload(cluster: Cluster, ref: WorkloadRef, namespace: string
   emit({ type: 'phase', phase: 'restoring', message: `restoring ${what} from its saved original` });
   // The copy first: its dev pod stops before the original runs again.
   if (kind.strategy === 'generate') await deleteCopy(cluster, namespace, lease?.copy ?? generatedName(ref), what);
-  if (kind.replaceOldPods) {
-    await scaleToZero(cluster, ref, namespace, timeoutMs);
-    // At zero replicas the HPAs are idle: their bounds come back before the replicas do.
-    if (kind.replicasPath) await restoreHpas(cluster, namespace, kind, ref.name);
-  }
+  // Dev pods run only with the dev template (a crash may have come before the patch).
+  const devPodsMayRun = !sameJson(getPath(obj, kind.templatePath), getPath({ spec: original.spec }, kind.templatePath));
+  const viaZero = (kind.replaceOldPods ?? false) && devPodsMayRun;
+  if (viaZero) await scaleToZero(cluster, ref, namespace, timeoutMs);
+  // At zero replicas, or without dev pods, an HPA scales up no dev pod: its bounds come back first.
+  const hpasFirst = kind.replicasPath !== undefined && (viaZero || !devPodsMayRun);
+  if (hpasFirst) await restoreHpas(cluster, namespace, kind, ref.name);
   await casUpdate(cluster, pathOf(kind, namespace, ref.name), what, async (current) => {
     const next = JSON.parse(JSON.stringify(current)) as RawObject;
     next.spec = original.spec;
     next.metadata = { ...next.metadata, labels: original.labels, annotations: original.annotations };
     return next;
   });
-  // The dev pods' controllers want zero of them now: deleting them creates none.
-  if (kind.replaceOldPods) await deleteWorkloadPods(cluster, ref, namespace, true);
-  else if (kind.replicasPath) await restoreHpas(cluster, namespace, kind, ref.name);
+  // The dev pods' ReplicaSets want zero of them now: deleting them creates none.
+  if (viaZero) await deleteWorkloadPods(cluster, ref, namespace, true);
+  if (kind.replicasPath && !hpasFirst) await restoreHpas(cluster, namespace, kind, ref.name);
   const secret = obj?.metadata?.annotations?.[ORIGINAL_SECRET_ANNOTATION];
   if (secret) await deleteOriginalSecret(cluster, namespace, secret);
 
@@ -593,7 +595,10 @@ async function removeLeftovers(cluster: Cluster, ref: WorkloadRef, namespace: st
   const undone: string[] = [];
   const stillFree = async () => leaseOf(await readObject(cluster, kind, namespace, ref.name)) === undefined;
   if (kind.strategy === 'generate') {
-    const copy = await readObject(cluster, { ...kind, apiVersion: 'apps/v1', plural: 'deployments' }, namespace, generatedName(ref));
+    const copy = await raw.get(cluster, deploymentPath(namespace, generatedName(ref))).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw kubeError(err, `looking for the dev copy of ${what}`, cluster.server);
+    });
     if (isKdevCopy(copy) && copy!.metadata?.labels?.[DEV_LABEL] === devOfValue(ref) && (await stillFree())) {
       await deleteCopy(cluster, namespace, generatedName(ref), what);
       await waitNoPods(cluster, namespace, `${DEV_LABEL}=${devOfValue(ref)}`, timeoutMs);
