@@ -10,7 +10,7 @@ import { watchUntil } from '../kube/watch.js';
 import { accessObjects, ownerLabelValue, resolveOwner, serviceAccountKubeconfig } from './access.js';
 import { waitWorkloadReady, WorkloadFailure, WORKLOAD_TABLE } from './ready.js';
 import { DNS_LABEL, parseDuration, type WorkloadKind } from './schema.js';
-import { parseNumberFlag } from '../input.js';
+import { checkNamespace, parseNumberFlag } from '../input.js';
 import { loadTemplate, planTemplate, type LoadedTemplate, type PlannedWorkload, type TemplatePlan } from './template.js';
 import {
   CREATED_ANNOTATION,
@@ -90,6 +90,7 @@ function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | undefined 
 }
 
 async function readEnvNamespace(cluster: Cluster, name: string): Promise<V1Namespace> {
+  checkNamespace(name);
   let ns: V1Namespace;
   try {
     ns = await cluster.core.readNamespace({ name });
