@@ -601,7 +601,6 @@ async function removeLeftovers(cluster: Cluster, ref: WorkloadRef, namespace: st
     });
     if (isKdevCopy(copy) && copy!.metadata?.labels?.[DEV_LABEL] === devOfValue(ref) && (await stillFree())) {
       await deleteCopy(cluster, namespace, generatedName(ref), what);
-      await waitNoPods(cluster, namespace, `${DEV_LABEL}=${devOfValue(ref)}`, timeoutMs);
       undone.push('its dev copy');
     }
   }
@@ -609,6 +608,8 @@ async function removeLeftovers(cluster: Cluster, ref: WorkloadRef, namespace: st
     const n = await restoreHpas(cluster, namespace, kind, ref.name);
     if (n > 0) undone.push(`the replica bounds of its HorizontalPodAutoscaler${n > 1 ? 's' : ''}`);
   }
+  // Dev pods still going away (their copy or ReplicaSet deleted before a crash) are gone when `end` returns.
+  await waitNoPods(cluster, namespace, `${DEV_LABEL}=${devOfValue(ref)}`, timeoutMs);
   return undone;
 }
 
