@@ -680,12 +680,14 @@ async function waitRolledOut(cluster: Cluster, kind: KindSpec, namespace: string
     timeoutDetail: () => detail,
     onEvent: (_t, obj) => {
       const want = Number(getPath(obj, kind.replicasPath ?? []) ?? 1);
-      const status = (obj.status ?? {}) as { observedGeneration?: number; readyReplicas?: number; updatedReplicas?: number; replicas?: number };
+      const status = (obj.status ?? {}) as { observedGeneration?: number; readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number; replicas?: number };
       const observed = (status.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0);
       const ready = status.readyReplicas ?? 0;
       const total = status.replicas ?? 0;
       detail = `${ready}/${want} ready`;
-      return observed && ready >= want && total === want ? { done: true, value: true } : { done: false };
+      // As `kubectl rollout status`: all updated, no old pod, all available (kinds without a field count as done there).
+      const settled = (status.updatedReplicas ?? want) >= want && (status.availableReplicas ?? ready) >= want;
+      return observed && ready >= want && total === want && settled ? { done: true, value: true } : { done: false };
     },
   });
 }
