@@ -188,7 +188,7 @@ describe('bad input: clear errors, exit 1, nothing changed', () => {
     assert.equal(r.code, 0, r.stderr);
     const result = jsonOf<{ restored: boolean; message: string }>(r);
     assert.equal(result.restored, true);
-    assert.match(result.message, /removed your copy of deployment\/other/);
+    assert.match(result.message, /deleted the copy of deployment\/other that you ran/);
     assert.ok(!r.stdout.includes(copy), `the output does not name ${copy}: ${r.stdout}`);
   });
 });

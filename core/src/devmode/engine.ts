@@ -506,7 +506,7 @@ export async function endDevMode(cluster: Cluster, opts: EndOptions): Promise<En
     });
     await waitNoPods(cluster, namespace, `${DEV_LABEL}=${devOfValue(ref, owner)}`, timeoutMs);
     emit({ type: 'phase', phase: 'done', message: `${what}: copy removed` });
-    return { workload: what, namespace, restored: true, message: `removed your copy of ${what}; ${what} itself was never changed` };
+    return { workload: what, namespace, restored: true, message: `deleted the copy of ${what} that you ran; ${what} itself was never changed` };
   }
 
   switch (ref.kind.strategy) {
