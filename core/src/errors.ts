@@ -4,6 +4,7 @@
 export type KdevErrorCode =
   | 'NO_CLUSTER'
   | 'UNREACHABLE'
+  | 'TLS'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'

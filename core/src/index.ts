@@ -3,6 +3,7 @@
 // environments, listings and the tree's live model are their own small APIs. Tests,
 // benchmarks and tools reach every module through '@kdev/core/internals'.
 export { KdevError, isKdevError, type KdevErrorCode } from './errors.js';
+export { checkName, checkNamespace, nameProblem, parseNumberFlag, parseSecondsFlag, parsePortFlag, parseCountFlag, checkTimeoutMs, MAX_WAIT_SECONDS, type NameRule } from './input.js';
 export { Cluster, connect, type ClusterOptions } from './kube/client.js';
 export { kubeError } from './kube/errors.js';
 export * from './app/index.js';
@@ -35,6 +36,7 @@ export {
 } from './env/environment.js';
 export { describeTemplate, listTemplates, loadTemplate, parseSets, templateFrom, type TemplateSummary } from './env/template.js';
 export { parseDuration } from './env/schema.js';
+export { TOKEN_SECONDS } from './env/environment.js';
 export { sleepIdleEnvironments, useEnvironment, withDevActivity } from './env/idle.js';
 export { yamlStream } from './env/render.js';
 export { resolveOwner } from './env/access.js';

@@ -1,5 +1,6 @@
 // @kdev/core/internals: every module of core, for tests, benchmarks and tools (not the UIs: they use @kdev/core).
 export { KdevError, isKdevError, type KdevErrorCode } from './errors.js';
+export { checkName, checkNamespace, nameProblem, parseNumberFlag, parseSecondsFlag, parsePortFlag, parseCountFlag, checkTimeoutMs, MAX_WAIT_SECONDS, type NameRule } from './input.js';
 export { Cluster, connect, type ClusterOptions } from './kube/client.js';
 export { kubeError, apiStatus, isNotFound, isConflict } from './kube/errors.js';
 export { watchUntil, collectionPath, type ResourcePath, type Verdict, type WatchEventType, type WatchUntilOptions } from './kube/watch.js';

@@ -2,7 +2,7 @@
 // its events are rendered (ink progress, the live sync line).
 import { Command, Option } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import { devStatus, kindName, listWorkloads, since, table, type DevLoop, type DevSession, type DevWorkload, type MassDeleteInfo, type WorkloadInfo } from '@kdev/core';
+import { devStatus, kindName, listWorkloads, parseSecondsFlag, since, table, type DevLoop, type DevSession, type DevWorkload, type MassDeleteInfo, type WorkloadInfo } from '@kdev/core';
 import { renderSync } from '../ui/sync-view.js';
 import { clusterFor, isDevEvent, loopFor, printJson, untilInterrupted, wantsJson } from '../context.js';
 import { withProgress } from '../ui/progress.js';
@@ -85,7 +85,7 @@ function registerStart(dev: Command): void {
       // An environment put to sleep (env sleep, env gc --sleep-idle) wakes on use.
       await wakeOnUse(cluster, cluster.namespace, json);
       const w = await loop.resolve(cluster, { workload, configFrom: o.config, local: o.local, container: o.container, image: o.image, workDir: o.workdir });
-      const start = () => w.start({ attach: o.sync && !json, mode: o.mode, force: o.force, timeoutMs: Number(o.timeout) * 1000 });
+      const start = () => w.start({ attach: o.sync && !json, mode: o.mode, force: o.force, timeoutMs: parseSecondsFlag('--timeout', o.timeout) });
       if (json) return printJson(await start());
       const session = await progress(loop, `kdev dev start ${w.workload} (namespace ${w.namespace})`, false, start);
       process.stdout.write(
@@ -110,7 +110,7 @@ function registerEnd(dev: Command): void {
       const loop = loopFor(cmd, `dev end ${workload}`);
       // No dev config is read: end works when the local config is gone or broken.
       const w = loop.named(clusterFor(cmd), workload);
-      const result = await progress(loop, `kdev dev end ${w.workload} (namespace ${w.namespace})`, json, () => w.end({ force: o.force, timeoutMs: Number(o.timeout) * 1000 }));
+      const result = await progress(loop, `kdev dev end ${w.workload} (namespace ${w.namespace})`, json, () => w.end({ force: o.force, timeoutMs: parseSecondsFlag('--timeout', o.timeout) }));
       if (json) return printJson(result);
       process.stdout.write(`${result.message}\n`);
     });

@@ -18,6 +18,7 @@ import {
   listTemplates,
   loadTemplate,
   parseDuration,
+  parseNumberFlag,
   parseSets,
   planEnvironment,
   renderEnvironment,
@@ -26,6 +27,7 @@ import {
   sleepIdleEnvironments,
   templateFrom,
   useEnvironment,
+  TOKEN_SECONDS,
   validateEnvName,
   wakeEnvironment,
   duration,
@@ -350,21 +352,23 @@ export function registerEnv(program: Command): void {
 
   env
     .command('gc')
-    .description('delete expired environments, and sleep idle ones with --sleep-idle (safe from a CronJob or a CI schedule)')
+    .description('delete your expired environments, and sleep idle ones with --sleep-idle (safe from a CronJob or a CI schedule)')
+    .option('--all', "everyone's environments, not only yours")
     .option('--dry-run', 'only show what would be deleted or put to sleep')
     .option('--wait', 'wait until the namespaces are gone')
     .option('--sleep-idle <duration>', 'also sleep environments without activity (kdev commands, dev sessions) for this long, e.g. 2h')
-    .action(async (flags: { dryRun?: boolean; wait?: boolean; sleepIdle?: string }, cmd: Command) => {
+    .action(async (flags: { all?: boolean; dryRun?: boolean; wait?: boolean; sleepIdle?: string }, cmd: Command) => {
       const idleMs = flags.sleepIdle === undefined ? undefined : parseDuration(flags.sleepIdle);
       if (idleMs !== undefined && !(idleMs > 0)) throw new KdevError('INVALID', `--sleep-idle ${flags.sleepIdle}: not a duration`, 'Use e.g. 30m, 2h or 1d.');
       const cluster = clusterFor(cmd);
-      const result = await gcEnvironments(cluster, { dryRun: flags.dryRun, wait: flags.wait });
-      const idle = idleMs === undefined ? undefined : await sleepIdleEnvironments(cluster, { idleMs, dryRun: flags.dryRun });
+      const result = await gcEnvironments(cluster, { all: flags.all, dryRun: flags.dryRun, wait: flags.wait });
+      const idle = idleMs === undefined ? undefined : await sleepIdleEnvironments(cluster, { idleMs, all: flags.all, dryRun: flags.dryRun });
       if (wantsJson(cmd)) {
-        printJson({ dryRun: flags.dryRun === true, deleted: result.deleted.map((e) => e.name), kept: result.kept.map((e) => e.name), slept: idle?.slept.map((e) => e.name) ?? [] });
+        printJson({ dryRun: flags.dryRun === true, scope: result.scope, deleted: result.deleted.map((e) => e.name), kept: result.kept.map((e) => e.name), slept: idle?.slept.map((e) => e.name) ?? [] });
         return;
       }
-      if (result.deleted.length === 0) process.stdout.write(`nothing to collect (${result.kept.length} environments unexpired)\n`);
+      const whose = result.scope.all ? 'environments' : `environments of ${result.scope.owner}`;
+      if (result.deleted.length === 0) process.stdout.write(`nothing to collect (${result.kept.length} ${whose} unexpired)\n`);
       for (const e of result.deleted) process.stdout.write(`${flags.dryRun ? 'would delete' : '✓ deleted'} ${e.name} (owner ${e.owner}, ${expiresText(e)})\n`);
       for (const e of idle?.slept ?? []) process.stdout.write(`${flags.dryRun ? 'would sleep' : '✓ asleep'} ${e.name} (owner ${e.owner}, idle ${idleText(e)})\n`);
     });
@@ -374,7 +378,7 @@ export function registerEnv(program: Command): void {
     .description("a kubeconfig for the environment's ServiceAccount (token from the TokenRequest API)")
     .argument('<name>')
     .option('--out <file>', 'write it to a file (mode 600) instead of stdout')
-    .option('--duration <seconds>', 'token lifetime in seconds (default: until the environment expires, at most 24 h; minimum 600)', (v) => Number(v))
+    .option('--duration <seconds>', 'token lifetime in seconds (default: until the environment expires, at most 24 h; minimum 600)', (v) => parseNumberFlag('--duration', v, TOKEN_SECONDS))
     .action(async (name: string, flags: { out?: string; duration?: number }, cmd: Command) => {
       const cluster = clusterFor(cmd);
       await wakeOnUse(cluster, name, wantsJson(cmd));

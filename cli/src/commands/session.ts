@@ -1,7 +1,7 @@
 // kdev dev terminal | dev run | dev debug | logs | port-forward add|list|stop
 // Arguments in; core's DevLoop picks the workload and does the work; its events are rendered.
 import { Command } from 'commander';
-import { KdevError, listSessions, stopForwards, table, type DevLoop, type DevWorkload } from '@kdev/core';
+import { KdevError, listSessions, parseCountFlag, parsePortFlag, parseSecondsFlag, stopForwards, table, type DevLoop, type DevWorkload } from '@kdev/core';
 import { clusterFor, loopFor, printJson, renderEvents, untilInterrupted, wantsJson } from '../context.js';
 
 const WORKLOAD_ARG = 'kind/name (default: the one in .kdev.yaml, or the one you have in dev mode)';
@@ -53,7 +53,7 @@ function registerLogs(program: Command): void {
     .action(async (workload: string | undefined, o: { follow?: boolean; previous?: boolean; container?: string; tail?: string; config?: string }, cmd: Command) => {
       const { w } = await resolveFor(cmd, 'logs', workload, o.config);
       const abort = new AbortController();
-      const done = w.logs(process.stdout, { follow: o.follow, previous: o.previous, container: o.container, tailLines: o.tail !== undefined ? Number(o.tail) : undefined, signal: abort.signal });
+      const done = w.logs(process.stdout, { follow: o.follow, previous: o.previous, container: o.container, tailLines: o.tail !== undefined ? parseCountFlag('--tail', o.tail) : undefined, signal: abort.signal });
       if (o.follow) {
         await untilInterrupted(done);
         abort.abort();
@@ -105,8 +105,7 @@ function registerPortForward(program: Command): void {
     .description('stop a forward held by any running kdev process')
     .action(async (port: string | undefined, o: { all?: boolean }, cmd: Command) => {
       if (!o.all && port === undefined) throw new KdevError('INVALID', 'which forward? give its local port, or --all', '`kdev port-forward list` shows them.');
-      const localPort = o.all ? null : Number(port);
-      if (localPort !== null && !(Number.isInteger(localPort) && localPort > 0 && localPort < 65536)) throw new KdevError('INVALID', `"${port}" is not a port`);
+      const localPort = o.all ? null : parsePortFlag('localPort', port!);
       const stopped = await stopForwards(localPort);
       if (wantsJson(cmd)) return printJson({ stopped });
       if (stopped.length === 0) throw new KdevError('NOT_FOUND', localPort === null ? 'no port-forwards are running' : `no kdev port-forward on local port ${localPort}`, '`kdev port-forward list` shows them.');
@@ -168,7 +167,7 @@ function registerDebug(dev: Command): void {
       const { loop, w } = await resolveFor(cmd, `dev debug ${workload ?? ''}`.trim(), workload, o.config);
       let session;
       try {
-        session = await w.debug({ timeoutMs: Number(o.timeout) * 1000, restart: o.restart });
+        session = await w.debug({ timeoutMs: parseSecondsFlag('--timeout', o.timeout), restart: o.restart });
       } catch (err) {
         await loop.close();
         throw err;

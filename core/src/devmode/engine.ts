@@ -17,6 +17,7 @@ import { DEV_LABEL, LEASE_ANNOTATION, ORIGINAL_ANNOTATION, ORIGINAL_SECRET_ANNOT
 import {
   captureOriginal,
   deleteOriginalSecret,
+  hpasFor,
   loadOriginal,
   originalSecretName,
   pinHpas,
@@ -25,11 +26,14 @@ import {
   withoutOurs,
   type SavedOriginal,
 } from './state.js';
+import { checkTimeoutMs } from '../input.js';
 import { ensureSupervisorConfigMap } from './supervisor.js';
 import { syncSidecarInjection } from './sidecar.js';
 import { waitDevPod, waitNoPods } from './wait.js';
 
 export const DUPLICATE_LABEL = 'kdev.dev/duplicate-of';
+/** On a Deployment generated for a DaemonSet, Job or CronJob: the workload it stands in for ("cronjob/nightly"). */
+export const COPY_OF_ANNOTATION = 'kdev.dev/copy-of';
 
 /** What dev mode injects besides the patch (the sync sidecar), prepared per namespace. */
 export interface SidecarInjection {
@@ -156,6 +160,7 @@ async function casUpdate(cluster: Cluster, path: ObjectPath, what: string, build
 }
 
 export async function startDevMode(cluster: Cluster, opts: StartOptions): Promise<DevSession> {
+  checkTimeoutMs('dev start', opts.timeoutMs);
   const ref = parseWorkloadRef(opts.workload);
   const namespace = cluster.namespace;
   const what = refString(ref);
@@ -242,32 +247,49 @@ function checkLease(what: string, lease: Lease | undefined, owner: string, force
   emit({ type: 'warning', reason: 'TakeOver', message: `taking ${what} over from ${lease.owner} (in dev mode since ${lease.startedAt})`, object: what });
 }
 
+/**
+ * Replace mode in place. Without an HPA: ONE write (lease + saved original + patch). With
+ * HPAs, which would scale the dev workload back up: the pins are checked by a dry run
+ * (missing rights fail before anything changes), then the lease and the original are
+ * written with the spec untouched, then the HPAs are pinned (each pin carries its own
+ * undo), then the spec is patched. A crash in any gap leaves a record `end` finds.
+ */
 async function startInPlace(cluster: Cluster, ref: WorkloadRef, namespace: string, owner: string, patch: DevPatchOptions, force: boolean, emit: DevEventHandler): Promise<void> {
   const kind = ref.kind;
   const what = refString(ref);
-  if (kind.replicasPath) await pinHpas(cluster, namespace, kind, ref.name);
+  const path = pathOf(kind, namespace, ref.name);
+  const hpas = kind.replicasPath ? await hpasFor(cluster, namespace, kind, ref.name) : [];
   let recreate = false;
-  await casUpdate(cluster, pathOf(kind, namespace, ref.name), what, async (current) => {
+  const write = (withPatch: boolean) => async (current: RawObject) => {
     const lease = leaseOf(current);
     checkLease(what, lease, owner, force, emit);
     const annotations = current.metadata?.annotations ?? {};
     const { original, record: originalRecord } = await originalFor(cluster, namespace, kind, ref.name, current);
-
     const next = JSON.parse(JSON.stringify(current)) as RawObject;
-    const originalTemplate = getPath({ spec: original.spec }, kind.templatePath) as V1PodTemplateSpec;
-    setPath(next as Record<string, unknown>, kind.templatePath, devTemplate(originalTemplate, patch));
-    if (kind.replicasPath) setPath(next as Record<string, unknown>, kind.replicasPath, 1);
-    if (kind.recreateStrategyPath) setPath(next as Record<string, unknown>, kind.recreateStrategyPath, { type: 'Recreate' });
+    if (withPatch) {
+      const originalTemplate = getPath({ spec: original.spec }, kind.templatePath) as V1PodTemplateSpec;
+      setPath(next as Record<string, unknown>, kind.templatePath, devTemplate(originalTemplate, patch));
+      if (kind.replicasPath) setPath(next as Record<string, unknown>, kind.replicasPath, 1);
+      if (kind.recreateStrategyPath) setPath(next as Record<string, unknown>, kind.recreateStrategyPath, { type: 'Recreate' });
+    }
     const leaseValue = newLease(owner, patch.container, patch.image, patch.workDir, 'replace', lease);
     next.metadata = {
       ...next.metadata,
       annotations: { ...withoutOurs(annotations), ...originalRecord, [LEASE_ANNOTATION]: JSON.stringify(leaseValue) },
     };
+    if (!withPatch) return next;
     const unchanged = sameJson(next.spec, current.spec);
     emit({ type: 'phase', phase: 'patching', message: unchanged ? `${what} is already in dev mode: renewing the lease` : `patching ${what}` });
     recreate = !unchanged && (kind.replaceOldPods ?? false);
     return next;
-  });
+  };
+  if (hpas.length > 0) {
+    await pinHpas(cluster, namespace, hpas, true);
+    await casUpdate(cluster, path, what, write(false));
+    emit({ type: 'phase', phase: 'saving', message: `pinning the HorizontalPodAutoscaler of ${what} to one replica` });
+    await pinHpas(cluster, namespace, hpas);
+  }
+  await casUpdate(cluster, path, what, write(true));
   if (recreate) await deleteWorkloadPods(cluster, ref, namespace, false);
 }
 
@@ -339,7 +361,7 @@ async function startGenerated(cluster: Cluster, ref: WorkloadRef, namespace: str
     emit({ type: 'phase', phase: 'patching', message: `pausing ${what} and generating deployment/${copy}` });
     return next;
   });
-  const body = deploymentFor(copy, namespace, patch.devOf, devTemplate(template!, patch, true), { [LEASE_ANNOTATION]: JSON.stringify(leaseValue) }, {});
+  const body = deploymentFor(copy, namespace, patch.devOf, devTemplate(template!, patch, true), { [LEASE_ANNOTATION]: JSON.stringify(leaseValue), [COPY_OF_ANNOTATION]: what }, {});
   await createOrReplace(cluster, deploymentPath(namespace), body, `deployment/${copy}`);
 }
 
@@ -459,6 +481,7 @@ export interface EndResult {
 }
 
 export async function endDevMode(cluster: Cluster, opts: EndOptions): Promise<EndResult> {
+  checkTimeoutMs('dev end', opts.timeoutMs);
   const ref = parseWorkloadRef(opts.workload);
   const namespace = cluster.namespace;
   const what = refString(ref);
@@ -468,21 +491,22 @@ export async function endDevMode(cluster: Cluster, opts: EndOptions): Promise<En
 
   // My duplicate, if I have one, is what `end` ends.
   const dup = duplicateName(ref, owner);
+  // (Its generated name is kdev's business: messages speak of "your copy of <workload>".)
   const hasDuplicate = await raw.get(cluster, deploymentPath(namespace, dup)).then(
     () => true,
     (err: unknown) => {
       if (isNotFound(err)) return false;
-      throw kubeError(err, `reading deployment/${dup}`, cluster.server);
+      throw kubeError(err, `looking for your copy of ${what}`, cluster.server);
     },
   );
   if (hasDuplicate) {
-    emit({ type: 'phase', phase: 'restoring', message: `deleting the copy deployment/${dup}` });
+    emit({ type: 'phase', phase: 'restoring', message: `removing your copy of ${what}` });
     await raw.delete(cluster, deploymentPath(namespace, dup), { propagationPolicy: 'Background' }).catch((err: unknown) => {
-      if (!isNotFound(err)) throw kubeError(err, `deleting deployment/${dup}`, cluster.server);
+      if (!isNotFound(err)) throw kubeError(err, `removing your copy of ${what}`, cluster.server);
     });
     await waitNoPods(cluster, namespace, `${DEV_LABEL}=${devOfValue(ref, owner)}`, timeoutMs);
     emit({ type: 'phase', phase: 'done', message: `${what}: copy removed` });
-    return { workload: what, namespace, restored: true, message: `deleted the copy deployment/${dup}; ${what} was never changed` };
+    return { workload: what, namespace, restored: true, message: `deleted the copy of ${what} that you ran; ${what} itself was never changed` };
   }
 
   switch (ref.kind.strategy) {
@@ -493,38 +517,54 @@ export async function endDevMode(cluster: Cluster, opts: EndOptions): Promise<En
   }
 }
 
+/**
+ * Restores a workload from its saved original. The record (lease + original) goes last:
+ * until the restore write removes it, a crash leaves it for the next `end`. What kdev made
+ * beside it (a generated copy, HPA pins) is found from the cluster too, record or not.
+ */
 async function endWorkload(cluster: Cluster, ref: WorkloadRef, namespace: string, owner: string, force: boolean, timeoutMs: number, emit: DevEventHandler): Promise<EndResult> {
   const kind = ref.kind;
   const what = refString(ref);
   const obj = await readObject(cluster, kind, namespace, ref.name);
-  if (!obj) throw notFound(ref, namespace);
-  const annotations = obj.metadata?.annotations ?? {};
-  const original = await loadOriginal(cluster, namespace, annotations);
-  const lease = leaseOf(obj);
+  // `end` of a generated copy by its own name ends the workload it stands in for.
+  const copyOf = obj?.metadata?.annotations?.[COPY_OF_ANNOTATION];
+  if (copyOf && copyOf !== what && isKdevCopy(obj)) return endWorkload(cluster, parseWorkloadRef(copyOf), namespace, owner, force, timeoutMs, emit);
+  const original = obj ? await loadOriginal(cluster, namespace, obj.metadata?.annotations ?? {}) : undefined;
   if (!original) {
+    const undone = await removeLeftovers(cluster, ref, namespace, timeoutMs);
+    if (undone.length > 0) {
+      const message = `${what} was restored already; removed what an interrupted kdev left: ${undone.join(', ')}`;
+      emit({ type: 'phase', phase: 'done', message });
+      return { workload: what, namespace, restored: true, message };
+    }
+    if (!obj) throw notFound(ref, namespace);
     return { workload: what, namespace, restored: false, message: `${what} is not in dev mode: nothing to restore` };
   }
+  const lease = leaseOf(obj);
   if (lease && lease.owner !== owner) {
     if (!force) throw inUseError(what, lease);
     emit({ type: 'warning', reason: 'TakeOver', message: `ending the dev mode of ${lease.owner}`, object: what });
   }
   emit({ type: 'phase', phase: 'restoring', message: `restoring ${what} from its saved original` });
+  // The copy first: its dev pod stops before the original runs again.
+  if (kind.strategy === 'generate') await deleteCopy(cluster, namespace, lease?.copy ?? generatedName(ref), what);
+  // Dev pods run only with the dev template (a crash may have come before the patch).
+  const devPodsMayRun = !sameJson(getPath(obj, kind.templatePath), getPath({ spec: original.spec }, kind.templatePath));
+  const viaZero = (kind.replaceOldPods ?? false) && devPodsMayRun;
+  if (viaZero) await scaleToZero(cluster, ref, namespace, timeoutMs);
+  // At zero replicas, or without dev pods, an HPA scales up no dev pod: its bounds come back first.
+  const hpasFirst = kind.replicasPath !== undefined && (viaZero || !devPodsMayRun);
+  if (hpasFirst) await restoreHpas(cluster, namespace, kind, ref.name);
   await casUpdate(cluster, pathOf(kind, namespace, ref.name), what, async (current) => {
     const next = JSON.parse(JSON.stringify(current)) as RawObject;
     next.spec = original.spec;
     next.metadata = { ...next.metadata, labels: original.labels, annotations: original.annotations };
     return next;
   });
-  if (kind.strategy === 'generate') {
-    const copy = lease?.copy ?? generatedName(ref);
-    await raw.delete(cluster, deploymentPath(namespace, copy), { propagationPolicy: 'Background' }).catch((err: unknown) => {
-      if (!isNotFound(err)) throw kubeError(err, `deleting deployment/${copy}`, cluster.server);
-    });
-  }
-  // The dev container holds nothing to shut down gracefully: remove its pods at once.
-  if (kind.replaceOldPods) await deleteWorkloadPods(cluster, ref, namespace, true);
-  if (kind.replicasPath) await restoreHpas(cluster, namespace, kind, ref.name);
-  const secret = annotations[ORIGINAL_SECRET_ANNOTATION];
+  // The dev pods' ReplicaSets want zero of them now: deleting them creates none.
+  if (viaZero) await deleteWorkloadPods(cluster, ref, namespace, true);
+  if (kind.replicasPath && !hpasFirst) await restoreHpas(cluster, namespace, kind, ref.name);
+  const secret = obj?.metadata?.annotations?.[ORIGINAL_SECRET_ANNOTATION];
   if (secret) await deleteOriginalSecret(cluster, namespace, secret);
 
   emit({ type: 'phase', phase: 'rolling-out', message: `waiting for ${what} to roll out` });
@@ -532,6 +572,101 @@ async function endWorkload(cluster: Cluster, ref: WorkloadRef, namespace: string
   if (kind.replicasPath) await waitRolledOut(cluster, kind, namespace, ref.name, timeoutMs);
   emit({ type: 'phase', phase: 'done', message: `${what} restored` });
   return { workload: what, namespace, restored: true, message: `${what} restored` };
+}
+
+function isKdevCopy(obj: RawObject | undefined): boolean {
+  return obj?.kind === 'Deployment' && obj.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'kdev' && obj.metadata.labels[DEV_LABEL] !== undefined;
+}
+
+async function deleteCopy(cluster: Cluster, namespace: string, copy: string, what: string): Promise<void> {
+  await raw.delete(cluster, deploymentPath(namespace, copy), { propagationPolicy: 'Background' }).catch((err: unknown) => {
+    if (!isNotFound(err)) throw kubeError(err, `removing the dev copy of ${what}`, cluster.server);
+  });
+}
+
+/**
+ * What kdev made for a workload that has no record any more (a crash after the restore
+ * write): its generated copy, its pinned HPAs. Each is re-checked against the workload
+ * right before it goes, so that a `start` racing with this `end` keeps what it made.
+ */
+async function removeLeftovers(cluster: Cluster, ref: WorkloadRef, namespace: string, timeoutMs: number): Promise<string[]> {
+  const kind = ref.kind;
+  const what = refString(ref);
+  const undone: string[] = [];
+  const stillFree = async () => leaseOf(await readObject(cluster, kind, namespace, ref.name)) === undefined;
+  if (kind.strategy === 'generate') {
+    const copy = await raw.get(cluster, deploymentPath(namespace, generatedName(ref))).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw kubeError(err, `looking for the dev copy of ${what}`, cluster.server);
+    });
+    if (isKdevCopy(copy) && copy!.metadata?.labels?.[DEV_LABEL] === devOfValue(ref) && (await stillFree())) {
+      await deleteCopy(cluster, namespace, generatedName(ref), what);
+      undone.push('its dev copy');
+    }
+  }
+  if (kind.replicasPath && (await stillFree())) {
+    const n = await restoreHpas(cluster, namespace, kind, ref.name);
+    if (n > 0) undone.push(`the replica bounds of its HorizontalPodAutoscaler${n > 1 ? 's' : ''}`);
+  }
+  // Dev pods still going away (their copy or ReplicaSet deleted before a crash) are gone when `end` returns.
+  await waitNoPods(cluster, namespace, `${DEV_LABEL}=${devOfValue(ref)}`, timeoutMs);
+  return undone;
+}
+
+/**
+ * Scales a Deployment or ReplicaSet in dev mode to zero (its record stays) and waits until
+ * its ReplicaSets have acted on it. Restoring template and replicas in one write would let
+ * the Deployment controller scale the dev ReplicaSet up first (a scaling event is applied
+ * to the existing ReplicaSets), and deleting a dev pod its ReplicaSet still wants makes it
+ * create another: either way a dev pod would be created during `end`.
+ */
+async function scaleToZero(cluster: Cluster, ref: WorkloadRef, namespace: string, timeoutMs: number): Promise<void> {
+  const kind = ref.kind;
+  const what = refString(ref);
+  await casUpdate(cluster, pathOf(kind, namespace, ref.name), what, async (current) => {
+    if (getPath(current, kind.replicasPath ?? []) === 0) return undefined;
+    const next = JSON.parse(JSON.stringify(current)) as RawObject;
+    setPath(next as Record<string, unknown>, kind.replicasPath ?? [], 0);
+    return next;
+  });
+  const selector = kind.kind === 'Deployment' ? { labelSelector: `${DEV_LABEL}=${devOfValue(ref)}` } : { fieldSelector: `metadata.name=${ref.name}` };
+  await waitReplicaSetsAtZero(cluster, namespace, selector, what, timeoutMs);
+}
+
+/** Waits until every ReplicaSet of the selector (those of the workload `what`) wants zero pods and its controller has seen that. */
+async function waitReplicaSetsAtZero(cluster: Cluster, namespace: string, selector: { labelSelector?: string; fieldSelector?: string }, what: string, timeoutMs: number): Promise<void> {
+  const atZero = (rs: RawObject) => rs.spec?.replicas === 0 && Number(rs.status?.observedGeneration ?? 0) >= (rs.metadata?.generation ?? 0);
+  const path = { apiVersion: 'apps/v1', plural: 'replicasets', namespace };
+  let items: RawObject[];
+  let resourceVersion: string | undefined;
+  try {
+    if (selector.labelSelector) {
+      const list = await raw.list(cluster, path, selector.labelSelector);
+      items = list.items;
+      resourceVersion = list.metadata?.resourceVersion;
+    } else {
+      const rs = await raw.get(cluster, { ...path, name: selector.fieldSelector!.replace('metadata.name=', '') });
+      items = [rs];
+      resourceVersion = rs.metadata?.resourceVersion;
+    }
+  } catch (err) {
+    throw kubeError(err, `reading the ReplicaSets of ${what}`, cluster.server);
+  }
+  const pending = new Set(items.filter((rs) => !atZero(rs)).map((rs) => rs.metadata!.name!));
+  if (pending.size === 0) return;
+  await watchUntil<RawObject, true>(cluster, {
+    resource: path,
+    ...selector,
+    resourceVersion,
+    timeoutMs,
+    what: `the dev pods of ${what} to be scaled to zero`,
+    timeoutDetail: () => `${pending.size} ReplicaSet(s) not at zero yet`,
+    onEvent: (type, rs) => {
+      if (type === 'DELETED' || atZero(rs)) pending.delete(rs.metadata!.name!);
+      else pending.add(rs.metadata!.name!);
+      return pending.size === 0 ? { done: true, value: true } : { done: false };
+    },
+  });
 }
 
 /** Waits until the controller has acted on the restored spec and its pods are ready. */
@@ -545,12 +680,14 @@ async function waitRolledOut(cluster: Cluster, kind: KindSpec, namespace: string
     timeoutDetail: () => detail,
     onEvent: (_t, obj) => {
       const want = Number(getPath(obj, kind.replicasPath ?? []) ?? 1);
-      const status = (obj.status ?? {}) as { observedGeneration?: number; readyReplicas?: number; updatedReplicas?: number; replicas?: number };
+      const status = (obj.status ?? {}) as { observedGeneration?: number; readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number; replicas?: number };
       const observed = (status.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0);
       const ready = status.readyReplicas ?? 0;
       const total = status.replicas ?? 0;
       detail = `${ready}/${want} ready`;
-      return observed && ready >= want && total === want ? { done: true, value: true } : { done: false };
+      // As `kubectl rollout status`: all updated, no old pod, all available (kinds without a field count as done there).
+      const settled = (status.updatedReplicas ?? want) >= want && (status.availableReplicas ?? ready) >= want;
+      return observed && ready >= want && total === want && settled ? { done: true, value: true } : { done: false };
     },
   });
 }

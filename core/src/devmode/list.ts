@@ -5,7 +5,9 @@ import { raw, type RawObject } from '../kube/raw.js';
 import { getPath, KINDS, kindSpec, type KindSpec } from './kinds.js';
 import { parseLease, type Lease } from './lease.js';
 import { DEV_LABEL, LEASE_ANNOTATION } from './patch.js';
-import { DUPLICATE_LABEL } from './engine.js';
+import { COPY_OF_ANNOTATION, DUPLICATE_LABEL } from './engine.js';
+import { KdevError } from '../errors.js';
+import { isNotFound } from '../kube/errors.js';
 
 export interface WorkloadInfo {
   kind: string;
@@ -18,6 +20,8 @@ export interface WorkloadInfo {
   dev?: Lease & { via?: string };
   /** A copy kdev made (generated for a DaemonSet/Job/CronJob, or a duplicate). */
   managedByKdev: boolean;
+  /** For a copy generated for a DaemonSet/Job/CronJob: that workload ("cronjob/nightly"). */
+  copyOf?: string;
 }
 
 function imagesOf(kind: KindSpec, obj: RawObject): string[] {
@@ -43,22 +47,36 @@ export async function listWorkloads(cluster: Cluster, kindName?: string): Promis
       if (owned) continue;
       const lease = parseLease(obj.metadata?.annotations?.[LEASE_ANNOTATION]);
       const labels = obj.metadata?.labels ?? {};
-      out.push({
-        kind: kind.kind,
-        name: obj.metadata!.name!,
-        namespace,
-        ready: kind.statusText(obj),
-        images: imagesOf(kind, obj),
-        dev: lease,
-        // Generated copies and duplicates are Deployments that kdev itself created.
-        managedByKdev: kind.kind === 'Deployment' && labels['app.kubernetes.io/managed-by'] === 'kdev' && (labels[DEV_LABEL] !== undefined || labels[DUPLICATE_LABEL] !== undefined),
-      });
+      // Generated copies and duplicates are Deployments that kdev itself created.
+      const managedByKdev = kind.kind === 'Deployment' && labels['app.kubernetes.io/managed-by'] === 'kdev' && (labels[DEV_LABEL] !== undefined || labels[DUPLICATE_LABEL] !== undefined);
+      const copyOf = managedByKdev && labels[DUPLICATE_LABEL] === undefined ? obj.metadata?.annotations?.[COPY_OF_ANNOTATION] : undefined;
+      out.push({ kind: kind.kind, name: obj.metadata!.name!, namespace, ready: kind.statusText(obj), images: imagesOf(kind, obj), dev: lease, managedByKdev, ...(copyOf ? { copyOf } : {}) });
     }
   }
+  if (out.length === 0) await checkNamespaceExists(cluster);
   return out;
 }
 
-/** The workloads in dev mode in the namespace (theirs and mine). */
+/** An empty list from a namespace that does not exist is an error, not "no workloads". */
+async function checkNamespaceExists(cluster: Cluster): Promise<void> {
+  try {
+    await raw.get(cluster, { apiVersion: 'v1', plural: 'namespaces', name: cluster.namespace });
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw new KdevError('NOT_FOUND', `namespace ${cluster.namespace} does not exist`, 'Check the name given with -n (or the context\'s namespace); `kubectl get namespaces` lists them.');
+    }
+    // Without the right to read namespaces the empty list stands.
+    if ((err as { code?: number }).code !== 403) throw kubeError(err, `reading namespace ${cluster.namespace}`, cluster.server);
+  }
+}
+
+/**
+ * The workloads in dev mode in the namespace (theirs and mine): every row of
+ * `listWorkloads` with a lease, less the generated copies whose workload shows the same
+ * dev mode. A copy whose workload is not in dev mode (left by an interrupted `end`) shows.
+ */
 export async function devStatus(cluster: Cluster): Promise<WorkloadInfo[]> {
-  return (await listWorkloads(cluster)).filter((w) => w.dev !== undefined && (!w.managedByKdev || w.dev.mode === 'duplicate'));
+  const all = await listWorkloads(cluster);
+  const inDev = new Set(all.filter((w) => w.dev !== undefined && w.copyOf === undefined).map((w) => `${w.kind.toLowerCase()}/${w.name}`));
+  return all.filter((w) => w.dev !== undefined && !(w.managedByKdev && w.dev.mode !== 'duplicate' && (w.copyOf === undefined || inDev.has(w.copyOf))));
 }

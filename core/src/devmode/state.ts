@@ -85,10 +85,16 @@ export async function deleteOriginalSecret(cluster: Cluster, namespace: string, 
   });
 }
 
-const HPA_ANNOTATION = 'kdev.dev/original-hpa';
+/**
+ * On an HPA that dev mode pinned: its own bounds before. The pin and this record are one
+ * merge patch, so an HPA is never pinned without its undo, and `end` finds every pinned
+ * HPA of a workload from the HPAs alone (even when the workload looks restored already).
+ */
+export const HPA_ANNOTATION = 'kdev.dev/original-hpa';
 const hpaPath = (namespace: string, name?: string) => ({ apiVersion: 'autoscaling/v2', plural: 'horizontalpodautoscalers', namespace, name });
 
-async function hpasFor(cluster: Cluster, namespace: string, kind: KindSpec, name: string): Promise<RawObject[]> {
+/** The HPAs that scale the workload (none when we may not list HPAs: we could not pin them either). */
+export async function hpasFor(cluster: Cluster, namespace: string, kind: KindSpec, name: string): Promise<RawObject[]> {
   try {
     const list = await raw.list(cluster, hpaPath(namespace));
     return list.items.filter((h) => {
@@ -96,29 +102,30 @@ async function hpasFor(cluster: Cluster, namespace: string, kind: KindSpec, name
       return t?.kind === kind.kind && t.name === name;
     });
   } catch (err) {
-    // No right to list HPAs: nothing we could pin either.
     if ((err as { code?: number }).code === 403) return [];
     throw kubeError(err, 'listing horizontalpodautoscalers', cluster.server);
   }
 }
 
-/** Pins every HPA that targets the workload to one replica, remembering its bounds. */
-export async function pinHpas(cluster: Cluster, namespace: string, kind: KindSpec, name: string): Promise<string[]> {
-  const pinned: string[] = [];
-  for (const hpa of await hpasFor(cluster, namespace, kind, name)) {
+/**
+ * Pins the HPAs to one replica, each in one patch with its saved bounds. With `dryRun`
+ * the API server checks the patches (rights included) and changes nothing.
+ */
+export async function pinHpas(cluster: Cluster, namespace: string, hpas: readonly RawObject[], dryRun = false): Promise<void> {
+  for (const hpa of hpas) {
     const hpaName = hpa.metadata!.name!;
     const saved = hpa.metadata?.annotations?.[HPA_ANNOTATION] ?? JSON.stringify({ minReplicas: hpa.spec?.minReplicas ?? null, maxReplicas: hpa.spec?.maxReplicas });
     await raw
-      .patch(cluster, hpaPath(namespace, hpaName), { metadata: { annotations: { [HPA_ANNOTATION]: saved } }, spec: { minReplicas: 1, maxReplicas: 1 } })
+      .patch(cluster, hpaPath(namespace, hpaName), { metadata: { annotations: { [HPA_ANNOTATION]: saved } }, spec: { minReplicas: 1, maxReplicas: 1 } }, 'merge', dryRun ? '?dryRun=All' : '')
       .catch((err: unknown) => {
         throw kubeError(err, `pinning horizontalpodautoscaler/${hpaName} to one replica`, cluster.server);
       });
-    pinned.push(hpaName);
   }
-  return pinned;
 }
 
-export async function restoreHpas(cluster: Cluster, namespace: string, kind: KindSpec, name: string): Promise<void> {
+/** Gives every pinned HPA of the workload its saved bounds back; returns how many it restored. */
+export async function restoreHpas(cluster: Cluster, namespace: string, kind: KindSpec, name: string): Promise<number> {
+  let restored = 0;
   for (const hpa of await hpasFor(cluster, namespace, kind, name)) {
     const saved = hpa.metadata?.annotations?.[HPA_ANNOTATION];
     if (!saved) continue;
@@ -128,5 +135,7 @@ export async function restoreHpas(cluster: Cluster, namespace: string, kind: Kin
       .catch((err: unknown) => {
         throw kubeError(err, `restoring horizontalpodautoscaler/${hpa.metadata!.name!}`, cluster.server);
       });
+    restored++;
   }
+  return restored;
 }

@@ -14,6 +14,7 @@ import { clusterPodCidrs, isolationPolicies } from './network.js';
 import { probeIsolation, type IsolationCheck } from './probe.js';
 import { waitWorkloadReady, WorkloadFailure, WORKLOAD_TABLE } from './ready.js';
 import { DEFAULT_SETTLE_SECONDS, DNS_LABEL, networkSchema, parseDuration, type NetworkSpec, type WorkloadKind } from './schema.js';
+import { checkNamespace, parseNumberFlag } from '../input.js';
 import { loadTemplate, planTemplate, type LoadedTemplate, type PlannedWorkload, type TemplatePlan } from './template.js';
 import {
   ACTIVITY_ANNOTATION,
@@ -101,6 +102,7 @@ export function infoOf(ns: V1Namespace, now = Date.now()): EnvironmentInfo | und
 }
 
 export async function readEnvNamespace(cluster: Cluster, name: string): Promise<V1Namespace> {
+  checkNamespace(name);
   let ns: V1Namespace;
   try {
     ns = await raw.getAs<V1Namespace>(cluster, { apiVersion: 'v1', plural: 'namespaces', name });
@@ -561,24 +563,44 @@ export async function deleteEnvironment(cluster: Cluster, name: string, opts: { 
 export interface GcResult {
   deleted: EnvironmentInfo[];
   kept: EnvironmentInfo[];
+  /** Whose environments were considered: one owner's, or everyone's (`all`). */
+  scope: { all: true } | { all: false; owner: string };
+}
+
+export interface GcOptions {
+  /** Only list what would be deleted. */
+  dryRun?: boolean;
+  wait?: boolean;
+  /** Everyone's environments (an admin's choice); default: the caller's own. */
+  all?: boolean;
+  /** Whose environments, when not `all`; default: the caller ($KDEV_OWNER, else the API server's name for us). */
+  owner?: string;
+  now?: Date;
 }
 
 /**
  * Deletes expired environments (and creates abandoned for an hour). Only namespaces
- * labelled as kdev's are considered, so it is safe to run from a CronJob or CI schedule.
+ * labelled as kdev's are considered, and by default only the caller's own, so one team's
+ * CI schedule never collects another's environments; `all` widens it to everyone's.
  */
-export async function gcEnvironments(cluster: Cluster, opts: { dryRun?: boolean; wait?: boolean; now?: Date } = {}): Promise<GcResult> {
+export async function gcEnvironments(cluster: Cluster, opts: GcOptions = {}): Promise<GcResult> {
   const now = (opts.now ?? new Date()).getTime();
-  const all = await listEnvironments(cluster);
+  const owner = opts.all ? undefined : await resolveOwner(cluster, opts.owner);
+  // The owner label is a shortened form of the name: the annotation decides.
+  const all = (await listEnvironments(cluster, { owner })).filter((e) => owner === undefined || e.owner === owner);
   const doomed = all.filter(
     (e) => e.state !== 'terminating' && ((e.expires !== undefined && e.expires.getTime() <= now) || (e.state === 'creating' && now - e.created.getTime() > STALE_CREATE_MS)),
   );
   if (!opts.dryRun) await Promise.all(doomed.map((e) => deleteNamespace(cluster, e.name, opts.wait ?? false)));
-  return { deleted: doomed, kept: all.filter((e) => !doomed.includes(e)) };
+  return { deleted: doomed, kept: all.filter((e) => !doomed.includes(e)), scope: owner === undefined ? { all: true } : { all: false, owner } };
 }
+
+/** The lifetimes a token for an environment may have: the TokenRequest API's minimum, a year at most. */
+export const TOKEN_SECONDS = { integer: true, min: 600, max: 365 * 86_400, unit: 'seconds' } as const;
 
 /** A fresh kubeconfig for the environment's ServiceAccount. */
 export async function environmentKubeconfig(cluster: Cluster, name: string, opts: { seconds?: number } = {}): Promise<{ kubeconfig: string; expires: Date }> {
+  if (opts.seconds !== undefined) parseNumberFlag('--duration', opts.seconds, TOKEN_SECONDS);
   const info = infoOf(await readEnvNamespace(cluster, name))!;
   return serviceAccountKubeconfig(cluster.inNamespace(name), name, opts.seconds ?? tokenSecondsFor(info.expires));
 }

@@ -10,3 +10,4 @@ export * from './probe.js';
 export * from './params.js';
 export * from './render.js';
 export * from './idle.js';
+export { isQuantity } from './values.js';

@@ -3,9 +3,10 @@
 // --set is checked against its parameter before anything is rendered or created; errors name
 // template.yaml's file, line and field.
 import type { TemplateParameter } from './schema.js';
+import { isQuantity } from './values.js';
 
 export type ParamValue = string | number | boolean;
-export type ParamType = 'string' | 'integer' | 'number' | 'boolean';
+export type ParamType = 'string' | 'integer' | 'number' | 'boolean' | 'quantity';
 
 /** The declared type, else the type of the default (1 → integer, 0.5 → number, true → boolean). */
 export function paramType(p: Pick<TemplateParameter, 'type' | 'default'>): ParamType {
@@ -15,13 +16,13 @@ export function paramType(p: Pick<TemplateParameter, 'type' | 'default'>): Param
   return 'string';
 }
 
-const ARTICLE: Record<ParamType, string> = { string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false' };
+const ARTICLE: Record<ParamType, string> = { string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false', quantity: 'a Kubernetes quantity (e.g. 500m, 2Gi)' };
 
 /** Why a typed value does not fit its parameter, or undefined when it does. */
 export function paramProblem(p: TemplateParameter, value: ParamValue): string | undefined {
   const type = paramType(p);
   const ok =
-    type === 'string' ? typeof value === 'string' : type === 'boolean' ? typeof value === 'boolean' : typeof value === 'number' && (type === 'number' || Number.isInteger(value));
+    type === 'quantity' ? isQuantity(String(value)) : type === 'string' ? typeof value === 'string' : type === 'boolean' ? typeof value === 'boolean' : typeof value === 'number' && (type === 'number' || Number.isInteger(value));
   if (!ok) return `expected ${ARTICLE[type]}, got ${JSON.stringify(value)}`;
   if (p.enum && !p.enum.some((e) => String(e) === String(value))) return `${JSON.stringify(value)} is not one of ${p.enum.map((e) => JSON.stringify(e)).join(', ')}`;
   if (typeof value === 'number') {

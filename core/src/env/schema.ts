@@ -64,7 +64,7 @@ export type NetworkPeer = z.infer<typeof networkPeerSchema>;
 /** A parameter: a small JSON Schema of one scalar. */
 export const templateParameterSchema = z
   .object({
-    type: z.enum(['string', 'integer', 'number', 'boolean']).optional().describe('Default: the type of the default.'),
+    type: z.enum(['string', 'integer', 'number', 'boolean', 'quantity']).optional().describe('Default: the type of the default.'),
     default: scalar,
     description: z.string().optional(),
     enum: z.array(scalar).min(1).optional(),

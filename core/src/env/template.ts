@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { KubernetesObject, V1ConfigMap, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { KdevError } from '../errors.js';
+import { checkQuantity, checkWorkloadValues } from './values.js';
 import { configSchema, type DevConfig, type DevEntry } from '../config/schema.js';
 import { coerceParam, parametersJsonSchema, paramProblem, type ParamValue } from './params.js';
 import { helmHook, renderChart, renderKustomize, renderManifests, type PayloadKind, type RenderedDoc } from './render.js';
@@ -440,11 +441,13 @@ function resolveValues(template: LoadedTemplate, opts: PlanOptions): Values {
     if (key.startsWith('quota.')) {
       const res = key.slice('quota.'.length);
       if (res.length === 0) throw new KdevError('INVALID', `--set ${key}: name a resource, e.g. quota.pods=20`);
+      checkQuantity(key, value);
       quota[res] = value;
       continue;
     }
     const lm = /^limits\.(default|defaultRequest|max|min)\.(cpu|memory)$/.exec(key);
     if (lm) {
+      checkQuantity(key, value);
       (limits[lm[1]!] ??= {})[lm[2]!] = value;
       continue;
     }
@@ -613,13 +616,14 @@ export const DEPENDS_ON_ANNOTATION = 'kdev.dev/depends-on';
  * overlay's workload needs no entry: its order comes from kdev.dev/depends-on and from
  * Helm hooks (pre-install hooks first, by weight; post-install hooks last).
  */
-function matchWorkloads(template: LoadedTemplate, found: Map<string, FoundWorkload>, env: string): PlannedWorkload[] {
+function matchWorkloads(template: LoadedTemplate, found: Map<string, FoundWorkload>, env: string, set: Readonly<Record<string, string>>): PlannedWorkload[] {
   const { spec } = template;
   const settleMs = (w?: TemplateWorkload) => (w?.settle ?? spec.settle) * 1000;
   const planned: (PlannedWorkload & { hook?: FoundWorkload['hook'] })[] = spec.workloads.map((w, i) => {
     const f = found.get(`${w.kind}/${w.name}`);
     if (!f) throw invalid(template.file, lineIn(template, ['workloads', i, 'name']), `workloads.${i}.name`, `no ${w.kind} named "${w.name}" in the ${spec.charts.length + spec.kustomize.length > 0 ? 'rendered objects' : 'manifests'}`);
     found.delete(`${w.kind}/${w.name}`);
+    checkWorkloadValues(f.file, `${w.kind}/${w.name}`, f.obj as { spec?: Record<string, unknown> }, podTemplateOf(f.obj, w.kind)?.spec, set);
     const p: PlannedWorkload = { name: w.name, kind: w.kind, dependsOn: [...w.dependsOn], timeoutMs: w.timeout * 1000, settleMs: settleMs(w), object: f.obj };
     if (w.source !== undefined) deliverSource(template, w, i, p, env);
     return { ...p, hook: f.hook };
@@ -628,6 +632,7 @@ function matchWorkloads(template: LoadedTemplate, found: Map<string, FoundWorklo
     if (f.payload === 'manifests') {
       throw new KdevError('INVALID', `${f.file}: ${f.obj.kind}/${f.obj.metadata?.name} is not listed under workloads in ${template.file}`, 'Every workload object needs an entry under workloads (its dependencies and readiness).');
     }
+    checkWorkloadValues(f.file, `${f.obj.kind}/${f.obj.metadata?.name}`, f.obj as { spec?: Record<string, unknown> }, podTemplateOf(f.obj, f.obj.kind as WorkloadKind)?.spec, set);
     const deps = (f.obj.metadata?.annotations?.[DEPENDS_ON_ANNOTATION] ?? '').split(',').map((d) => d.trim()).filter((d) => d.length > 0);
     planned.push({ name: f.obj.metadata!.name!, kind: f.obj.kind as WorkloadKind, dependsOn: deps, timeoutMs: 180_000, settleMs: settleMs(), object: f.obj, hook: f.hook });
   }
@@ -656,7 +661,7 @@ function orderHooks(planned: (PlannedWorkload & { hook?: FoundWorkload['hook'] }
 export function planTemplate(template: LoadedTemplate, opts: PlanOptions): TemplatePlan {
   const v = resolveValues(template, opts);
   const { objects, found } = placeObjects(renderPayloads(template, v, opts.env), opts.env);
-  const workloads = matchWorkloads(template, found, opts.env);
+  const workloads = matchWorkloads(template, found, opts.env, opts.set);
   if (objects.length === 0 && workloads.length === 0) {
     throw new KdevError('INVALID', `${template.file}: the template renders no objects`, 'Give it manifests, a chart or a Kustomize folder.');
   }

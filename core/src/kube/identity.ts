@@ -22,7 +22,7 @@ export function serverIdentity(cluster: Cluster): Promise<string | undefined> {
       return review.status?.userInfo?.username || undefined;
     } catch (err) {
       const e = kubeError(err, 'asking the API server who we are', cluster.server);
-      if (e.code === 'UNREACHABLE' || e.code === 'UNAUTHORIZED') throw e;
+      if (e.code === 'UNREACHABLE' || e.code === 'UNAUTHORIZED' || e.code === 'TLS') throw e;
       return undefined; // an older server, or no permission: callers fall back to the kubeconfig
     }
   })();

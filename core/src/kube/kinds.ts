@@ -4,6 +4,7 @@
 // extension's tree all read this table; a new kind is a row here, not new code.
 import type { V1LabelSelector, V1Pod } from '@kubernetes/client-node';
 import { KdevError } from '../errors.js';
+import { checkName } from '../input.js';
 import { isPodReady, selectorString } from './pods.js';
 
 /**
@@ -51,6 +52,8 @@ export interface KindSpec {
   recreateStrategyPath?: readonly string[];
   /** A merge patch that stops the original from running pods while a generated copy runs. */
   pause?: Record<string, unknown>;
+  /** The API server's limit on the name's length when below 253 (an RFC 1123 subdomain). */
+  nameMaxLength?: number;
   /** The label selector of the workload's own pods; undefined when it has none (a CronJob, a bare Pod). */
   podSelector: (obj: KindObject) => string | undefined;
   /** Rolled out and Ready (the whole of it, at its current generation). */
@@ -167,6 +170,8 @@ export const KINDS: readonly KindSpec[] = [
     templatePath: ['spec', 'template'],
     strategy: 'generate',
     pause: { spec: { suspend: true } },
+    // Its pods carry the name in the job-name label.
+    nameMaxLength: 63,
     podSelector: (o) => `batch.kubernetes.io/job-name=${o.metadata?.name}`,
     readiness: jobReadiness,
     statusText: jobText,
@@ -179,6 +184,8 @@ export const KINDS: readonly KindSpec[] = [
     templatePath: ['spec', 'jobTemplate', 'spec', 'template'],
     strategy: 'generate',
     pause: { spec: { suspend: true } },
+    // Its Jobs get an 11-character suffix.
+    nameMaxLength: 52,
     // its pods belong to its Jobs
     podSelector: () => undefined,
     readiness: (o) => ({ ready: true, detail: cronText(o) }),
@@ -219,7 +226,9 @@ export function parseWorkloadRef(ref: string): WorkloadRef {
     throw new KdevError('INVALID', `"${ref}" is not a workload reference`, 'Write kind/name, for example deployment/web.');
   }
   const [kind, name] = parts.length === 2 ? [parts[0]!, parts[1]!] : ['deployment', parts[0]!];
-  return { kind: kindSpec(kind), name };
+  const spec = kindSpec(kind);
+  checkName(`${spec.kind.toLowerCase()} name`, name, 'subdomain', spec.nameMaxLength);
+  return { kind: spec, name };
 }
 
 export function refString(ref: WorkloadRef): string {
