@@ -6,7 +6,6 @@ import { devStatus, kindName, listWorkloads, parseSecondsFlag, since, table, typ
 import { renderSync } from '../ui/sync-view.js';
 import { clusterFor, isDevEvent, loopFor, printJson, untilInterrupted, wantsJson } from '../context.js';
 import { withProgress } from '../ui/progress.js';
-import { wakeOnUse } from './env.js';
 
 function devColumn(w: WorkloadInfo): string {
   if (!w.dev) return '-';
@@ -81,10 +80,7 @@ function registerStart(dev: Command): void {
     .action(async (workload: string, o: StartFlags, cmd: Command) => {
       const json = wantsJson(cmd);
       const loop = loopFor(cmd, `dev start ${workload}`);
-      const cluster = clusterFor(cmd);
-      // An environment put to sleep (env sleep, env gc --sleep-idle) wakes on use.
-      await wakeOnUse(cluster, cluster.namespace, json);
-      const w = await loop.resolve(cluster, { workload, configFrom: o.config, local: o.local, container: o.container, image: o.image, workDir: o.workdir });
+      const w = await loop.resolve(clusterFor(cmd), { workload, configFrom: o.config, local: o.local, container: o.container, image: o.image, workDir: o.workdir });
       const start = () => w.start({ attach: o.sync && !json, mode: o.mode, force: o.force, timeoutMs: parseSecondsFlag('--timeout', o.timeout) });
       if (json) return printJson(await start());
       const session = await progress(loop, `kdev dev start ${w.workload} (namespace ${w.namespace})`, false, start);

@@ -7,6 +7,7 @@ import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
 import { kubeError } from '../kube/errors.js';
 import { endDevMode, startDevMode, type DevSession, type EndResult } from '../devmode/engine.js';
+import { useEnvironment } from '../env/idle.js';
 import { currentDevPod, keepLease } from '../devmode/attach.js';
 import { SIDECAR_CONTAINER } from '../sync/sidecar.js';
 import { SyncSession, type MassDeleteInfo } from '../sync/session.js';
@@ -78,6 +79,19 @@ export class DevWorkload {
     this.loop.emit({ ...e, workload: this.workload, namespace: this.namespace } as AppEvent);
   }
 
+  /**
+   * Dev work is use: the namespace's environment (if it is one) records it, and wakes first
+   * when it was put to sleep (env sleep, env gc --sleep-idle), its progress as info events.
+   */
+  private async wakeEnvironment(): Promise<void> {
+    const r = await useEnvironment(this.cluster, this.namespace, {
+      onProgress: (e) => {
+        if (e.type === 'workload' && e.state !== 'applying') this.emit({ type: 'info', message: `waking environment ${this.namespace}: ${e.kind.toLowerCase()}/${e.name} ${e.message ?? e.state}` });
+      },
+    });
+    if (r.woke) this.emit({ type: 'info', message: `environment ${this.namespace} was asleep and is awake again` });
+  }
+
   /** Puts the workload in dev mode with the resolved image, container, workDir, env, resources. */
   async start(req: StartRequest = {}): Promise<DevSession> {
     const { entry } = this.resolved;
@@ -85,6 +99,7 @@ export class DevWorkload {
       const holder = await this.syncedElsewhere();
       if (holder) throw this.loop.registration.inUse(this.namespace, this.workload, holder);
     }
+    await this.wakeEnvironment();
     const session = await startDevMode(this.cluster, {
       workload: this.workload,
       container: this.resolved.container,
