@@ -76,7 +76,9 @@ const outTemplates = join(HERE, 'out', 'templates');
 rmSync(outTemplates, { recursive: true, force: true });
 for (const name of readdirSync(templates)) {
   if (!existsSync(join(templates, name, 'template.yaml'))) continue;
-  cpSync(join(templates, name), join(outTemplates, name), { recursive: true, filter: (src) => !src.includes('node_modules') });
+  // dereference: a chart reaches the template's services and manifests through links
+  // (chart/files/…), and a .vsix holds no links
+  cpSync(join(templates, name), join(outTemplates, name), { recursive: true, dereference: true, filter: (src) => !src.includes('node_modules') });
 }
 
 // The sync sidecar's code (see sidecarCode above).
