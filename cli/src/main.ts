@@ -6,6 +6,7 @@ import { registerDev } from './commands/dev.js';
 import { registerSync } from './commands/sync.js';
 import { registerEnv } from './commands/env.js';
 import { registerSession } from './commands/session.js';
+import { registerDoctor } from './commands/doctor.js';
 import { reportError } from './context.js';
 
 const program = new Command('kdev')
@@ -22,6 +23,7 @@ registerDev(program);
 registerSync(program);
 registerEnv(program);
 registerSession(program);
+registerDoctor(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportError(err, program.opts<{ output?: string }>().output === 'json');
