@@ -89,7 +89,7 @@ export async function checkImage(cluster: Cluster, canCreatePods: boolean, timeo
   // not seen on a node (or nodes not visible): a pull by a probe pod answers
   const pod = await withProbePod(cluster, timeoutMs, async () => undefined);
   return pod.ok
-    ? { ...base, status: 'ok', detail: 'pullable: a probe pod with it started' }
+    ? { ...base, status: 'ok', detail: 'a probe pod with it started (the nodes could not be listed: it is present on a node or pullable)' }
     : { ...base, status: 'problem', detail: `a probe pod with it did not start: ${pod.reason}`, fix: `Make ${SIDECAR_IMAGE} available to the nodes (push it to a registry they reach, or load it into them).` };
 }
 
