@@ -7,11 +7,11 @@ import { registerSync } from './commands/sync.js';
 import { registerEnv } from './commands/env.js';
 import { registerSession } from './commands/session.js';
 import { registerDoctor } from './commands/doctor.js';
-import { reportError } from './context.js';
+import { cliVersion, reportError } from './context.js';
 
 const program = new Command('kdev')
   .description('develop inside a real Kubernetes cluster: dev mode, sync, run and debug, environments')
-  .version('0.1.0')
+  .version(cliVersion())
   .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
   .option('--context <name>', 'kubeconfig context to use')
   .option('-n, --namespace <name>', "namespace (default: the context's)")

@@ -31,4 +31,4 @@ export * from './app/index.js';
 export { runDoctor, checkInotify, type DoctorOptions, type DoctorReport, type CheckResult, type CheckStatus } from './doctor/index.js';
 export { NEEDED_RIGHTS, allows, missingRights, describeRight, type Need, type MissingRight, type ResourceRule } from './doctor/rights.js';
 export { countFolders, judgeWatchLimit, readWatchLimit, HEADROOM } from './doctor/inotify.js';
-export { checkRights, serverVersion } from './doctor/checks.js';
+export { checkImage, checkPortForward, checkRights, serverVersion } from './doctor/checks.js';

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import type { CheckResult, MissingRight } from '@kdev/core';
+import { checkImage } from '@kdev/core/internals';
 import { tempNamespace } from '../lib/cluster.js';
 import { jsonOf, runKdev } from '../lib/cli.js';
 import { serviceAccountKubeconfig } from '../lib/identity.js';
@@ -95,6 +96,18 @@ describe('kdev doctor', { timeout: 600_000 }, () => {
     assert.match(text.stdout, /✗ rights in namespace [\w-]+: missing pods\/portforward create: needed for port-forward/);
     assert.match(text.stdout, /missing secrets create: needed for/);
     assert.match(text.stdout, /fix: Ask a cluster admin/);
+  });
+
+  it('an image on no node that cannot be pulled: a problem naming the pull error; without pod rights, said so', async () => {
+    const image = 'kdev.local/absent-doctor-probe:0';
+    const pulled = await checkImage(ns.cluster, true, { image, timeoutMs: 90_000 });
+    assert.equal(pulled.status, 'problem', JSON.stringify(pulled));
+    assert.match(pulled.detail, /did not start: (ErrImagePull|ImagePullBackOff)/);
+    assert.match(pulled.fix ?? '', /absent-doctor-probe/);
+    const noPods = await checkImage(ns.cluster, false, { image });
+    assert.equal(noPods.status, 'problem');
+    assert.match(noPods.detail, /on no node, and without the right to create pods/);
+    assert.equal((await ns.cluster.core.listNamespacedPod({ namespace: ns.name })).items.length, 0);
   });
 
   it('no kubeconfig: a problem with its fix, cluster checks skipped, no stack trace, exit 1', async () => {

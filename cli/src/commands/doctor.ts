@@ -1,8 +1,7 @@
 // kdev doctor | version: renders core's checks; exit 1 when any check found a problem.
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { connect, isKdevError, runDoctor, serverVersion, type CheckResult } from '@kdev/core';
-import { globals, printJson, wantsJson } from '../context.js';
+import { cliVersion, globals, printJson, wantsJson } from '../context.js';
 
 const MARK: Record<CheckResult['status'], string> = { ok: '✓', problem: '✗', skipped: '-' };
 
@@ -11,15 +10,6 @@ function render(c: CheckResult): string {
   const lines = [`${MARK[c.status]} ${c.title}: ${first}`, ...rest.map((l) => `    ${l}`)];
   if (c.status === 'problem' && c.fix) lines.push(`    fix: ${c.fix}`);
   return `${lines.join('\n')}\n`;
-}
-
-/** The CLI's version, from its package.json. */
-function cliVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 export function registerDoctor(program: Command): void {

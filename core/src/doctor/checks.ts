@@ -73,30 +73,31 @@ export async function checkRights(cluster: Cluster): Promise<{ result: CheckResu
 }
 
 /** Is the sidecar image on a node already, else can a node pull it? */
-export async function checkImage(cluster: Cluster, canCreatePods: boolean, timeoutMs = 60_000): Promise<CheckResult> {
-  const base = { id: 'image', title: `sidecar image ${SIDECAR_IMAGE}` };
+export async function checkImage(cluster: Cluster, canCreatePods: boolean, opts: { image?: string; timeoutMs?: number } = {}): Promise<CheckResult> {
+  const image = opts.image ?? SIDECAR_IMAGE;
+  const base = { id: 'image', title: `sidecar image ${image}` };
   try {
     const nodes = await raw.listAs<V1Node>(cluster, { apiVersion: 'v1', plural: 'nodes' });
-    const on = nodes.items.filter((n) => (n.status?.images ?? []).some((i) => (i.names ?? []).some((name) => name === SIDECAR_IMAGE || name.endsWith(`/${SIDECAR_IMAGE}`))));
+    const on = nodes.items.filter((n) => (n.status?.images ?? []).some((i) => (i.names ?? []).some((name) => name === image || name.endsWith(`/${image}`))));
     if (on.length > 0) return { ...base, status: 'ok', detail: `present on node${on.length > 1 ? 's' : ''} ${on.map((n) => n.metadata?.name).join(', ')}` };
     if (nodes.items.length > 0 && !canCreatePods) {
-      return { ...base, status: 'problem', detail: 'on no node, and without the right to create pods a pull cannot be tried', fix: `Load ${SIDECAR_IMAGE} into the cluster's nodes (for the local cluster: npm run cluster:up).` };
+      return { ...base, status: 'problem', detail: 'on no node, and without the right to create pods a pull cannot be tried', fix: `Load ${image} into the cluster's nodes (for the local cluster: npm run cluster:up).` };
     }
   } catch (err) {
     if (kubeError(err, '').code !== 'FORBIDDEN') throw err;
     if (!canCreatePods) return { ...base, status: 'skipped', detail: 'cannot list nodes nor create pods: whether the image is present is unknown' };
   }
   // not seen on a node (or nodes not visible): a pull by a probe pod answers
-  const pod = await withProbePod(cluster, timeoutMs, async () => undefined);
+  const pod = await withProbePod(cluster, image, opts.timeoutMs ?? 60_000, async () => undefined);
   return pod.ok
     ? { ...base, status: 'ok', detail: 'a probe pod with it started (the nodes could not be listed: it is present on a node or pullable)' }
-    : { ...base, status: 'problem', detail: `a probe pod with it did not start: ${pod.reason}`, fix: `Make ${SIDECAR_IMAGE} available to the nodes (push it to a registry they reach, or load it into them).` };
+    : { ...base, status: 'problem', detail: `a probe pod with it did not start: ${pod.reason}`, fix: `Make ${image} available to the nodes (push it to a registry they reach, or load it into them).` };
 }
 
 const PROBE_PORT = 8080;
 const PROBE_ANSWER = 'kdev-doctor-ok';
 
-function probePod(namespace: string, name: string): V1Pod {
+function probePod(namespace: string, name: string, image: string): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -110,7 +111,7 @@ function probePod(namespace: string, name: string): V1Pod {
       containers: [
         {
           name: 'probe',
-          image: SIDECAR_IMAGE,
+          image,
           imagePullPolicy: 'IfNotPresent',
           command: ['node', '-e', `require('net').createServer((s) => { s.on('error', () => {}); s.end('${PROBE_ANSWER}'); }).listen(${PROBE_PORT})`],
           readinessProbe: { tcpSocket: { port: PROBE_PORT }, periodSeconds: 1 },
@@ -121,11 +122,11 @@ function probePod(namespace: string, name: string): V1Pod {
 }
 
 /** Runs `use` with a Ready probe pod, which is deleted afterwards. */
-async function withProbePod<R>(cluster: Cluster, timeoutMs: number, use: (name: string) => Promise<R>): Promise<{ ok: true; value: R } | { ok: false; reason: string }> {
+async function withProbePod<R>(cluster: Cluster, image: string, timeoutMs: number, use: (name: string) => Promise<R>): Promise<{ ok: true; value: R } | { ok: false; reason: string }> {
   const name = `kdev-doctor-${randomBytes(3).toString('hex')}`;
   const ns = cluster.namespace;
   try {
-    await raw.create(cluster, { apiVersion: 'v1', plural: 'pods', namespace: ns }, probePod(ns, name) as never);
+    await raw.create(cluster, { apiVersion: 'v1', plural: 'pods', namespace: ns }, probePod(ns, name, image) as never);
     await watchUntil<V1Pod, true>(cluster, {
       resource: { apiVersion: 'v1', plural: 'pods', namespace: ns },
       fieldSelector: `metadata.name=${name}`,
@@ -180,7 +181,7 @@ async function forwardOnce(cluster: Cluster, pod: string, timeoutMs: number): Pr
 export async function checkPortForward(cluster: Cluster, canForward: boolean, timeoutMs = 60_000): Promise<CheckResult> {
   const base = { id: 'portforward', title: 'port-forward' };
   if (!canForward) return { ...base, status: 'skipped', detail: 'skipped: the probe needs the rights to create pods and pods/portforward in this namespace, which are not both granted' };
-  const r = await withProbePod(cluster, timeoutMs, (pod) => forwardOnce(cluster, pod, 20_000));
+  const r = await withProbePod(cluster, SIDECAR_IMAGE, timeoutMs, (pod) => forwardOnce(cluster, pod, 20_000));
   return r.ok
     ? { ...base, status: 'ok', detail: 'a connection through a port-forward to a probe pod was answered' }
     : { ...base, status: 'problem', detail: `a port-forward to a probe pod failed: ${r.reason}`, fix: 'Check that the API server can reach the kubelet (port 10250) and that the nodes have socat/port-forward support in their runtime.' };
