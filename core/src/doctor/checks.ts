@@ -154,27 +154,25 @@ async function forwardOnce(cluster: Cluster, pod: string, timeoutMs: number): Pr
   const errs = new PassThrough();
   const input = new PassThrough();
   let text = '';
+  let timer: NodeJS.Timeout | undefined;
   const got = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer through the port-forward within ${timeoutMs / 1000} s`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`no answer through the port-forward within ${timeoutMs / 1000} s`)), timeoutMs);
     out.on('data', (c: Buffer) => {
       text += c.toString();
-      if (text.includes(PROBE_ANSWER)) {
-        clearTimeout(timer);
-        resolve(text);
-      }
+      if (text.includes(PROBE_ANSWER)) resolve(text);
     });
-    errs.on('data', (c: Buffer) => {
-      clearTimeout(timer);
-      reject(new Error(c.toString().trim()));
-    });
+    errs.on('data', (c: Buffer) => reject(new Error(c.toString().trim())));
   });
-  const conn = await new PortForward(cluster.kc, false).portForward(cluster.namespace, pod, [PROBE_PORT], out, errs, input);
+  got.catch(() => undefined); // awaited below; a failed portForward() call must not leave it unhandled
+  let conn: Awaited<ReturnType<PortForward['portForward']>> | undefined;
   try {
+    conn = await new PortForward(cluster.kc, false).portForward(cluster.namespace, pod, [PROBE_PORT], out, errs, input);
     return await got;
   } finally {
+    clearTimeout(timer);
     input.end();
     const ws = typeof conn === 'function' ? conn() : conn;
-    (ws as { close?: () => void } | null)?.close?.();
+    (ws as { close?: () => void } | null | undefined)?.close?.();
   }
 }
 
