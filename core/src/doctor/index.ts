@@ -5,7 +5,7 @@ import { checkNetworkPolicyEnforcement } from '../env/probe.js';
 import { connect, type Cluster, type ClusterOptions } from '../kube/client.js';
 import { isKdevError } from '../errors.js';
 import { checkImage, checkPortForward, checkRights, serverVersion, type CheckResult } from './checks.js';
-import { countFolders, INOTIFY_LIMIT_FILE, judgeWatchLimit, readWatchLimit } from './inotify.js';
+import { countFolders, HEADROOM, INOTIFY_LIMIT_FILE, judgeWatchLimit, readWatchLimit } from './inotify.js';
 
 export type { CheckResult, CheckStatus } from './checks.js';
 export type { MissingRight } from './rights.js';
@@ -30,9 +30,11 @@ export function checkInotify(local: string): CheckResult {
   const base = { id: 'inotify', title: 'inotify watch limit' };
   const limit = readWatchLimit();
   if (limit === undefined) return { ...base, status: 'skipped', detail: `${INOTIFY_LIMIT_FILE} does not exist (not Linux): nothing to check` };
-  const folders = countFolders(local);
+  // counting stops once the verdict cannot change (a home folder can hold millions)
+  const enough = Math.floor(limit / HEADROOM) + 1;
+  const folders = countFolders(local, enough);
   const verdict = judgeWatchLimit(folders, limit);
-  const detail = `${folders} folder${folders === 1 ? '' : 's'} in ${local} to watch; the limit is ${limit}`;
+  const detail = `${folders >= enough ? 'more than ' : ''}${folders >= enough ? folders - 1 : folders} folder${folders === 1 ? '' : 's'} in ${local} to watch; the limit is ${limit}`;
   if (verdict.ok) return { ...base, status: 'ok', detail };
   return {
     ...base,
