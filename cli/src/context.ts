@@ -1,5 +1,6 @@
 // What every command shares: the kubectl-style global options, the dev session (core's
 // DevLoop), how its events and errors are shown.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { connect, describeEvent, DevLoop, isKdevError, type AppEvent, type Cluster, type DevEvent } from '@kdev/core';
 
@@ -74,5 +75,14 @@ export function reportError(err: unknown, json: boolean): void {
     if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
   } else {
     process.stderr.write(`✗ unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+}
+
+/** The CLI's version, from its package.json. */
+export function cliVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
   }
 }

@@ -6,11 +6,12 @@ import { registerDev } from './commands/dev.js';
 import { registerSync } from './commands/sync.js';
 import { registerEnv } from './commands/env.js';
 import { registerSession } from './commands/session.js';
-import { reportError } from './context.js';
+import { registerDoctor } from './commands/doctor.js';
+import { cliVersion, reportError } from './context.js';
 
 const program = new Command('kdev')
   .description('develop inside a real Kubernetes cluster: dev mode, sync, run and debug, environments')
-  .version('0.1.0')
+  .version(cliVersion())
   .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
   .option('--context <name>', 'kubeconfig context to use')
   .option('-n, --namespace <name>', "namespace (default: the context's)")
@@ -22,6 +23,7 @@ registerDev(program);
 registerSync(program);
 registerEnv(program);
 registerSession(program);
+registerDoctor(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   reportError(err, program.opts<{ output?: string }>().output === 'json');

@@ -49,3 +49,5 @@ export { parseLease, type Lease } from './devmode/lease.js';
 export { LEASE_ANNOTATION } from './devmode/patch.js';
 export { ENV_LABEL, STATE_ANNOTATION, EXPIRES_ANNOTATION, OWNER_ANNOTATION, TEMPLATE_LABEL } from './env/types.js';
 export type { KubernetesObject, V1Pod, V1ContainerStatus } from '@kubernetes/client-node';
+export { runDoctor, checkInotify, NEEDED_RIGHTS, type DoctorOptions, type DoctorReport, type CheckResult, type CheckStatus, type MissingRight } from './doctor/index.js';
+export { serverVersion } from './doctor/checks.js';

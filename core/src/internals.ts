@@ -28,3 +28,7 @@ export {
   type SessionEvent, type SessionEventHandler, type ForwardState,
 } from './session/index.js';
 export * from './app/index.js';
+export { runDoctor, checkInotify, type DoctorOptions, type DoctorReport, type CheckResult, type CheckStatus } from './doctor/index.js';
+export { NEEDED_RIGHTS, allows, missingRights, describeRight, type Need, type MissingRight, type ResourceRule } from './doctor/rights.js';
+export { countFolders, judgeWatchLimit, readWatchLimit, HEADROOM } from './doctor/inotify.js';
+export { checkImage, checkPortForward, checkRights, serverVersion } from './doctor/checks.js';

@@ -191,6 +191,8 @@ async function readText(cluster: Cluster, path: string): Promise<string> {
 /** Raw calls; failures are thrown as ApiError (code, body) or network errors: wrap with kubeError. */
 export const raw = {
   get: (c: Cluster, p: ObjectPath) => send(c, 'GET', objectPath(p)) as Promise<RawObject>,
+  /** A GET of a path that is no object ("/version"). */
+  path: (c: Cluster, path: string) => send(c, 'GET', path),
   /** The same JSON seen through a client-node model type (nothing dropped; timestamps stay strings). */
   getAs: <T>(c: Cluster, p: ObjectPath) => send(c, 'GET', objectPath(p)) as Promise<T>,
   list: (c: Cluster, p: ObjectPath, selector?: string | ListOptions) =>
