@@ -35,7 +35,7 @@ export class H2Proxy {
       settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderSize },
     });
     this.server.on('stream', (stream, headers) => this.forward(stream, headers));
-    this.server.on('sessionError', () => undefined);
+    this.server.on('sessionError', (e) => log('h2 session error: ' + e.message));
     this.server.on('session', (s) => {
       s.setTimeout(limits.idleTimeoutMs, () => s.close());
       s.on('error', () => undefined);

@@ -2,6 +2,7 @@
 // each connection: the HTTP/2 preface goes to the h2c proxy, anything else to the HTTP/1.1
 // proxy. A tcp port pipes each connection to the next default upstream, untouched.
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { Chooser } from './choose.js';
 import { H2Proxy } from './h2.js';
 import { Http1Proxy } from './http1.js';
@@ -114,8 +115,9 @@ export class Router {
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.pause();
+      if (h2) return void l.h2!.server.emit('connection', replayed(socket, seen));
       socket.unshift(seen);
-      (h2 ? l.h2!.server : l.http1!.server).emit('connection', socket);
+      l.http1!.server.emit('connection', socket);
       socket.resume();
     };
     const onEnd = () => {
@@ -155,6 +157,26 @@ export class Router {
     })));
     this.listeners.length = 0;
   }
+}
+
+/** The socket as a plain Duplex that first replays `seen`. node:http2 reads a net.Socket's
+ *  handle directly, past anything put back with unshift(); a Duplex it reads as a stream. */
+function replayed(socket: Socket, seen: Buffer): Duplex {
+  const d = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk: Buffer, _enc, cb) => void socket.write(chunk, cb),
+    final: (cb) => void socket.end(cb),
+    destroy: (err, cb) => {
+      socket.destroy();
+      cb(err);
+    },
+  });
+  d.push(seen);
+  socket.on('data', (c: Buffer) => d.push(c) || socket.pause());
+  socket.on('end', () => d.push(null));
+  socket.on('close', () => d.destroy());
+  d.on('error', () => undefined);
+  return d;
 }
 
 function sameListen(a: PortTable, b: PortTable): boolean {
