@@ -25,6 +25,14 @@ function forwardable(h: IncomingHttpHeaders, keepPseudo: string[]): OutgoingHttp
   return out;
 }
 
+function headerListSize(h: IncomingHttpHeaders): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(h)) {
+    for (const item of Array.isArray(v) ? v : [v]) n += k.length + String(item).length + 32;
+  }
+  return n;
+}
+
 export class H2Proxy {
   readonly server: Http2Server;
   private readonly sessions = new Map<string, ClientHttp2Session>();
@@ -57,8 +65,14 @@ export class H2Proxy {
   }
 
   private forward(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    const choice = this.chooser.choose(headers);
     stream.on('error', () => undefined);
+    // SETTINGS_MAX_HEADER_LIST_SIZE is only advice to the peer: the size (as HPACK counts it)
+    // is checked here
+    if (headerListSize(headers) > this.limits.maxHeaderSize) {
+      stream.respond({ ':status': 431 }, { endStream: true });
+      return;
+    }
+    const choice = this.chooser.choose(headers);
     let up: ClientHttp2Stream;
     const fail = (err: Error) => {
       if (stream.destroyed) return;

@@ -52,7 +52,19 @@ export class Http1Proxy {
     return a;
   }
 
+  /** Timers that cut off a connection whose first request head is late, by socket. */
+  readonly firstRequest = new WeakMap<object, NodeJS.Timeout>();
+
+  private headArrived(req: IncomingMessage): void {
+    const t = this.firstRequest.get(req.socket);
+    if (t) {
+      clearTimeout(t);
+      this.firstRequest.delete(req.socket);
+    }
+  }
+
   private forward(req: IncomingMessage, res: ServerResponse): void {
+    this.headArrived(req);
     const choice = this.chooser.choose(req.headers);
     const { upstream } = choice;
     const up = request({
@@ -85,6 +97,8 @@ export class Http1Proxy {
   }
 
   private upgrade(req: IncomingMessage, client: Socket, head: Buffer): void {
+    this.headArrived(req);
+    client.setTimeout(0);
     const choice = this.chooser.choose(req.headers);
     client.on('error', () => upstream.destroy());
     const upstream = connect({ host: choice.upstream.host, port: choice.upstream.port });

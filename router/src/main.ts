@@ -2,7 +2,8 @@
 // environment: KDEV_ROUTER_TABLE (the table's path, when not given as the argument; default
 // /kdev/router/table.json), KDEV_ROUTER_HOST (listen address, default all), and the limits
 // KDEV_ROUTER_MAX_HEADER_BYTES, KDEV_ROUTER_MAX_CONNECTIONS, KDEV_ROUTER_CONNECT_TIMEOUT_MS,
-// KDEV_ROUTER_IDLE_TIMEOUT_MS, KDEV_ROUTER_MAX_STREAMS, KDEV_ROUTER_POLL_MS.
+// KDEV_ROUTER_IDLE_TIMEOUT_MS, KDEV_ROUTER_HEADERS_TIMEOUT_MS, KDEV_ROUTER_MAX_STREAMS,
+// KDEV_ROUTER_POLL_MS.
 import { Router } from './router.js';
 import type { Limits } from './limits.js';
 
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   set('maxConnections', 'KDEV_ROUTER_MAX_CONNECTIONS');
   set('connectTimeoutMs', 'KDEV_ROUTER_CONNECT_TIMEOUT_MS');
   set('idleTimeoutMs', 'KDEV_ROUTER_IDLE_TIMEOUT_MS');
+  set('headersTimeoutMs', 'KDEV_ROUTER_HEADERS_TIMEOUT_MS');
   set('maxConcurrentStreams', 'KDEV_ROUTER_MAX_STREAMS');
   const tablePath = process.argv[2] ?? process.env.KDEV_ROUTER_TABLE ?? '/kdev/router/table.json';
   const router = new Router({ tablePath, host: process.env.KDEV_ROUTER_HOST || undefined, limits, pollMs: num('KDEV_ROUTER_POLL_MS'), log });

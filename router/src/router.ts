@@ -117,6 +117,12 @@ export class Router {
       socket.pause();
       if (h2) return void l.h2!.server.emit('connection', replayed(socket, seen));
       socket.unshift(seen);
+      // the first request's head must be complete in time (http.Server's own headersTimeout is
+      // enforced only for servers that listen themselves); later ones are bounded by the
+      // keep-alive idle timeout
+      const head = setTimeout(() => socket.destroy(), this.limits.headersTimeoutMs);
+      l.http1!.firstRequest.set(socket, head);
+      socket.once('close', () => clearTimeout(head));
       l.http1!.server.emit('connection', socket);
       socket.resume();
     };
