@@ -69,13 +69,14 @@ export class Http1Proxy {
     const { upstream } = choice;
     const up = request({
       host: upstream.host, port: upstream.port, method: req.method, path: req.url, headers: endToEnd(req.headers),
-      agent: this.agent(upstream), timeout: this.limits.connectTimeoutMs,
+      agent: this.agent(upstream),
     });
     up.on('socket', (s) => {
-      if (!s.connecting) return up.setTimeout(0);
-      s.once('connect', () => up.setTimeout(0));
+      if (!s.connecting) return; // a kept-alive connection
+      const timer = setTimeout(() => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), this.limits.connectTimeoutMs);
+      s.once('connect', () => clearTimeout(timer));
+      s.once('close', () => clearTimeout(timer));
     });
-    up.on('timeout', () => up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
     up.on('response', (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.statusMessage, endToEnd(ur.headers));
       ur.pipe(res);
