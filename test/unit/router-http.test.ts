@@ -122,7 +122,7 @@ describe('router: HTTP/1.1', { timeout: 120_000 }, () => {
       s.on('data', (d: Buffer) => (got += d.toString()));
       s.on('error', () => undefined);
       s.write(text);
-      await Promise.race([once(s, 'close'), new Promise((res) => setTimeout(res, 3000))]);
+      await Promise.race([once(s, 'close'), new Promise((res) => setTimeout(res, 3000).unref())]);
       s.destroy();
       return got;
     };

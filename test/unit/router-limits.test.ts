@@ -10,7 +10,7 @@ import { get, h2Upstream, httpUpstream, startRouter, type TestRouter, type Upstr
 
 function closedWithin(s: Socket, ms: number): Promise<boolean> {
   if (s.destroyed) return Promise.resolve(true);
-  return Promise.race([once(s, 'close').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+  return Promise.race([once(s, 'close').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 }
 
 describe('router: limits', { timeout: 60_000 }, () => {
