@@ -31,7 +31,10 @@ export class Http1Proxy {
   private readonly agents = new Map<string, Agent>();
 
   constructor(private readonly chooser: Chooser, private readonly limits: Limits, private readonly log: Log) {
-    this.server = createServer({ maxHeaderSize: limits.maxHeaderSize, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.idleTimeoutMs });
+    // (its headersTimeout is checked only for a server that listens itself: see router.ts)
+    this.server = createServer({ maxHeaderSize: limits.maxHeaderSize });
+    this.server.keepAliveTimeout = limits.idleTimeoutMs;
+    this.server.requestTimeout = 0;
     this.server.on('request', (req, res) => this.forward(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket as Socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
