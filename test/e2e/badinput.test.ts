@@ -136,7 +136,7 @@ describe('bad input: clear errors, exit 1, nothing changed', () => {
     { name: 'port-forward stop 70000', args: () => ['port-forward', 'stop', '70000'], message: /localPort 70000: more than 65535/, hint: /from 1 to 65535/ },
     { name: 'env kubeconfig --duration 5', args: (n) => ['env', 'kubeconfig', n, '--duration', '5'], message: /--duration 5: less than 600/, hint: /Give --duration a whole number from 600/ },
     // 5. env create --set, checked before the namespace exists
-    { name: 'env create --set replicas=abc', args: () => ['env', 'create', envName, '-t', 'hello', '--set', 'replicas=abc'], message: /--set replicas=abc: not a whole number/, hint: /Parameter "replicas" of template "hello" takes a whole number/, also: noEnv },
+    { name: 'env create --set replicas=abc', args: () => ['env', 'create', envName, '-t', 'hello', '--set', 'replicas=abc'], message: /--set replicas=abc: expected an integer/, hint: /Parameter "replicas" of template "hello" takes an integer/, also: noEnv },
     { name: 'env create --set replicas=-1', args: () => ['env', 'create', envName, '-t', 'hello', '--set', 'replicas=-1'], message: /Deployment\/\w+ has replicas -1, not a whole number of at least 0/, hint: /It comes from --set replicas=-1/, also: noEnv },
     { name: 'env create --set quota.pods=lots', args: () => ['env', 'create', envName, '-t', 'hello', '--set', 'quota.pods=lots'], message: /--set quota\.pods=lots: not a Kubernetes quantity/, hint: /500m, 256Mi/, also: noEnv },
     { name: 'env create --set limits.default.memory=12GB', args: () => ['env', 'create', envName, '-t', 'hello', '--set', 'limits.default.memory=12GB'], message: /--set limits\.default\.memory=12GB: not a Kubernetes quantity/, hint: /256Mi or 2Gi/, also: noEnv },

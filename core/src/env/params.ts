@@ -18,6 +18,11 @@ export function paramType(p: Pick<TemplateParameter, 'type' | 'default'>): Param
 
 const ARTICLE: Record<ParamType, string> = { string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false', quantity: 'a Kubernetes quantity (e.g. 500m, 2Gi)' };
 
+/** What a parameter takes, in words ("an integer"), for hints. */
+export function paramTypeWords(p: Pick<TemplateParameter, 'type' | 'default'>): string {
+  return ARTICLE[paramType(p)];
+}
+
 /** Why a typed value does not fit its parameter, or undefined when it does. */
 export function paramProblem(p: TemplateParameter, value: ParamValue): string | undefined {
   const type = paramType(p);

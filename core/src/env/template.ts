@@ -11,7 +11,7 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { KdevError } from '../errors.js';
 import { checkQuantity, checkWorkloadValues } from './values.js';
 import { configSchema, type DevConfig, type DevEntry } from '../config/schema.js';
-import { coerceParam, parametersJsonSchema, paramProblem, type ParamValue } from './params.js';
+import { coerceParam, parametersJsonSchema, paramProblem, paramTypeWords, type ParamValue } from './params.js';
 import { helmHook, renderChart, renderKustomize, renderManifests, type PayloadKind, type RenderedDoc } from './render.js';
 import {
   BUILTIN_PARAMS,
@@ -420,8 +420,9 @@ function setParameter(template: LoadedTemplate, key: string, text: string): Para
   const c = coerceParam(p, text);
   if ('value' in c) return c.value;
   const line = lineIn(template, ['parameters', key]);
-  const allowed = p.enum ? `one of ${p.enum.join(', ')}` : p.description ?? '';
-  throw new KdevError('INVALID', `--set ${key}=${text}: ${c.problem} (${template.file}${line ? `:${line}` : ''}: parameters.${key})`, `${key}${allowed ? `: ${allowed}` : ''}. See \`kdev env create --help-template ${template.spec.name}\`.`);
+  const allowed = p.enum ? `one of ${p.enum.join(', ')}` : (p.description ?? '').replace(/\.$/, '');
+  const what = `Parameter "${key}" of template "${template.spec.name}" takes ${paramTypeWords(p)}${allowed ? ` (${allowed})` : ''}`;
+  throw new KdevError('INVALID', `--set ${key}=${text}: ${c.problem} (${template.file}${line ? `:${line}` : ''}: parameters.${key})`, `${what}. See \`kdev env create --help-template ${template.spec.name}\`.`);
 }
 
 function resolveValues(template: LoadedTemplate, opts: PlanOptions): Values {
