@@ -193,6 +193,8 @@ describe('dev mode: kills at chosen moments, and a forbidden start', () => {
       { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
       { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['pods', 'configmaps', 'events'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+      // the sync sidecar's token (the Secret kdev-sync-token)
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create'] },
     ]);
     const rv = (await read(cluster, 'deployment/web')).metadata?.resourceVersion;
     // The HPA controller writes its status every few seconds: spec and annotations are what kdev could change.
