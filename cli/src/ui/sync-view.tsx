@@ -53,6 +53,20 @@ function SyncLine({ loop, header }: { loop: DevLoop; header: string }) {
   );
 }
 
-export function renderSync(loop: DevLoop, header: string): Instance {
-  return render(<SyncLine loop={loop} header={header} />, { stdout: process.stderr, patchConsole: false });
+/**
+ * The live line where a person watches (a terminal, not CI); elsewhere (CI logs, a pipe)
+ * ink would print only the last frame at exit, so each change is a plain line as it happens.
+ */
+export function renderSync(loop: DevLoop, header: string): Pick<Instance, 'unmount'> {
+  if (process.stderr.isTTY && !process.env.CI) return render(<SyncLine loop={loop} header={header} />, { stdout: process.stderr, patchConsole: false });
+  process.stderr.write(`${header}\n`);
+  let view: View = { state: 'connecting', text: 'connecting …' };
+  let last = '';
+  const off = loop.on((e) => {
+    view = next(view, e);
+    const line = view.state === 'idle' ? 'synced' : `${view.text}${view.hint ? ` (hint: ${view.hint})` : ''}`;
+    if (line !== last && line !== '') process.stderr.write(`● ${line}\n`);
+    last = line;
+  });
+  return { unmount: off };
 }
