@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Exec, type V1Pod } from '@kubernetes/client-node';
-import { SyncSession, connect, ensureSidecarConfigMap, execCapture, syncSidecarParts, watchUntil, type Cluster } from '@kdev/core/internals';
+import { SyncSession, connect, ensureSidecarConfigMap, execCapture, watchUntil, type Cluster } from '@kdev/core/internals';
+import { sidecarDeployment } from '@kdev/test/lib/sync.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const APP = 'sync-bench';
@@ -228,38 +229,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'kdev-bench-sync-'));
   try {
     await ensureSidecarConfigMap(cluster, nsName);
-    const parts = syncSidecarParts();
-    await cluster.apps.createNamespacedDeployment({
-      namespace: nsName,
-      body: {
-        metadata: { name: APP },
-        spec: {
-          replicas: 1,
-          strategy: { type: 'Recreate' },
-          selector: { matchLabels: { app: APP } },
-          template: {
-            metadata: { labels: { app: APP } },
-            spec: {
-              terminationGracePeriodSeconds: 1,
-              volumes: parts.volumes,
-              containers: [
-                {
-                  name: 'dev',
-                  image: 'kdev.local/node:18',
-                  imagePullPolicy: 'IfNotPresent',
-                  command: ['node', '-e', 'setInterval(() => {}, 1 << 30)'],
-                  volumeMounts: [
-                    { name: 'kdev-src', mountPath: '/app' },
-                    { name: 'kdev-ctl', mountPath: '/kdev/ctl' },
-                  ],
-                },
-                parts.container,
-              ],
-            },
-          },
-        },
-      },
-    });
+    await cluster.apps.createNamespacedDeployment({ namespace: nsName, body: sidecarDeployment(APP, ['node', '-e', 'setInterval(() => {}, 1 << 30)']) });
     let pod = await waitReady(cluster);
     const tree = join(work, 'tree');
     console.log(`generating ${FILES} files (${(FILES * FILE_BYTES) / 1e6} MB)…`);

@@ -7,10 +7,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Duplex } from 'node:stream';
-import { ensureSidecarConfigMap, ensureSyncToken, execCapture, portForwardTransport, syncSidecarParts, type Cluster, type SyncTransport } from '@kdev/core/internals';
+import { ensureSidecarConfigMap, ensureSyncToken, execCapture, portForwardTransport, type Cluster, type SyncTransport } from '@kdev/core/internals';
 import { FRAME_DATA, FRAME_JSON, FrameDecoder, MAX_JSON_TO_SIDECAR, STAGING_DIR, encodeJson, parseMessage, type Entry, type ServerMessage } from '@kdev/sync-sidecar';
 import { containerCgroup, sampleCgroupPeak } from '../lib/cgroup.js';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';
+import { sidecarDeployment } from '../lib/sync.js';
 import { batchFrames, countDiff, dirEntry, fileEntry, hello, linkEntry, manifestFrames, paxEntry, tarOf } from '../lib/tar-craft.js';
 
 const APP = 'sync-hostile';
@@ -114,7 +115,6 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
     cluster = ns.cluster;
     await ensureSidecarConfigMap(cluster, ns.name);
     token = await ensureSyncToken(cluster, ns.name);
-    const parts = syncSidecarParts();
     // the app (root) plants escapes in the synced folder and canaries outside it
     const plant = [
       // an app that shares its folders (umask 0): a stricter one keeps sync out of them (PROTOCOL.md)
@@ -125,36 +125,7 @@ describe('the sync sidecar under attack, through a port-forward', { timeout: 900
       'touch /kdev/ctl/marker; touch /tmp/ready',
       'exec sleep 100000',
     ].join('; ');
-    await cluster.apps.createNamespacedDeployment({
-      namespace: ns.name,
-      body: {
-        metadata: { name: APP },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: APP } },
-          template: {
-            metadata: { labels: { app: APP }, annotations: parts.podAnnotations },
-            spec: {
-              terminationGracePeriodSeconds: 1,
-              volumes: parts.volumes,
-              containers: [
-                {
-                  name: 'dev',
-                  image: 'kdev.local/node:18',
-                  imagePullPolicy: 'IfNotPresent',
-                  command: ['sh', '-c', plant],
-                  volumeMounts: [
-                    { name: 'kdev-src', mountPath: '/app' },
-                    { name: 'kdev-ctl', mountPath: '/kdev/ctl' },
-                  ],
-                },
-                parts.container,
-              ],
-            },
-          },
-        },
-      },
-    });
+    await cluster.apps.createNamespacedDeployment({ namespace: ns.name, body: sidecarDeployment(APP, ['sh', '-c', plant]) });
     pod = (await waitPodReady(cluster, `app=${APP}`)).metadata!.name!;
     for (let i = 0; i < 100; i++) {
       const r = await execCapture(cluster, pod, 'dev', ['sh', '-c', 'test -e /tmp/ready && echo yes || true']);

@@ -1,14 +1,14 @@
-// File sync end to end on the real local cluster: a Deployment built with syncSidecarParts(),
+// File sync end to end on the real local cluster: a Deployment built with sidecarDeployment() (test/lib/sync.ts),
 // the sidecar's code from its ConfigMap, a port-forward, and the client session.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, cp, mkdir, rename, rm, symlink, writeFile, readFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SyncSession, ensureSidecarConfigMap, execCapture, portForwardTransport, syncSidecarParts, type Cluster, type SyncSessionOptions, type SyncTransport } from '@kdev/core/internals';
+import { SyncSession, ensureSidecarConfigMap, execCapture, portForwardTransport, type Cluster, type SyncSessionOptions, type SyncTransport } from '@kdev/core/internals';
 import { STAGING_DIR } from '@kdev/sync-sidecar';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';
-import { listingHash, tempDir, treeListing } from '../lib/sync.js';
+import { listingHash, sidecarDeployment, tempDir, treeListing } from '../lib/sync.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const APP = 'sync-e2e';
@@ -113,39 +113,7 @@ describe('file sync on the local cluster', { timeout: 180_000 }, () => {
     const again = await ensureSidecarConfigMap(cluster, ns.name);
     assert.equal(first.changed, true);
     assert.equal(again.changed, false, 'unchanged code is not written again');
-    const parts = syncSidecarParts();
-    await cluster.apps.createNamespacedDeployment({
-      namespace: ns.name,
-      body: {
-        metadata: { name: APP },
-        spec: {
-          replicas: 1,
-          strategy: { type: 'Recreate' },
-          selector: { matchLabels: { app: APP } },
-          template: {
-            metadata: { labels: { app: APP }, annotations: parts.podAnnotations },
-            spec: {
-              terminationGracePeriodSeconds: 1,
-              volumes: parts.volumes,
-              containers: [
-                {
-                  name: 'dev',
-                  image: 'kdev.local/node:18',
-                  imagePullPolicy: 'IfNotPresent',
-                  command: ['node', '-e', 'setInterval(() => {}, 1 << 30)'],
-                  workingDir: '/app',
-                  volumeMounts: [
-                    { name: 'kdev-src', mountPath: '/app' },
-                    { name: 'kdev-ctl', mountPath: '/kdev/ctl' },
-                  ],
-                },
-                parts.container,
-              ],
-            },
-          },
-        },
-      },
-    });
+    await cluster.apps.createNamespacedDeployment({ namespace: ns.name, body: sidecarDeployment(APP, ['node', '-e', 'setInterval(() => {}, 1 << 30)'], '/app') });
     await currentPod();
     // a real source tree: this repository's own sources, with a .gitignore and junk to ignore
     local = tempDir('e2e-src');

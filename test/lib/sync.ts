@@ -5,6 +5,8 @@ import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { syncSidecarParts } from '@kdev/core/internals';
 
 /** Two connected in-memory duplex streams. */
 export function duplexPair(): [Duplex, Duplex] {
@@ -76,4 +78,42 @@ export function chownTree(root: string, uid = 65534): void {
     chownSync(p, uid, uid);
     if (st.isDirectory()) chownTree(p, uid);
   }
+}
+
+/**
+ * A Deployment of one container `dev` (the Node image, running `command`) with kdev's sync
+ * sidecar beside it, the source volume at /app and the control volume at /kdev/ctl: a dev
+ * pod built by hand, for tests and benchmarks that drive the sidecar directly.
+ */
+export function sidecarDeployment(name: string, command: string[], workingDir?: string): V1Deployment {
+  const parts = syncSidecarParts();
+  return {
+    metadata: { name },
+    spec: {
+      replicas: 1,
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name }, annotations: parts.podAnnotations },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          volumes: parts.volumes,
+          containers: [
+            {
+              name: 'dev',
+              image: 'kdev.local/node:18',
+              imagePullPolicy: 'IfNotPresent',
+              command,
+              ...(workingDir ? { workingDir } : {}),
+              volumeMounts: [
+                { name: 'kdev-src', mountPath: '/app' },
+                { name: 'kdev-ctl', mountPath: '/kdev/ctl' },
+              ],
+            },
+            parts.container,
+          ],
+        },
+      },
+    },
+  };
 }
