@@ -583,11 +583,20 @@ export interface GcOptions {
  * labelled as kdev's are considered, and by default only the caller's own, so one team's
  * CI schedule never collects another's environments; `all` widens it to everyone's.
  */
-export async function gcEnvironments(cluster: Cluster, opts: GcOptions = {}): Promise<GcResult> {
-  const now = (opts.now ?? new Date()).getTime();
+/**
+ * The environments a cluster-wide command (gc, sleep-idle) acts on: the caller's own (or
+ * `owner`'s), every one with `all`. `owner` is undefined for all.
+ */
+export async function scopedEnvironments(cluster: Cluster, opts: { all?: boolean; owner?: string }): Promise<{ envs: EnvironmentInfo[]; owner?: string }> {
   const owner = opts.all ? undefined : await resolveOwner(cluster, opts.owner);
   // The owner label is a shortened form of the name: the annotation decides.
-  const all = (await listEnvironments(cluster, { owner })).filter((e) => owner === undefined || e.owner === owner);
+  const envs = (await listEnvironments(cluster, { owner })).filter((e) => owner === undefined || e.owner === owner);
+  return { envs, owner };
+}
+
+export async function gcEnvironments(cluster: Cluster, opts: GcOptions = {}): Promise<GcResult> {
+  const now = (opts.now ?? new Date()).getTime();
+  const { envs: all, owner } = await scopedEnvironments(cluster, opts);
   const doomed = all.filter(
     (e) => e.state !== 'terminating' && ((e.expires !== undefined && e.expires.getTime() <= now) || (e.state === 'creating' && now - e.created.getTime() > STALE_CREATE_MS)),
   );

@@ -7,8 +7,7 @@ import type { Cluster } from '../kube/client.js';
 import { raw } from '../kube/raw.js';
 import { parseLease } from '../devmode/lease.js';
 import { LEASE_ANNOTATION } from '../devmode/patch.js';
-import { infoOf, listEnvironments, patchNamespaceAnnotations, sleepEnvironment, wakeEnvironment } from './environment.js';
-import { resolveOwner } from './access.js';
+import { infoOf, scopedEnvironments, patchNamespaceAnnotations, sleepEnvironment, wakeEnvironment } from './environment.js';
 import { ACTIVITY_ANNOTATION, type EnvironmentInfo, type ProgressListener } from './types.js';
 
 /** Where dev leases live: the workloads a dev session patches or copies. */
@@ -82,9 +81,7 @@ export interface SleepIdleResult {
 export async function sleepIdleEnvironments(cluster: Cluster, opts: { idleMs: number; all?: boolean; dryRun?: boolean; now?: Date; onProgress?: ProgressListener }): Promise<SleepIdleResult> {
   const now = (opts.now ?? new Date()).getTime();
   // The same scope as gc: the caller's own environments unless `all`.
-  const owner = opts.all ? undefined : await resolveOwner(cluster);
-  const mine = (await listEnvironments(cluster, { owner })).filter((e) => owner === undefined || e.owner === owner);
-  const all = await Promise.all(mine.map((e) => withDevActivity(cluster, e)));
+  const all = await Promise.all((await scopedEnvironments(cluster, opts)).envs.map((e) => withDevActivity(cluster, e)));
   const idle = all.filter((e) => e.state === 'ready' && now - e.lastActivity.getTime() >= opts.idleMs);
   if (!opts.dryRun) for (const e of idle) await sleepEnvironment(cluster, e.name, { onProgress: opts.onProgress });
   return { slept: idle, kept: all.filter((e) => !idle.includes(e)) };
