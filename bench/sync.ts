@@ -11,7 +11,7 @@
 //   them goes first alternating per round); the result is the median of the rounds
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Exec, type V1Pod } from '@kubernetes/client-node';
 import { SyncSession, connect, ensureSidecarConfigMap, execCapture, watchUntil, type Cluster } from '@kdev/core/internals';
 import { sidecarDeployment } from '@kdev/test/lib/sync.js';
+import { cgroupAnonMb, containerCgroup, sampleCgroupPeak } from '@kdev/test/lib/cgroup.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const APP = 'sync-bench';
@@ -89,42 +90,6 @@ async function sidecarMemory(cluster: Cluster, pod: string): Promise<{ rss: numb
   const r = await execCapture(cluster, pod, 'kdev-sync', ['cat', '/proc/1/status']);
   const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(r.stdout)?.[1] ?? NaN);
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
-}
-
-/**
- * The memory cgroup of the pod's sidecar container on this node (the bench runs on the local
- * cluster's only node): kubepods/<qos>/pod<uid>/<container id>, cgroup v1 or v2.
- */
-async function sidecarCgroup(cluster: Cluster, pod: string): Promise<string> {
-  const p = await cluster.core.readNamespacedPod({ name: pod, namespace: cluster.namespace });
-  const id = p.status?.containerStatuses?.find((c) => c.name === 'kdev-sync')?.containerID?.replace(/^[a-z]+:\/\//, '');
-  const uid = p.metadata?.uid;
-  if (!id || !uid) throw new Error(`no container id for kdev-sync in ${pod}`);
-  for (const base of ['/sys/fs/cgroup/memory/kubepods', '/sys/fs/cgroup/kubepods']) {
-    for (const qos of ['', 'burstable', 'besteffort']) {
-      const dir = join(base, qos, `pod${uid}`, id);
-      if (existsSync(join(dir, 'memory.stat'))) return dir;
-    }
-  }
-  throw new Error(`the memory cgroup of container ${id} was not found under /sys/fs/cgroup`);
-}
-
-/** A container's RSS as the kubelet reports it (rssBytes): the cgroup's anonymous memory, MB. */
-function cgroupRss(dir: string): number {
-  const stat = readFileSync(join(dir, 'memory.stat'), 'utf8');
-  const v1 = /^rss (\d+)$/m.exec(stat); // cgroup v1
-  const v2 = /^anon (\d+)$/m.exec(stat); // cgroup v2
-  return Number((v1 ?? v2)?.[1] ?? NaN) / 1048576;
-}
-
-/** Samples cgroupRss every 20 ms until stopped; returns the highest sample. */
-function sampleCgroupRss(dir: string): () => number {
-  let peak = cgroupRss(dir);
-  const timer = setInterval(() => (peak = Math.max(peak, cgroupRss(dir))), 20);
-  return () => {
-    clearInterval(timer);
-    return Math.max(peak, cgroupRss(dir));
-  };
 }
 
 /** VmRSS of a Node 18 process that does nothing, in the same image: the floor under any sidecar. */
@@ -246,12 +211,12 @@ async function main(): Promise<void> {
         await cluster.core.deleteNamespacedPod({ name: pod, namespace: nsName, gracePeriodSeconds: 0 });
         pod = await waitReady(cluster, pod);
       }
-      const cgroup = await sidecarCgroup(cluster, pod);
+      const cgroup = await containerCgroup(cluster, cluster.namespace, pod, 'kdev-sync');
       // alternate which goes first: the first run after a pod switch shares the node with the
       // old pod's teardown (its volume and container layers being deleted)
       const kdevFirst = r % 2 === 0;
       let b = kdevFirst ? 0 : await tarPipe(cluster, pod, tree, `/tmp/base-first-${r}`);
-      const stopSampling = sampleCgroupRss(cgroup);
+      const stopSampling = sampleCgroupPeak(cgroup);
       const k = await kdevSync(cluster, pod, tree);
       const peak = stopSampling();
       first.kdev.push(k);
@@ -261,7 +226,7 @@ async function main(): Promise<void> {
       first.baseline.push(b);
       console.log(`firstsync round ${r + 1}: kdev ${k.toFixed(0)} ms, baseline ${b.toFixed(0)} ms, sidecar container RSS peak ${peak.toFixed(1)} MB (process VmHWM ${mem.hwm.toFixed(1)})`);
       await new Promise((res) => setTimeout(res, 5000));
-      const idle = cgroupRss(cgroup);
+      const idle = cgroupAnonMb(cgroup);
       const proc = await sidecarMemory(cluster, pod);
       idles.push(idle);
       processDetail.push({ vm_hwm: round1(mem.hwm), idle_vm_rss: round1(proc.rss), idle_anon: round1(proc.anon), idle_file: round1(proc.file) });
