@@ -13,9 +13,11 @@ import { KEYS } from '@kdev/templates/meeting/src/scheduler/store.js';
 import { assertLocalTarget } from '@kdev/templates/tools/deploy.js';
 import { CONTAINERD_SOCK } from '../cluster/config.js';
 import { tempNamespace } from '../lib/cluster.js';
-import { assertPlacedOnce, busyReplicas, deployScheduler, readAnswers } from '../lib/scheduler.js';
+import { assertPlacedOnce, busyReplicas, deployScheduler, queueRequests, readAnswers } from '../lib/scheduler.js';
 
-const REQUESTS = 100_000;
+/** Queued before the replicas start; more are fed, up to POOL, until the replica is stopped. */
+const FIRST = 50_000;
+const POOL = 300_000;
 /** The scheduler's defaults: a replica silent for 15 s is swept by a sweep every 5 s. */
 const PAUSE_MS = 24_000;
 
@@ -29,9 +31,9 @@ function containerPids(containerId: string): number[] {
     .filter((p) => Number.isInteger(p) && p > 1);
 }
 
-async function stats(ip: string): Promise<{ fenced: number; requeued: number; replica: string }> {
+async function stats(ip: string): Promise<{ fenced: number; requeued: number; replica: string; storeId: string }> {
   assertLocalTarget(ip);
-  return (await (await fetch(`http://${ip}:8080/stats`)).json()) as { fenced: number; requeued: number; replica: string };
+  return (await (await fetch(`http://${ip}:8080/stats`)).json()) as { fenced: number; requeued: number; replica: string; storeId: string };
 }
 
 describe('scheduler replica silent past the sweep window', { timeout: 300_000 }, () => {
@@ -56,13 +58,32 @@ describe('scheduler replica silent past the sweep window', { timeout: 300_000 },
   });
 
   it('loses its claim: every request answered exactly once, none placed twice', { skip: existsSync(CONTAINERD_SOCK) ? false : "stops a container's process found through the local cluster's containerd" }, async () => {
-    const requests = makeRequests(REQUESTS, 11, 'fence');
+    const pool = makeRequests(POOL, 11, 'fence');
+    let sent = FIRST;
     // once both replicas are busy, stop one (its process keeps its state and its connection)
-    const { pods, container } = await busyReplicas(ns.cluster, redis, requests);
+    const { pods, container } = await busyReplicas(ns.cluster, redis, pool.slice(0, sent));
     const [victim, other] = pods;
-    stopped = containerPids(container);
-    assert.ok(stopped.length > 0, `container ${container} has a process`);
-    for (const pid of stopped) process.kill(pid, 'SIGSTOP');
+    const victimStore = (await stats(victim!.status!.podIP!)).storeId;
+    const pids = containerPids(container);
+    assert.ok(pids.length > 0, `container ${container} has a process`);
+    // Stop it at a moment it holds requests (its store is listed in sched:takers): a replica
+    // that took nothing in its last two exchanges holds nothing a sweep could put back, and
+    // is not fenced. The queue is kept fed meanwhile, since two replicas drain it in seconds
+    // on a quiet machine; if the moment was wrong, continue it and try again.
+    for (let attempt = 0; ; attempt++) {
+      if (Number(await redis.call('LLEN', KEYS.queue)) < 5000 && sent < pool.length) {
+        await queueRequests(redis, pool.slice(sent, sent + 5000));
+        sent = Math.min(sent + 5000, pool.length);
+      }
+      stopped = pids;
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      if ((await redis.call('ZSCORE', KEYS.takers, victimStore)) !== null) break;
+      for (const pid of pids) process.kill(pid, 'SIGCONT');
+      stopped = [];
+      assert.ok(attempt < 50, `the replica held requests at one of 50 moments (queue ${String(await redis.call('LLEN', KEYS.queue))})`);
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+    }
+    const requests = pool.slice(0, sent);
     const heldAt = Number(await redis.call('HLEN', KEYS.leases));
     assert.equal(heldAt, 2, 'both replicas hold a lease');
     await new Promise((r) => setTimeout(r, PAUSE_MS));
@@ -73,7 +94,7 @@ describe('scheduler replica silent past the sweep window', { timeout: 300_000 },
 
     // every request answered; then the continued replica has been refused
     let twice = 0;
-    const answers = await readAnswers(redis, REQUESTS, 120_000, () => twice++);
+    const answers = await readAnswers(redis, requests.length, 120_000, () => twice++);
     const victimIp = victim!.status!.podIP!;
     const fenceDeadline = Date.now() + 30_000;
     let v = await stats(victimIp);

@@ -111,6 +111,8 @@ const router = new Router()
   })
   .get('/stats', async () => ({
     replica: sched.opts.replica,
+    /** This replica's store id: its entry in sched:takers, sched:leases and its taken lists. */
+    storeId: store.id,
     hosts: sched.cache.size,
     version: sched.cache.version,
     cache: sched.cache.stats,

@@ -294,7 +294,7 @@ export interface RedisStoreOptions {
 export class RedisStore implements Store {
   private readonly blocking?: Redis;
   /** Names this store: its taken lists (TAKE_LUA) and, with skipOwn, its commits. */
-  private readonly id = randomBytes(6).toString('hex');
+  readonly id = randomBytes(6).toString('hex');
   /** The writer id of this store's commits ('' when it reads its own commits back). */
   readonly writer: string;
   private exchanges = 0;
