@@ -13,7 +13,7 @@ import { watchUntil } from '../kube/watch.js';
 import type { DevEventHandler } from './events.js';
 import { getPath, parseWorkloadRef, refString, setPath, type KindSpec, type WorkloadRef } from './kinds.js';
 import { clientId, inUseError, parseLease, whoAmI, type Lease } from './lease.js';
-import { DEV_LABEL, LEASE_ANNOTATION, ORIGINAL_ANNOTATION, ORIGINAL_SECRET_ANNOTATION, chooseContainer, devPodSpec, devTemplate, type DevPatchOptions } from './patch.js';
+import { COPY_OF_ANNOTATION, DEV_LABEL, DUPLICATE_LABEL, LEASE_ANNOTATION, ORIGINAL_ANNOTATION, ORIGINAL_SECRET_ANNOTATION, chooseContainer, withoutOurs, devPodSpec, devTemplate, type DevPatchOptions } from './patch.js';
 import {
   captureOriginal,
   deleteOriginalSecret,
@@ -23,17 +23,12 @@ import {
   pinHpas,
   restoreHpas,
   storeOriginal,
-  withoutOurs,
   type SavedOriginal,
 } from './state.js';
 import { checkTimeoutMs } from '../input.js';
 import { ensureSupervisorConfigMap } from './supervisor.js';
 import { syncSidecarInjection } from './sidecar.js';
 import { waitDevPod, waitNoPods } from './wait.js';
-
-export const DUPLICATE_LABEL = 'kdev.dev/duplicate-of';
-/** On a Deployment generated for a DaemonSet, Job or CronJob: the workload it stands in for ("cronjob/nightly"). */
-export const COPY_OF_ANNOTATION = 'kdev.dev/copy-of';
 
 /** What dev mode injects besides the patch (the sync sidecar), prepared per namespace. */
 export interface SidecarInjection {

@@ -3,6 +3,7 @@ export * from './events.js';
 export { type Lease, whoAmI, parseLease } from './lease.js';
 export {
   DEV_LABEL,
+  DUPLICATE_LABEL,
   LEASE_ANNOTATION,
   ORIGINAL_ANNOTATION,
   SOURCE_VOLUME,
@@ -22,7 +23,6 @@ export {
   devOfValue,
   generatedName,
   duplicateName,
-  DUPLICATE_LABEL,
   type StartOptions,
   type EndOptions,
   type EndResult,

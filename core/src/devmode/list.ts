@@ -4,8 +4,7 @@ import { kubeError } from '../kube/errors.js';
 import { raw, type RawObject } from '../kube/raw.js';
 import { getPath, KINDS, kindSpec, type KindSpec } from './kinds.js';
 import { parseLease, type Lease } from './lease.js';
-import { DEV_LABEL, LEASE_ANNOTATION } from './patch.js';
-import { COPY_OF_ANNOTATION, DUPLICATE_LABEL } from './engine.js';
+import { COPY_OF_ANNOTATION, DEV_LABEL, DUPLICATE_LABEL, LEASE_ANNOTATION } from './patch.js';
 import { KdevError } from '../errors.js';
 import { isNotFound } from '../kube/errors.js';
 

@@ -5,7 +5,6 @@ import { KdevError } from '../errors.js';
 import { SUPERVISOR_CONFIGMAP, SUPERVISOR_PATH } from './supervisor.js';
 import { SRC_VOLUME as SOURCE_VOLUME, CTL_VOLUME as CONTROL_VOLUME, CTL_DIR as CONTROL_DIR } from '../sync/sidecar.js';
 
-export const ANNOTATION_PREFIX = 'kdev.dev/';
 export const LEASE_ANNOTATION = 'kdev.dev/lease';
 export const ORIGINAL_ANNOTATION = 'kdev.dev/original';
 export const ORIGINAL_SECRET_ANNOTATION = 'kdev.dev/original-secret';
@@ -13,6 +12,23 @@ export const ORIGINAL_SECRET_ANNOTATION = 'kdev.dev/original-secret';
 export const DEV_CONTAINER_ANNOTATION = 'kdev.dev/dev-container';
 /** Label on dev pods (and generated copies), value: the workload "kind.name". */
 export const DEV_LABEL = 'kdev.dev/dev-of';
+/** Label on a duplicate's Deployment and pods, value: the workload "kind.name". */
+export const DUPLICATE_LABEL = 'kdev.dev/duplicate-of';
+/** On a generated Deployment (CronJob, Job, DaemonSet dev copies): the workload it stands for. */
+export const COPY_OF_ANNOTATION = 'kdev.dev/copy-of';
+/** On a pinned HPA: its original bounds. */
+export const HPA_ANNOTATION = 'kdev.dev/original-hpa';
+
+/**
+ * The keys dev mode itself writes on objects. Other `kdev.dev/` keys on a workload belong to
+ * someone else (an environment's labels, its sleep record) and stay through a dev round trip.
+ */
+const DEV_MODE_KEYS = new Set([LEASE_ANNOTATION, ORIGINAL_ANNOTATION, ORIGINAL_SECRET_ANNOTATION, DEV_CONTAINER_ANNOTATION, DEV_LABEL, DUPLICATE_LABEL, COPY_OF_ANNOTATION, HPA_ANNOTATION]);
+
+/** Labels or annotations without dev mode's own keys. */
+export function withoutOurs(map: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(map ?? {}).filter(([k]) => !DEV_MODE_KEYS.has(k)));
+}
 
 // The source and control volumes are shared with the sync sidecar: one definition.
 export { SRC_VOLUME as SOURCE_VOLUME, CTL_VOLUME as CONTROL_VOLUME, CTL_DIR as CONTROL_DIR } from '../sync/sidecar.js';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Cluster } from '../kube/client.js';
 import { isNotFound, kubeError } from '../kube/errors.js';
 import { raw, type RawObject } from '../kube/raw.js';
-import { ANNOTATION_PREFIX, ORIGINAL_ANNOTATION, ORIGINAL_SECRET_ANNOTATION } from './patch.js';
+import { HPA_ANNOTATION, ORIGINAL_ANNOTATION, ORIGINAL_SECRET_ANNOTATION, withoutOurs } from './patch.js';
 import type { KindSpec } from './kinds.js';
 
 /** What `end` puts back. */
@@ -18,9 +18,6 @@ export interface SavedOriginal {
 /** Annotations larger than this go to a Secret (the API server allows 256 KiB in all). */
 const ANNOTATION_LIMIT = 100 * 1024;
 
-export function withoutOurs(map: Record<string, string> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(map ?? {}).filter(([k]) => !k.startsWith(ANNOTATION_PREFIX)));
-}
 
 export function captureOriginal(obj: RawObject): SavedOriginal {
   return {
@@ -90,7 +87,6 @@ export async function deleteOriginalSecret(cluster: Cluster, namespace: string, 
  * merge patch, so an HPA is never pinned without its undo, and `end` finds every pinned
  * HPA of a workload from the HPAs alone (even when the workload looks restored already).
  */
-export const HPA_ANNOTATION = 'kdev.dev/original-hpa';
 const hpaPath = (namespace: string, name?: string) => ({ apiVersion: 'autoscaling/v2', plural: 'horizontalpodautoscalers', namespace, name });
 
 /** The HPAs that scale the workload (none when we may not list HPAs: we could not pin them either). */
