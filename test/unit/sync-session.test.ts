@@ -151,4 +151,35 @@ describe('sync session (in-process sidecar)', () => {
     await until(session, () => same(local, remote), 'the trees to converge after drops', 20_000);
     assert.ok(session.status().connects >= 2, `reconnected (${session.status().connects} connects)`);
   });
+
+  it('stop() while the connection is being opened ends the session (no wait on a connection nobody closes)', async () => {
+    const local = tempDir('local');
+    const remote = tempDir('remote');
+    await writeFile(join(local, 'a.txt'), 'A');
+    const side = await localSidecar(remote);
+    cleanups.push(() => side.close());
+    // the connect resolves only after stop() was called, as a slow port-forward does
+    let connecting!: () => void;
+    const connectStarted = new Promise<void>((r) => (connecting = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const inner = transportTo(side)!;
+    const session = new SyncSession({
+      resolvePod: async () => 'local',
+      localRoot: local,
+      hashCacheFile: false,
+      transport: async (pod) => {
+        const t = await inner(pod);
+        return { ...t, connect: async () => (connecting(), await released, t.connect()) };
+      },
+    });
+    const started = session.start().then(() => 'synced', (e: Error) => e.message);
+    await connectStarted;
+    const stopped = session.stop().then(() => 'stopped');
+    release();
+    const hung = new Promise<string>((r) => setTimeout(() => r('still waiting after 5 s'), 5000).unref());
+    assert.equal(await Promise.race([stopped, hung]), 'stopped');
+    assert.equal(session.state, 'stopped');
+    assert.match(await started, /stopped before the first sync/);
+  });
 });

@@ -285,6 +285,8 @@ export class SyncSession extends EventEmitter<SyncEvents> {
         conn.on('changes', (msg) => void this.onRemoteChanges(conn!, msg));
         conn.on('pulled', (result) => void this.onPulled(result));
         this.conn = conn;
+        // stop() during the connect found no connection to close: close this one (finally)
+        if (this.stopping) break;
         await conn.hello(this.mode, undefined, await this.token());
         await this.handshake(conn);
         failures = 0;
