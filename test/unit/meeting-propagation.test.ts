@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { callJson, handler, Router, type ServiceOptions } from '@kdev/templates/meeting/src/lib/http.js';
+import { callJson, handler, Router, type Handler, type ServiceOptions } from '@kdev/templates/meeting/src/lib/http.js';
 import { detached, MAX_PROPAGATED_BYTES, pickPropagated, propagatedNames, routeOf } from '@kdev/templates/meeting/src/lib/propagate.js';
 
 interface Seen {
@@ -78,32 +78,35 @@ describe('propagation through a chain of services A → B → C', () => {
         .get('/detached', () => detached(() => callJson<Seen>(c, 'GET', '/seen', undefined, 'bg'))),
       { propagate: propagatedNames('x-team-route') },
     );
+    // A calls B, waits a little, calls B again; POST reads a body first (stream events)
+    const viaB: Handler = async (ctx) => {
+      const one = await ctx.call<Seen[]>(b, 'GET', '/b');
+      await sleep(Math.random() * 3);
+      return [...one, ...(await ctx.call<Seen[]>(b, 'GET', '/b'))];
+    };
     a = await start(
       'a',
       new Router()
-        .get('/a', async (ctx) => {
-          const one = await ctx.call<Seen[]>(b, 'GET', '/b');
-          await sleep(Math.random() * 3);
-          return [...one, ...(await ctx.call<Seen[]>(b, 'GET', '/b'))];
-        })
+        .get('/a', viaB)
+        .post('/a', viaB)
         .get('/detached', (ctx) => ctx.call(b, 'GET', '/detached')),
       { propagate: propagatedNames('x-team-route') },
     );
   });
   after(() => servers.forEach((s) => s.close()));
 
-  async function get<T>(url: string, headers: Record<string, string>): Promise<T> {
-    const r = await fetch(url, { headers });
+  async function get<T>(url: string, headers: Record<string, string>, body?: unknown): Promise<T> {
+    const r = await fetch(url, body === undefined ? { headers } : { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal(r.status, 200, await r.clone().text());
     return (await r.json()) as T;
   }
 
-  it('C sees what each of 200 concurrent clients sent to A, and nothing for those that sent none', async () => {
+  it('C sees what each of 200 concurrent clients (GET and POST) sent to A, and nothing for those that sent none', async () => {
     const results = await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {
         const bare = i % 5 === 0;
         const headers: Record<string, string> = bare ? { 'x-request-id': `bare-${i}` } : { 'x-request-id': `req-${i}`, 'x-kdev-route': `dev-${i}`, baggage: `x-kdev-route=dev-${i},k=v${i}` };
-        return { i, bare, seen: await get<Seen[]>(`${a}/a`, headers) };
+        return { i, bare, seen: await get<Seen[]>(`${a}/a`, headers, i % 2 ? { pad: 'x'.repeat(i * 50) } : undefined) };
       }),
     );
     for (const { i, bare, seen } of results) {
