@@ -1,8 +1,11 @@
 // A small HTTP toolkit for the meeting services: a router with :params, JSON bodies,
-// request ids (x-request-id) carried across calls, /healthz and /readyz, one log line
-// per request. Node 18's standard library only, so a bundle runs on kdev.local/node:18.
+// request ids (x-request-id) carried across calls, the route header and baggage
+// propagated on every call made for a request (lib/propagate.ts), /healthz and /readyz,
+// one log line per request. Node 18's standard library only, so a bundle runs on
+// kdev.local/node:18.
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pickPropagated, propagated, propagatedNames, routeOf, withPropagated } from './propagate.js';
 
 export const REQUEST_ID = 'x-request-id';
 
@@ -107,7 +110,10 @@ export interface Answer {
   headers: IncomingMessage['headers'];
 }
 
-/** One HTTP exchange with JSON in and out; rejects only when there is no answer. */
+/**
+ * One HTTP exchange with JSON in and out; rejects only when there is no answer. Made while
+ * handling a request, it carries that request's route header and baggage.
+ */
 export function exchange(baseUrl: string, method: string, path: string, body: unknown, requestId: string, timeoutMs = 10_000): Promise<Answer> {
   const url = new URL(path, baseUrl);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -119,6 +125,7 @@ export function exchange(baseUrl: string, method: string, path: string, body: un
         agent,
         timeout: timeoutMs,
         headers: {
+          ...propagated(),
           accept: 'application/json',
           [REQUEST_ID]: requestId,
           ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
@@ -200,6 +207,11 @@ export interface ServiceOptions {
   /** Requests to these paths are not logged (probes, hot paths). */
   quietPaths?: string[];
   bodyLimit?: number;
+  /**
+   * Headers passed on from each request to the calls made for it; by default x-kdev-route,
+   * baggage and the names in KDEV_PROPAGATE_HEADERS (comma-separated).
+   */
+  propagate?: string[];
 }
 
 export function jsonLog(line: Record<string, unknown>): void {
@@ -210,67 +222,72 @@ export function jsonLog(line: Record<string, unknown>): void {
 export function handler(opts: ServiceOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const log = opts.log ?? jsonLog;
   const quiet = new Set(['/healthz', '/readyz', ...(opts.quietPaths ?? [])]);
-  return (req, res) => {
-    const started = process.hrtime.bigint();
-    const incoming = req.headers[REQUEST_ID];
-    const requestId = typeof incoming === 'string' && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-    const url = new URL(req.url ?? '/', 'http://local');
-    const method = req.method ?? 'GET';
-    const done = (status: number, error?: string) => {
-      if (quiet.has(url.pathname) && !error) return;
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      log({ svc: opts.name, rid: requestId, method, path: url.pathname, status, ms: Math.round(ms * 10) / 10, ...(error ? { error } : {}) });
-    };
-    void (async () => {
-      try {
-        if (url.pathname === '/healthz') return send(res, requestId, { body: { ok: true, service: opts.name } });
-        if (url.pathname === '/readyz') {
-          let ok = false;
-          try {
-            ok = opts.ready ? await opts.ready() : true;
-          } catch {}
-          return send(res, requestId, { status: ok ? 200 : 503, body: { ready: ok, service: opts.name } });
-        }
-        const found = opts.router.find(method, url.pathname);
-        if (found === undefined) throw new HttpError(404, `no route ${method} ${url.pathname}`);
-        if (found === 'method') throw new HttpError(405, `${method} is not allowed on ${url.pathname}`);
-        const raw = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req, opts.bodyLimit);
-        let body: unknown;
-        if (raw.length > 0) {
-          try {
-            body = JSON.parse(raw.toString('utf8'));
-          } catch {
-            throw new HttpError(400, 'the body is not valid JSON');
-          }
-        }
-        const ctx: Ctx = {
-          method,
-          path: url.pathname,
-          params: found.params,
-          query: url.searchParams,
-          headers: req.headers,
-          requestId,
-          body,
-          call: (base, m, p, b) => callJson(base, m, p, b, requestId),
-          forward: async (base, m, p, b) => {
-            const a = await exchange(base, m, p, b, requestId);
-            const retry = a.headers['retry-after'];
-            return { status: a.status, body: a.body, ...(typeof retry === 'string' ? { headers: { 'retry-after': retry } } : {}) };
-          },
-        };
-        const out = await found.handler(ctx);
-        const reply: Reply = isReply(out) ? out : { body: out };
-        send(res, requestId, reply);
-        done(reply.status ?? 200);
-      } catch (err) {
-        const status = err instanceof HttpError ? err.status : 500;
-        const message = err instanceof Error ? err.message : String(err);
-        if (!res.headersSent) send(res, requestId, { status, body: { error: message, requestId } });
-        else res.end();
-        done(status, message);
-      }
-    })();
+  const names = opts.propagate ?? propagatedNames(process.env.KDEV_PROPAGATE_HEADERS);
+  return (req, res) => withPropagated(pickPropagated(req.headers, names), () => handle(opts, log, quiet, req, res));
+}
+
+/** One request, run on behalf of its propagated headers (see handler). */
+function handle(opts: ServiceOptions, log: (line: Record<string, unknown>) => void, quiet: Set<string>, req: IncomingMessage, res: ServerResponse): void {
+  const started = process.hrtime.bigint();
+  const incoming = req.headers[REQUEST_ID];
+  const requestId = typeof incoming === 'string' && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+  const url = new URL(req.url ?? '/', 'http://local');
+  const method = req.method ?? 'GET';
+  const done = (status: number, error?: string) => {
+    if (quiet.has(url.pathname) && !error) return;
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const route = routeOf(req.headers);
+    log({ svc: opts.name, rid: requestId, method, path: url.pathname, status, ms: Math.round(ms * 10) / 10, ...(route ? { route } : {}), ...(error ? { error } : {}) });
   };
+  void (async () => {
+    try {
+      if (url.pathname === '/healthz') return send(res, requestId, { body: { ok: true, service: opts.name } });
+      if (url.pathname === '/readyz') {
+        let ok = false;
+        try {
+          ok = opts.ready ? await opts.ready() : true;
+        } catch {}
+        return send(res, requestId, { status: ok ? 200 : 503, body: { ready: ok, service: opts.name } });
+      }
+      const found = opts.router.find(method, url.pathname);
+      if (found === undefined) throw new HttpError(404, `no route ${method} ${url.pathname}`);
+      if (found === 'method') throw new HttpError(405, `${method} is not allowed on ${url.pathname}`);
+      const raw = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req, opts.bodyLimit);
+      let body: unknown;
+      if (raw.length > 0) {
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch {
+          throw new HttpError(400, 'the body is not valid JSON');
+        }
+      }
+      const ctx: Ctx = {
+        method,
+        path: url.pathname,
+        params: found.params,
+        query: url.searchParams,
+        headers: req.headers,
+        requestId,
+        body,
+        call: (base, m, p, b) => callJson(base, m, p, b, requestId),
+        forward: async (base, m, p, b) => {
+          const a = await exchange(base, m, p, b, requestId);
+          const retry = a.headers['retry-after'];
+          return { status: a.status, body: a.body, ...(typeof retry === 'string' ? { headers: { 'retry-after': retry } } : {}) };
+        },
+      };
+      const out = await found.handler(ctx);
+      const reply: Reply = isReply(out) ? out : { body: out };
+      send(res, requestId, reply);
+      done(reply.status ?? 200);
+    } catch (err) {
+      const status = err instanceof HttpError ? err.status : 500;
+      const message = err instanceof Error ? err.message : String(err);
+      if (!res.headersSent) send(res, requestId, { status, body: { error: message, requestId } });
+      else res.end();
+      done(status, message);
+    }
+  })();
 }
 
 export function serve(opts: ServiceOptions): Promise<Server> {

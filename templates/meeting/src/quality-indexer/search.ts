@@ -2,6 +2,7 @@
 // queries behind the per-user, per-room and aggregate APIs (OpenSearch query DSL), and
 // the shaping of their answers. A small HTTP client for OpenSearch is at the end.
 import { Agent, request } from 'node:http';
+import { propagated } from '../lib/propagate.js';
 import type { QualityReport } from '../quality-ingest/report.js';
 
 export const INDEX = 'quality-reports';
@@ -121,7 +122,7 @@ export class SearchError extends Error {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
-/** A minimal OpenSearch HTTP client. */
+/** A minimal OpenSearch HTTP client; a call made for a request carries its route (lib/propagate.ts). */
 export class SearchClient {
   constructor(readonly baseUrl: string) {}
 
@@ -130,7 +131,7 @@ export class SearchClient {
     const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     const ndjson = typeof body === 'string';
     return new Promise<T>((resolve, reject) => {
-      const req = request(url, { method, agent, timeout: timeoutMs, headers: payload ? { 'content-type': ndjson ? 'application/x-ndjson' : 'application/json', 'content-length': String(payload.length) } : {} }, (res) => {
+      const req = request(url, { method, agent, timeout: timeoutMs, headers: { ...propagated(), ...(payload ? { 'content-type': ndjson ? 'application/x-ndjson' : 'application/json', 'content-length': String(payload.length) } : {}) } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

@@ -3,6 +3,7 @@
 // buffered and appended to the Redis stream that the indexer reads, so a slow search
 // engine never blocks clients.
 import { envUrl, HttpError, jsonLog, onShutdown, Router, serve } from '../lib/http.js';
+import { detached } from '../lib/propagate.js';
 import { ok, parseRedisUrl, Redis } from '../lib/redis.js';
 import { parseReport, reportsOf, type QualityReport } from './report.js';
 import { SmoothThrottle } from './throttle.js';
@@ -66,7 +67,8 @@ const router = new Router()
         accepted++;
       }
     }
-    if (accepted > 0) setImmediate(() => void flush());
+    // the flush writes the buffer of many requests: started outside this one's context
+    if (accepted > 0) detached(() => setImmediate(() => void flush()));
     const rejected = reports.length - accepted;
     const body = { accepted, rejected, admissionRate: Math.round(throttle.currentRate * 1000) / 1000 };
     if (accepted === 0) return { status: 429, headers: { 'retry-after': '1' }, body: { error: 'throttled: memory above the low watermark', ...body } };
