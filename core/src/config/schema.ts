@@ -59,7 +59,7 @@ export const devEntrySchema = z
 export const configSchema = z
   .object({
     version: z.literal(1).default(1).describe('Format version of this file; only 1 exists.'),
-    namespace: z.string().optional().describe('Default namespace for this project.'),
+    namespace: z.string().optional().describe('Accepted and checked to be a string, but not read yet: commands take the namespace from -n or the kubeconfig context.'),
     dev: z
       .record(z.string().regex(/^([a-z]+\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a key is "kind/name" or "name"'), devEntrySchema)
       .default({})
