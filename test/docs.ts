@@ -41,8 +41,12 @@ class Pane {
   type(text: string): void {
     this.tmux('send-keys', '-t', 'shot', text, 'Enter');
   }
-  capture(): string {
-    return this.tmux('capture-pane', '-t', 'shot', '-e', '-p');
+  /** The screen and its scrollback, from the last line that starts with `from` on. */
+  capture(from = '$ kdev'): string {
+    const lines = this.tmux('capture-pane', '-t', 'shot', '-e', '-p', '-S', '-200').split('\n');
+    const plain = plainText(lines.join('\n')).split('\n');
+    const start = plain.map((l) => l.startsWith(from)).lastIndexOf(true);
+    return lines.slice(Math.max(start, 0)).join('\n');
   }
   async waitFor(re: RegExp, timeoutMs: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;
@@ -92,7 +96,6 @@ async function captureTerminal(): Promise<void> {
     await applyAll(ns.cluster, [nodeDeployment(ns.name, 'web', { code: "require('http').createServer((q, s) => s.end('v0')).listen(8080)" })]);
     await waitPodReady(ns.cluster, 'app=web');
     pane = new Pane({ KUBECONFIG: kubeconfigIn(kubeconfig, ns.name, state), XDG_CONFIG_HOME: state, PATH: `${bin}:${process.env.PATH ?? ''}`, PS1: '$ ', TERM: 'xterm-256color' }, dir);
-    pane.type('clear');
     pane.type('kdev dev start web');
     await pane.waitFor(/● (watching for changes|synced)/, 180_000);
     writeFileSync(join(dir, 'server.js'), "require('http').createServer((q, s) => s.end('hello, edited\\n')).listen(8080);\n");
