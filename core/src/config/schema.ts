@@ -4,7 +4,12 @@
 import { z } from 'zod';
 
 const quantity = z.union([z.string(), z.number()]).transform((v) => String(v));
-const resourceList = z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict();
+const resourceList = z
+  .object({
+    cpu: quantity.optional().describe('CPU as a Kubernetes quantity, e.g. 500m or 1.'),
+    memory: quantity.optional().describe('Memory as a Kubernetes quantity, e.g. 512Mi.'),
+  })
+  .strict();
 
 export const portSpec = z
   .union([z.number().int().min(1).max(65535), z.string().regex(/^\d{1,5}(:\d{1,5})?$/, 'a port is "remote" or "local:remote", e.g. "8080:80"')])
@@ -30,23 +35,35 @@ export const debugSchema = z
 export const devEntrySchema = z
   .object({
     container: z.string().optional().describe('Container to develop in; default: the first.'),
-    image: z.string().optional().describe('Dev image; default: the image for the language, e.g. kdev.local/dev-node:18.'),
+    image: z.string().optional().describe('Dev image, e.g. kdev.local/dev-node:18; default: the container\'s own image.'),
     workDir: z.string().startsWith('/').default('/app').describe('Where the source lives in the container.'),
-    sync: syncSchema.default({ local: '.', mode: 'send-only', ignore: [], deleteLocal: false }),
-    ports: z.array(portSpec).default([]),
+    sync: syncSchema
+      .default({ local: '.', mode: 'send-only', ignore: [], deleteLocal: false })
+      .describe('What to sync from the local folder into workDir, and how.'),
+    ports: z.array(portSpec).default([]).describe('Port-forwards opened while dev start is attached and during dev run; they follow the dev pod when it is replaced.'),
     run: z.string().optional().describe('Shell command the supervisor runs (kdev dev run); restarted after each sync.'),
     restartOnSync: z.boolean().default(true).describe('Restart the run command after each applied sync batch.'),
-    debug: debugSchema.optional(),
+    debug: debugSchema.optional().describe('The debug command (kdev dev debug): run under the supervisor, its port forwarded, an IDE attach configuration printed.'),
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables for the dev container.'),
-    resources: z.object({ requests: resourceList.optional(), limits: resourceList.optional() }).strict().optional(),
+    resources: z
+      .object({
+        requests: resourceList.optional().describe('Resource requests of the dev container.'),
+        limits: resourceList.optional().describe('Resource limits of the dev container.'),
+      })
+      .strict()
+      .optional()
+      .describe('Resources of the dev container; default: the original container\'s.'),
   })
   .strict();
 
 export const configSchema = z
   .object({
-    version: z.literal(1).default(1),
-    namespace: z.string().optional().describe('Default namespace for this project.'),
-    dev: z.record(z.string().regex(/^([a-z]+\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a key is "kind/name" or "name"'), devEntrySchema).default({}),
+    version: z.literal(1).default(1).describe('Format version of this file; only 1 exists.'),
+    namespace: z.string().optional().describe('Accepted and checked to be a string, but not read yet: commands take the namespace from -n or the kubeconfig context.'),
+    dev: z
+      .record(z.string().regex(/^([a-z]+\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a key is "kind/name" or "name"'), devEntrySchema)
+      .default({})
+      .describe('One entry per workload, keyed by "kind/name" (deployment/web, statefulset/db) or a bare name for a Deployment.'),
   })
   .strict();
 
