@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { up } from '../cluster/cluster.js';
 import { CHROMIUM, codeServerEntry, ensureTools } from './install.js';
-import { handleRequest, type HarnessRequest } from './requests.js';
+import { handleRequest, recordingDocs, type HarnessRequest } from './requests.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const EXTENSION = join(ROOT, 'extension');
@@ -247,7 +247,7 @@ async function main(): Promise<number> {
     await browser?.close().catch(() => undefined);
     if (server) await stopGroup(server);
   }
-  if (result.activationMs !== undefined) {
+  if (result.activationMs !== undefined && recordingDocs()) {
     const file = join(ROOT, 'bench', 'results', 'extension-activation.json');
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(

@@ -25,10 +25,19 @@ function exactly(text: string): RegExp {
 }
 
 /** Only files under docs/ of the repository are written. */
-function docsPath(root: string, file: string): string {
+/**
+ * Where a screenshot goes: the docs/ file it names with KDEV_RECORD_DOCS=1 (`npm run
+ * record:vscode`), else the run's scratch folder, so a test run leaves the checkout as it was.
+ */
+function docsPath(root: string, tmp: string, file: string): string {
   const rel = normalize(file);
   if (isAbsolute(rel) || !rel.startsWith('docs/') || rel.includes('..')) throw new Error(`screenshots go under docs/: ${file}`);
-  return join(root, rel);
+  return recordingDocs() ? join(root, rel) : join(tmp, rel);
+}
+
+/** True when this run re-makes the committed screenshots and the activation figure. */
+export function recordingDocs(): boolean {
+  return process.env.KDEV_RECORD_DOCS === '1';
 }
 
 /** Drags the sash on the side bar's right edge. */
@@ -44,7 +53,7 @@ async function resizeSidebar(page: Page, width: number): Promise<void> {
 
 export async function handleRequest(page: Page, req: HarnessRequest, root: string, tmp: string): Promise<unknown> {
   try {
-    return await handle(page, req, root);
+    return await handle(page, req, root, tmp);
   } catch (err) {
     // A picture of the moment it failed helps more than the timeout's text.
     await page.screenshot({ path: join(tmp, `request-${req.id}-failed.png`) }).catch(() => undefined);
@@ -52,10 +61,10 @@ export async function handleRequest(page: Page, req: HarnessRequest, root: strin
   }
 }
 
-async function handle(page: Page, req: HarnessRequest, root: string): Promise<unknown> {
+async function handle(page: Page, req: HarnessRequest, root: string, tmp: string): Promise<unknown> {
   switch (req.action) {
     case 'screenshot': {
-      const path = docsPath(root, req.file);
+      const path = docsPath(root, tmp, req.file);
       mkdirSync(dirname(path), { recursive: true });
       if (req.sidebarWidth) await resizeSidebar(page, req.sidebarWidth);
       await page.mouse.move(1, 1); // no hover highlight in the picture
