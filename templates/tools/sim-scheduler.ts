@@ -25,6 +25,8 @@ const WIDE = num('SIM_WIDE_SAMPLE', 200);
  */
 const FULL_HOSTS = num('SIM_FULL_HOSTS', 200);
 const FULL_REQUESTS = num('SIM_FULL_REQUESTS', 30 * FULL_HOSTS);
+/** Other seeds (fleet, requests, consumers' shuffles) the comparison at AT consumers is run with too. */
+const SEEDS = (process.env.SIM_SEEDS ?? '2,3').split(',').filter(Boolean).map(Number);
 const ratio = (a: number, b: number): number | null => (b === 0 ? null : Math.round((a / b) * 100) / 100);
 
 /** The scheduler as configured, and the baselines it is compared with. */
@@ -39,6 +41,17 @@ async function one(label: string, cfg: SimConfig): Promise<SimResult> {
   const r = await simulate(cfg);
   console.log(`${label}: ${JSON.stringify(r)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   return r;
+}
+
+/** Every variant at AT consumers, on the usual fleet and on the fuller one. */
+async function variantsAt(seed: number): Promise<{ fleet: Record<string, SimResult>; full_fleet: Record<string, SimResult> }> {
+  const fleet: Record<string, SimResult> = {};
+  const full: Record<string, SimResult> = {};
+  for (const [name, v] of Object.entries(VARIANTS)) {
+    fleet[name] = await one(`seed ${seed}, ${AT} consumers, ${name}`, { ...BASE, ...v, consumers: AT, seed });
+    full[name] = await one(`seed ${seed}, ${AT} consumers, ${FULL_HOSTS} hosts, ${FULL_REQUESTS} requests, ${name}`, { ...BASE, hosts: FULL_HOSTS, requests: FULL_REQUESTS, ...v, consumers: AT, seed });
+  }
+  return { fleet, full_fleet: full };
 }
 
 async function main(): Promise<void> {
@@ -59,6 +72,8 @@ async function main(): Promise<void> {
   for (const topK of [1, 5, 20]) wide[String(topK)] = await one(`${AT} consumers, scan of ${WIDE}, k=${topK}`, { ...BASE, sample: WIDE, topK, alternates: 2, consumers: AT });
   const full: Record<string, SimResult> = {};
   for (const [name, v] of Object.entries(VARIANTS)) full[name] = await one(`${AT} consumers, ${FULL_HOSTS} hosts, ${FULL_REQUESTS} requests, ${name}`, { ...BASE, hosts: FULL_HOSTS, requests: FULL_REQUESTS, ...v, consumers: AT });
+  const seeds: Record<string, Awaited<ReturnType<typeof variantsAt>>> = {};
+  for (const seed of SEEDS) seeds[String(seed)] = await variantsAt(seed);
   const at = consumers[String(AT)];
   const file = mergeResult('scheduler', {
     simulation: {
@@ -74,6 +89,8 @@ async function main(): Promise<void> {
       wide_scan_k: wide,
       wide_scan_sample: WIDE,
       full_fleet: { hosts: FULL_HOSTS, requests: FULL_REQUESTS, consumers: AT, variants: full },
+      // the comparison at AT consumers again with other seeds: another fleet, other requests
+      [`seeds_at_${AT}`]: seeds,
       ...(at
         ? {
             // ratios are null when the shuffle's conflict rate is 0 (nothing to divide by)
