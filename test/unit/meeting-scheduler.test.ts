@@ -343,20 +343,26 @@ describe('commit with alternates', () => {
     assert.equal(store.uses.get('h2')!.cpu, 7200);
   });
 
-  it('a replica places on a host changed since its view in one commit, and its cache takes the host whole', async () => {
+  /**
+   * A replica whose copy of h1 (much larger than h2, so the best-balanced choice) is stale:
+   * another writer places `otherCpu` on h1 after its snapshot. Then one request through it.
+   */
+  async function staleReplica(otherCpu: number) {
     const store = new MemoryStore();
-    // h1 is much larger, so the best-balanced choice for any request
     store.addHosts([spec('h1', { cpu: 64_000, mem: 262_144 }), spec('h2')]);
     const a = new Scheduler(store, { replica: 'a', batch: 4, seed: 1, pick: { sample: 2, topK: 1 }, shared: false });
     await a.init();
-    // another writer places on h1 after a's snapshot: a's copy of h1 is stale
-    await store.commit([{ placement: 'x', host: 'h1', expect: store.uses.get('h1')!.v, cpu: 100, mem: 10, gpu: 0, tenant: 'o' }]);
+    await store.commit([{ placement: 'x', host: 'h1', expect: store.uses.get('h1')!.v, cpu: otherCpu, mem: 10, gpu: 0, tenant: 'o' }]);
     const commitsBefore = store.commits;
     const p = a.schedule(req({ id: 'r1' }));
     await a.step();
-    const placed = await p;
+    return { store, a, placed: await p, commits: store.commits - commitsBefore };
+  }
+
+  it('a replica places on a host changed since its view in one commit, and its cache takes the host whole', async () => {
+    const { store, a, placed, commits } = await staleReplica(100);
     assert.deepEqual([placed.ok, placed.host, placed.conflicts, placed.attempts], [true, 'h1', 0, 1]);
-    assert.equal(store.commits - commitsBefore, 1);
+    assert.equal(commits, 1);
     // the other writer's placement is in the cache too, not only a's own
     assert.deepEqual([a.cache.hosts.get('h1')!.use.cpu, { ...a.cache.hosts.get('h1')!.use.ten }], [1100, { o: 1, t1: 1 }]);
     assert.equal(a.stats.changed, 1);
@@ -366,18 +372,9 @@ describe('commit with alternates', () => {
   });
 
   it('a replica places on an alternate without another round trip when its host filled up, and counts the conflict', async () => {
-    const store = new MemoryStore();
-    store.addHosts([spec('h1', { cpu: 64_000, mem: 262_144 }), spec('h2')]);
-    const a = new Scheduler(store, { replica: 'a', batch: 4, seed: 1, pick: { sample: 2, topK: 1 }, shared: false });
-    await a.init();
-    // another writer fills h1 after a's snapshot
-    await store.commit([{ placement: 'x', host: 'h1', expect: store.uses.get('h1')!.v, cpu: 63_500, mem: 10, gpu: 0, tenant: 'o' }]);
-    const commitsBefore = store.commits;
-    const p = a.schedule(req({ id: 'r1' }));
-    await a.step();
-    const placed = await p;
+    const { a, placed, commits } = await staleReplica(63_500);
     assert.deepEqual([placed.ok, placed.host, placed.conflicts, placed.attempts], [true, 'h2', 1, 2]);
-    assert.equal(store.commits - commitsBefore, 1, 'one commit, its alternate tried inside it');
+    assert.equal(commits, 1, 'one commit, its alternate tried inside it');
     // the refusal brought h1's current state into the cache
     assert.equal(a.cache.hosts.get('h1')!.use.cpu, 63_500);
   });
