@@ -300,6 +300,8 @@ type Row = Pick<Run, 'placements_per_s' | 'conflict_rate'> & {
   rounds_machine_idle_cores_before: number[];
   rounds_saturated: boolean[];
   median_round: Run;
+  /** Every round's figures, in the order run. */
+  rounds: Run[];
 };
 
 /** The median round by throughput per replica count, every round's figures beside it. */
@@ -319,6 +321,7 @@ function table(rounds: Map<number, Run[]>): Record<string, Row> {
       rounds_machine_idle_cores_before: list.map((r) => r.machine_idle_cores_before),
       rounds_saturated: list.map((r) => r.saturated),
       median_round: m,
+      rounds: list,
     };
   }
   return out;
