@@ -122,6 +122,16 @@ describe('replicas sharing a store', () => {
     assert.ok(a.stats.changed + b.stats.changed > 0, 'hosts changed since a replica\'s view took placements that fitted');
     assert.ok(results.some((r) => r.ok && r.conflicts > 0), 'a conflicting request was placed on a later candidate');
     assert.ok(new Set(results.map((r) => r.replica)).size === 2);
+    // each cache, brought up to the store's version, holds exactly the store's usage of
+    // every host (what its own commits answered, whole or as one change, drifts nowhere)
+    for (const r of [a, b]) {
+      r.cache.apply(store.changesSince(r.cache.version), store.version);
+      const drift = fleet.filter((h) => {
+        const [c, u] = [r.cache.hosts.get(h.id)!.use, store.uses.get(h.id)!];
+        return c.cpu !== u.cpu || c.mem !== u.mem || c.gpu !== u.gpu || JSON.stringify({ ...c.ten }) !== JSON.stringify(u.ten);
+      });
+      assert.deepEqual(drift.map((h) => h.id), [], `replica ${r.opts.replica}'s cache`);
+    }
     // every failure says why
     for (const r of results.filter((x) => !x.ok)) assert.match((r as { error?: string }).error ?? '', /unschedulable|gave up/);
   });
@@ -291,6 +301,22 @@ describe('the change log', () => {
     }
   });
 
+  it('adds every change of one commit to a host (one version), and none of a commit it holds already', () => {
+    const cache = new HostCache();
+    cache.load(10, [{ spec: spec('h1'), use: { ...emptyUsage(), v: 10 } }, { spec: spec('h2'), use: { ...emptyUsage(), v: 10 } }]);
+    const entry: UsageDelta[] = [];
+    decodeEntry(encodeEntry(12, 'w', [
+      { host: 'h1', cpu: 100, mem: 1, gpu: 0, n: 1, tenant: 'a' },
+      { host: 'h2', cpu: 5, mem: 1, gpu: 0, n: 1, tenant: 'a' },
+      { host: 'h1', cpu: 200, mem: 1, gpu: 0, n: 1, tenant: 'b' },
+    ]), undefined, entry);
+    assert.equal(cache.apply(entry, 12), 3);
+    assert.deepEqual([cache.hosts.get('h1')!.use.cpu, { ...cache.hosts.get('h1')!.use.ten }], [300, { a: 1, b: 1 }]);
+    // read again (or held already from a commit's answer): nothing added twice
+    assert.equal(cache.apply(entry, 12), 0);
+    assert.equal(cache.hosts.get('h1')!.use.cpu, 300);
+  });
+
   it('moves the cache to the version the answer covered, changes left out included', () => {
     const cache = new HostCache();
     cache.load(10, [{ spec: spec('h1'), use: { ...emptyUsage(), v: 10 } }]);
@@ -369,6 +395,21 @@ describe('commit with alternates', () => {
     // the other writer's change log entry (below the version a now holds for h1) adds nothing twice
     a.cache.apply(store.changesSince(0), store.version);
     assert.equal(a.cache.hosts.get('h1')!.use.cpu, 1100);
+  });
+
+  it('two items of one commit placed on the same alternate: the cache holds both', async () => {
+    const store = new MemoryStore();
+    // h1 and h2 rank first; after a's snapshot another writer fills both
+    store.addHosts([spec('h1', { cpu: 64_000, mem: 262_144 }), spec('h2', { cpu: 64_000, mem: 262_144 }), spec('h3')]);
+    const a = new Scheduler(store, { replica: 'a', batch: 2, seed: 1, pick: { sample: 3, topK: 1 }, alternates: 2, shared: false });
+    await a.init();
+    for (const h of ['h1', 'h2']) await store.commit([{ placement: `x-${h}`, host: h, expect: store.uses.get(h)!.v, cpu: 63_500, mem: 10, gpu: 0, tenant: 'o' }]);
+    const ps = [a.schedule(req({ id: 'r1' })), a.schedule(req({ id: 'r2' }))];
+    await a.step();
+    const placed = await Promise.all(ps);
+    assert.deepEqual(placed.map((p) => [p.host, p.conflicts]), [['h3', 1], ['h3', 1]]);
+    // the second answer (h3 changed by the first item, at the same version) is taken whole
+    assert.deepEqual([a.cache.hosts.get('h3')!.use.cpu, a.cache.hosts.get('h3')!.use.v], [2000, store.uses.get('h3')!.v]);
   });
 
   it('a replica places on an alternate without another round trip when its host filled up, and counts the conflict', async () => {

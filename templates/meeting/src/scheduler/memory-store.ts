@@ -144,10 +144,12 @@ export class MemoryStore implements Store {
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
     this.checkLease();
     this.state.commits++;
-    return items.map((it) => this.commitOne(it));
+    // one version for the whole commit, as COMMIT_LUA takes it (on its first placement)
+    const commit: { v?: number } = {};
+    return items.map((it) => this.commitOne(it, commit));
   }
 
-  private commitOne(it: CommitItem): CommitOutcome {
+  private commitOne(it: CommitItem, commit: { v?: number }): CommitOutcome {
     const s = this.state;
     const earlier = this.placedOn(it.placement);
     if (earlier) return { ok: true, v: earlier.use.v, at: -1, refused: [], earlier };
@@ -161,7 +163,7 @@ export class MemoryStore implements Store {
       else {
         // capacity is the only check: a host that changed since `expect` and still fits takes it
         const next = applyUsage(use, it);
-        next.v = ++s.version;
+        next.v = commit.v ??= ++s.version;
         s.uses.set(host, next);
         s.log.push({ v: next.v, host, cpu: it.cpu, mem: it.mem, gpu: it.gpu, tenant: it.tenant, n: 1 });
         s.placements.set(it.placement, { ...it, host });

@@ -175,10 +175,11 @@ export class Scheduler {
           const h = o.at === 0 ? p.host! : p.alternates[o.at - 1]!;
           if (o.at > 0) this.stats.alternates++;
           const r = p.job.req;
-          // a host others changed since this plan comes back whole (their changes are in it)
+          // a host changed since this plan (by others, or by an earlier item of this
+          // commit, at this commit's version) comes back whole: every change is in it
           if (o.use) {
             this.stats.changed++;
-            this.cache.set(h.spec.id, o.use);
+            this.cache.set(h.spec.id, o.use, true);
           }
           else this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
           p.done = this.success(p.job.req.id, h.spec.id, p.attempts, p.conflicts);
