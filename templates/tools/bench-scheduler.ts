@@ -54,6 +54,19 @@ interface Run {
   by_replica: Record<string, number>;
   /** Idle cores of the machine during the timed run (/proc/stat; 2 = nothing else ran). */
   machine_idle_cores: number;
+  /**
+   * Idle cores of the machine in the 3 s before the timed run, the replicas loaded and
+   * waiting: what the machine had to give them (compare with the sum of their limits).
+   */
+  machine_idle_cores_before: number;
+  /** The replicas' CPU limits added up (cores; NaN when unlimited). */
+  limits_sum_cores: number;
+  /**
+   * The machine had less idle CPU before the run than the replicas' limits add up to, or
+   * under 0.1 core idle during it: the replicas could not all get their slice, so the
+   * round measures the machine, not the design.
+   */
+  saturated: boolean;
   /** The machine's 1-minute load average at the end of the run. */
   load_avg_1m: number;
   /** CPU seconds Redis spent during the run (INFO cpu): where the shared store's time went. */
@@ -190,6 +203,8 @@ function duplicates(results: readonly Placement[]): number {
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
+/** A Kubernetes CPU quantity in cores ('200m' → 0.2, '2' → 2). */
+const cores = (q: string): number => (q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q));
 
 interface Setup {
   mode: Mode;
@@ -223,6 +238,10 @@ async function runOnce(cluster: Cluster, redis: Redis, setup: Setup, n: number, 
   const encoded = requests.map((r) => JSON.stringify(r));
   const st0 = await replicaStats(ips);
   const cpu0 = await redisCpu(redis);
+  const mb = machineCpu();
+  await new Promise((r) => setTimeout(r, 3000));
+  const idleBefore = idleCores(mb, machineCpu());
+  const limits = setup.mode === 'limited' ? n * cores(MODE.limited.cpu) : NaN;
   const dcpu0 = process.cpuUsage();
   const m0 = machineCpu();
   const t0 = performance.now();
@@ -253,6 +272,9 @@ async function runOnce(cluster: Cluster, redis: Redis, setup: Setup, n: number, 
     duplicates: duplicates(all),
     by_replica: byReplica,
     machine_idle_cores: idleCores(m0, m1),
+    machine_idle_cores_before: idleBefore,
+    limits_sum_cores: r2(limits),
+    saturated: idleBefore < limits || idleCores(m0, m1) < 0.1,
     load_avg_1m: r2(loadavg()[0]!),
     redis_cpu_s: r2(redisCpuS),
     replica_cpu_s: ips.map((ip) => r2(diff(ip, 'cpu'))),
@@ -275,7 +297,11 @@ type Row = Pick<Run, 'placements_per_s' | 'conflict_rate'> & {
   speedup: number;
   rounds_placements_per_s: number[];
   rounds_machine_idle_cores: number[];
+  rounds_machine_idle_cores_before: number[];
+  rounds_saturated: boolean[];
   median_round: Run;
+  /** Every round's figures, in the order run. */
+  rounds: Run[];
 };
 
 /** The median round by throughput per replica count, every round's figures beside it. */
@@ -292,7 +318,10 @@ function table(rounds: Map<number, Run[]>): Record<string, Row> {
       speedup: r2(m.placements_per_s / one),
       rounds_placements_per_s: list.map((r) => r.placements_per_s),
       rounds_machine_idle_cores: list.map((r) => r.machine_idle_cores),
+      rounds_machine_idle_cores_before: list.map((r) => r.machine_idle_cores_before),
+      rounds_saturated: list.map((r) => r.saturated),
       median_round: m,
+      rounds: list,
     };
   }
   return out;
@@ -312,7 +341,7 @@ function save(results: Tables, violations: number, dups: number, violationDetail
     setup: {
       rounds: ROUNDS,
       replicas: REPLICAS,
-      store: 'Redis 7 (Debian redis-server) in the cluster, no CPU limit below the machine; commits are Lua scripts (per-host version compare-and-set, lease epoch checked)',
+      store: 'Redis 7 (Debian redis-server) in the cluster, no CPU limit below the machine; commits are Lua scripts (capacity re-checked per item, lease epoch checked)',
       replica_batch: 64,
       replica_memory_limit: MEMORY,
       machine: `${availableParallelism()} cores shared by Redis, every replica, the load driver and whatever else runs on the machine (machine_idle_cores per round)`,

@@ -1,8 +1,8 @@
 // A deterministic discrete-event simulation of many scheduler consumers sharing one store,
 // running the real code: each consumer is a Scheduler (its HostCache, candidates(), the top-k
 // shuffle, the alternates sent with each item, the retry from the next candidate, the rescan
-// when the list runs out) and every commit is the MemoryStore's (the Redis script's
-// semantics: per-host version compare-and-set, alternates tried in the same transaction).
+// when the list runs out) and every commit is the MemoryStore's (the Redis script's rule:
+// capacity re-checked against what is placed now, alternates tried in the same transaction).
 // What is modelled is time: planning costs `planUs` per request, a commit reaches the store
 // `commitUs / 2` after it is sent and its answer comes back `commitUs / 2` later, and a
 // consumer's cache sees the store as it was `lagUs` ago (the change log read one exchange
@@ -76,11 +76,11 @@ export interface SimResult {
   /** Virtual seconds from the first request to the last answer. */
   virtual_s: number;
   /**
-   * Share of version conflicts on a host the request still fitted: the host had changed
-   * (someone placed or released there), not filled up. The top-k shuffle spreads consumers'
-   * picks; it cannot prevent these.
+   * Placements committed on a host that had changed since the consumer's view (others placed
+   * or released there) and still fitted, per placement: what a commit checking the host's
+   * version (compare-and-set on the whole host) would have refused as conflicts.
    */
-  conflicts_still_fitting: number;
+  changed_host_rate: number;
   /** Held by the store at the end: placements (must equal placed) and hosts over capacity (must be 0). */
   store_placements: number;
   over_committed_hosts: number;
@@ -148,7 +148,6 @@ class SimStore implements Store {
     private readonly events: Events,
     private readonly cfg: SimConfig,
     private readonly committed: (v: number, t: number) => void,
-    private readonly counts: { conflicts: number; stillFit: number },
   ) {}
 
   commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
@@ -157,22 +156,8 @@ class SimStore implements Store {
     this.events.at(sent + this.cfg.commitUs / 2, () => {
       outcomes = this.store.commit(items);
       this.committed(this.store.version, this.events.now);
-      void outcomes.then((os) => this.count(items, os));
     });
     return this.events.until(sent + this.cfg.commitUs, () => outcomes!).then((o) => o);
-  }
-
-  /** Conflicts (a host changed since the version planned with) on a host the item still fit. */
-  private count(items: readonly CommitItem[], outcomes: readonly CommitOutcome[]): void {
-    outcomes.forEach((o, i) => {
-      const it = items[i]!;
-      for (const f of o.refused) {
-        if (f.reason !== 'conflict' || !f.use) continue;
-        this.counts.conflicts++;
-        const spec = this.store.specs.get(f.host)!;
-        if (f.use.cpu + it.cpu <= spec.cpu && f.use.mem + it.mem <= spec.mem && f.use.gpu + it.gpu <= spec.gpu) this.counts.stillFit++;
-      }
-    });
   }
 
   private unused(): never {
@@ -245,9 +230,8 @@ export async function simulate(cfg: SimConfig): Promise<SimResult> {
   let next = 0;
   const results: Placement[] = [];
   const snapshot = await store.snapshot();
-  const counts = { conflicts: 0, stillFit: 0 };
   const consumers = Array.from({ length: cfg.consumers }, (_, i) => {
-    const s = new Scheduler(new SimStore(store, events, cfg, committed, counts), { replica: `c${i}`, batch: cfg.batch, seed: cfg.seed * 100_003 + i + 1, pick: { sample: cfg.sample, topK: cfg.topK }, alternates: cfg.alternates, shared: false });
+    const s = new Scheduler(new SimStore(store, events, cfg, committed), { replica: `c${i}`, batch: cfg.batch, seed: cfg.seed * 100_003 + i + 1, pick: { sample: cfg.sample, topK: cfg.topK }, alternates: cfg.alternates, shared: false });
     s.cache.load(snapshot.version, snapshot.hosts.map((h) => ({ spec: h.spec, use: { ...h.use, ten: { ...h.use.ten } } })));
     return s;
   });
@@ -276,11 +260,11 @@ export async function simulate(cfg: SimConfig): Promise<SimResult> {
   }
   await done;
   if (!finished) throw new Error('simulation ended with consumers still waiting');
-  return tally(results, consumers, store, events.now, counts);
+  return tally(results, consumers, store, events.now);
 }
 
-function tally(results: readonly Placement[], consumers: readonly Scheduler[], store: MemoryStore, end: number, counts: { conflicts: number; stillFit: number }): SimResult {
-  const sum = (k: 'alternates' | 'retried' | 'rescans' | 'commits') => consumers.reduce((a, s) => a + s.stats[k], 0);
+function tally(results: readonly Placement[], consumers: readonly Scheduler[], store: MemoryStore, end: number): SimResult {
+  const sum = (k: 'alternates' | 'retried' | 'rescans' | 'commits' | 'changed') => consumers.reduce((a, s) => a + s.stats[k], 0);
   const placed = results.filter((r) => r.ok).length;
   const attempts = results.reduce((a, r) => a + r.attempts, 0);
   const conflicts = results.reduce((a, r) => a + r.conflicts, 0);
@@ -301,7 +285,7 @@ function tally(results: readonly Placement[], consumers: readonly Scheduler[], s
     utilisation_stddev: r4(stddev),
     utilisation_max: r4(max),
     virtual_s: r4(end / 1e6),
-    conflicts_still_fitting: counts.conflicts === 0 ? 0 : r4(counts.stillFit / counts.conflicts),
+    changed_host_rate: placed === 0 ? 0 : r4(sum('changed') / placed),
     store_placements: store.placements.size,
     over_committed_hosts: [...store.specs.values()].filter((h) => {
       const u = store.uses.get(h.id)!;

@@ -82,7 +82,8 @@ describe('flow control', () => {
 describe('replicas sharing a store', () => {
   it('two replicas place 3000 requests on a small fleet without over-committing, resolving conflicts', async () => {
     const store = new MemoryStore();
-    const fleet = makeFleet(200, 7);
+    // 100 hosts: 3000 requests fill about 80 % of their cpu, so hosts fill up under stale views
+    const fleet = makeFleet(100, 7);
     store.addHosts(fleet);
     const requests = makeRequests(3000, 8);
     store.queue.push(...requests.map((r) => JSON.stringify(r)));
@@ -118,8 +119,19 @@ describe('replicas sharing a store', () => {
     const placed = results.filter((r) => r.ok).length;
     assert.ok(placed > 2000, `most requests fit (${placed})`);
     assert.ok(a.stats.conflicts + b.stats.conflicts > 0, 'stale caches did conflict');
+    assert.ok(a.stats.changed + b.stats.changed > 0, 'hosts changed since a replica\'s view took placements that fitted');
     assert.ok(results.some((r) => r.ok && r.conflicts > 0), 'a conflicting request was placed on a later candidate');
     assert.ok(new Set(results.map((r) => r.replica)).size === 2);
+    // each cache, brought up to the store's version, holds exactly the store's usage of
+    // every host (what its own commits answered, whole or as one change, drifts nowhere)
+    for (const r of [a, b]) {
+      r.cache.apply(store.changesSince(r.cache.version), store.version);
+      const drift = fleet.filter((h) => {
+        const [c, u] = [r.cache.hosts.get(h.id)!.use, store.uses.get(h.id)!];
+        return c.cpu !== u.cpu || c.mem !== u.mem || c.gpu !== u.gpu || JSON.stringify({ ...c.ten }) !== JSON.stringify(u.ten);
+      });
+      assert.deepEqual(drift.map((h) => h.id), [], `replica ${r.opts.replica}'s cache`);
+    }
     // every failure says why
     for (const r of results.filter((x) => !x.ok)) assert.match((r as { error?: string }).error ?? '', /unschedulable|gave up/);
   });
@@ -289,6 +301,22 @@ describe('the change log', () => {
     }
   });
 
+  it('adds every change of one commit to a host (one version), and none of a commit it holds already', () => {
+    const cache = new HostCache();
+    cache.load(10, [{ spec: spec('h1'), use: { ...emptyUsage(), v: 10 } }, { spec: spec('h2'), use: { ...emptyUsage(), v: 10 } }]);
+    const entry: UsageDelta[] = [];
+    decodeEntry(encodeEntry(12, 'w', [
+      { host: 'h1', cpu: 100, mem: 1, gpu: 0, n: 1, tenant: 'a' },
+      { host: 'h2', cpu: 5, mem: 1, gpu: 0, n: 1, tenant: 'a' },
+      { host: 'h1', cpu: 200, mem: 1, gpu: 0, n: 1, tenant: 'b' },
+    ]), undefined, entry);
+    assert.equal(cache.apply(entry, 12), 3);
+    assert.deepEqual([cache.hosts.get('h1')!.use.cpu, { ...cache.hosts.get('h1')!.use.ten }], [300, { a: 1, b: 1 }]);
+    // read again (or held already from a commit's answer): nothing added twice
+    assert.equal(cache.apply(entry, 12), 0);
+    assert.equal(cache.hosts.get('h1')!.use.cpu, 300);
+  });
+
   it('moves the cache to the version the answer covered, changes left out included', () => {
     const cache = new HostCache();
     cache.load(10, [{ spec: spec('h1'), use: { ...emptyUsage(), v: 10 } }]);
@@ -303,35 +331,93 @@ describe('the change log', () => {
 describe('commit with alternates', () => {
   it('tries the next candidate in the same commit when the host planned on refuses', async () => {
     const store = new MemoryStore();
-    store.addHosts([spec('h1'), spec('h2'), spec('h3', { cpu: 100 })]);
+    store.addHosts([spec('h1', { cpu: 400 }), spec('h2'), spec('h3', { cpu: 100 })]);
     const v = (id: string) => store.uses.get(id)!.v;
-    const item = { placement: 'p1', host: 'h1', expect: v('h1') - 1, alternates: [{ host: 'h3', expect: v('h3') }, { host: 'h2', expect: v('h2') }], cpu: 500, mem: 100, gpu: 0, tenant: 't' };
+    const item = { placement: 'p1', host: 'h1', expect: v('h1'), alternates: [{ host: 'h3', expect: v('h3') }, { host: 'h2', expect: v('h2') }], cpu: 500, mem: 100, gpu: 0, tenant: 't' };
     const [o] = await store.commit([item]);
     assert.ok(o!.ok);
     assert.equal(o!.ok && o!.at, 2, 'placed on the second alternate');
-    assert.deepEqual(o!.refused.map((f) => [f.host, f.reason, f.use?.v]), [['h1', 'conflict', v('h1')], ['h3', 'capacity', v('h3')]]);
+    assert.deepEqual(o!.refused.map((f) => [f.host, f.reason, f.use?.v]), [['h1', 'capacity', v('h1')], ['h3', 'capacity', v('h3')]]);
     assert.equal(store.placements.get('p1')!.host, 'h2');
+    assert.equal(o!.ok && o!.use, undefined, 'h2 had not changed since the plan: no usage sent back');
     // none left: refused, with the last reason
     const [none] = await store.commit([{ ...item, placement: 'p2', alternates: [] }]);
-    assert.deepEqual(none!.ok ? undefined : [none!.reason, none!.refused.length], ['conflict', 1]);
+    assert.deepEqual(none!.ok ? undefined : [none!.reason, none!.refused.length], ['capacity', 1]);
   });
 
-  it('a replica places on an alternate without another round trip, and counts the conflict', async () => {
+  it('re-checks capacity only: a host changed since the plan takes the item if it fits, and sends its whole usage back', async () => {
     const store = new MemoryStore();
-    // h1 is much larger, so the best-balanced choice for any request
+    store.addHosts([spec('h1', { cpu: 1000 }), spec('h2')]);
+    const planned = store.uses.get('h1')!.v;
+    // another writer places 600 on h1 after the plan
+    await store.commit([{ placement: 'x', host: 'h1', expect: planned, cpu: 600, mem: 10, gpu: 0, tenant: 'o' }]);
+    // planned with the old version, still fits: placed, answered with h1's usage after it
+    const [fits] = await store.commit([{ placement: 'p1', host: 'h1', expect: planned, cpu: 300, mem: 10, gpu: 0, tenant: 't' }]);
+    assert.ok(fits!.ok && fits!.at === 0 && fits!.refused.length === 0);
+    assert.deepEqual(fits!.ok && fits!.use && [fits!.use.v, fits!.use.cpu, fits!.use.ten], [fits!.v, 900, { o: 1, t: 1 }]);
+    // planned with the old version, no longer fits: refused on capacity, never over capacity
+    const [full] = await store.commit([{ placement: 'p2', host: 'h1', expect: planned, alternates: [{ host: 'h2', expect: store.uses.get('h2')!.v }], cpu: 200, mem: 10, gpu: 0, tenant: 't' }]);
+    assert.deepEqual(full!.ok && [full!.at, full!.refused.map((f) => [f.host, f.reason, f.use?.cpu])], [1, [['h1', 'capacity', 900]]]);
+    // two items of one commit on one host: the second checked against what the first left
+    const v2 = store.uses.get('h2')!.v;
+    const [a, b] = await store.commit([
+      { placement: 'p3', host: 'h2', expect: v2, cpu: 7000, mem: 10, gpu: 0, tenant: 't' },
+      { placement: 'p4', host: 'h2', expect: v2, cpu: 1000, mem: 10, gpu: 0, tenant: 't' },
+    ]);
+    assert.equal(a!.ok, true);
+    assert.deepEqual(b!.ok ? undefined : [b!.reason, b!.use?.cpu], ['capacity', 7200]);
+    assert.equal(store.uses.get('h2')!.cpu, 7200);
+  });
+
+  /**
+   * A replica whose copy of h1 (much larger than h2, so the best-balanced choice) is stale:
+   * another writer places `otherCpu` on h1 after its snapshot. Then one request through it.
+   */
+  async function staleReplica(otherCpu: number) {
+    const store = new MemoryStore();
     store.addHosts([spec('h1', { cpu: 64_000, mem: 262_144 }), spec('h2')]);
     const a = new Scheduler(store, { replica: 'a', batch: 4, seed: 1, pick: { sample: 2, topK: 1 }, shared: false });
     await a.init();
-    // another writer places on h1 after a's snapshot: a's copy of h1 is stale
-    await store.commit([{ placement: 'x', host: 'h1', expect: store.uses.get('h1')!.v, cpu: 100, mem: 10, gpu: 0, tenant: 'o' }]);
+    await store.commit([{ placement: 'x', host: 'h1', expect: store.uses.get('h1')!.v, cpu: otherCpu, mem: 10, gpu: 0, tenant: 'o' }]);
     const commitsBefore = store.commits;
     const p = a.schedule(req({ id: 'r1' }));
     await a.step();
-    const placed = await p;
+    return { store, a, placed: await p, commits: store.commits - commitsBefore };
+  }
+
+  it('a replica places on a host changed since its view in one commit, and its cache takes the host whole', async () => {
+    const { store, a, placed, commits } = await staleReplica(100);
+    assert.deepEqual([placed.ok, placed.host, placed.conflicts, placed.attempts], [true, 'h1', 0, 1]);
+    assert.equal(commits, 1);
+    // the other writer's placement is in the cache too, not only a's own
+    assert.deepEqual([a.cache.hosts.get('h1')!.use.cpu, { ...a.cache.hosts.get('h1')!.use.ten }], [1100, { o: 1, t1: 1 }]);
+    assert.equal(a.stats.changed, 1);
+    // the other writer's change log entry (below the version a now holds for h1) adds nothing twice
+    a.cache.apply(store.changesSince(0), store.version);
+    assert.equal(a.cache.hosts.get('h1')!.use.cpu, 1100);
+  });
+
+  it('two items of one commit placed on the same alternate: the cache holds both', async () => {
+    const store = new MemoryStore();
+    // h1 and h2 rank first; after a's snapshot another writer fills both
+    store.addHosts([spec('h1', { cpu: 64_000, mem: 262_144 }), spec('h2', { cpu: 64_000, mem: 262_144 }), spec('h3')]);
+    const a = new Scheduler(store, { replica: 'a', batch: 2, seed: 1, pick: { sample: 3, topK: 1 }, alternates: 2, shared: false });
+    await a.init();
+    for (const h of ['h1', 'h2']) await store.commit([{ placement: `x-${h}`, host: h, expect: store.uses.get(h)!.v, cpu: 63_500, mem: 10, gpu: 0, tenant: 'o' }]);
+    const ps = [a.schedule(req({ id: 'r1' })), a.schedule(req({ id: 'r2' }))];
+    await a.step();
+    const placed = await Promise.all(ps);
+    assert.deepEqual(placed.map((p) => [p.host, p.conflicts]), [['h3', 1], ['h3', 1]]);
+    // the second answer (h3 changed by the first item, at the same version) is taken whole
+    assert.deepEqual([a.cache.hosts.get('h3')!.use.cpu, a.cache.hosts.get('h3')!.use.v], [2000, store.uses.get('h3')!.v]);
+  });
+
+  it('a replica places on an alternate without another round trip when its host filled up, and counts the conflict', async () => {
+    const { a, placed, commits } = await staleReplica(63_500);
     assert.deepEqual([placed.ok, placed.host, placed.conflicts, placed.attempts], [true, 'h2', 1, 2]);
-    assert.equal(store.commits - commitsBefore, 1, 'one commit, its alternate tried inside it');
+    assert.equal(commits, 1, 'one commit, its alternate tried inside it');
     // the refusal brought h1's current state into the cache
-    assert.equal(a.cache.hosts.get('h1')!.use.cpu, 100);
+    assert.equal(a.cache.hosts.get('h1')!.use.cpu, 63_500);
   });
 });
 

@@ -197,9 +197,15 @@ export class HostCache {
   apply(deltas: readonly UsageDelta[], top = 0): number {
     const t0 = performance.now();
     let n = 0;
+    // hosts this call moved to a commit's version: that commit's other changes on the same
+    // host (one commit, one version) are added too, not taken for ones already held
+    const moved = new Map<string, number>();
     for (const d of deltas) {
       if (d.v > this.version) this.version = d.v;
-      if (this.add(d)) n++;
+      if (this.add(d, moved.get(d.host) === d.v)) {
+        moved.set(d.host, d.v);
+        n++;
+      }
     }
     if (top > this.version) this.version = top;
     this.stats.changesRead += deltas.length;
@@ -218,11 +224,11 @@ export class HostCache {
     return this.add(d);
   }
 
-  private add(d: UsageDelta): boolean {
+  private add(d: UsageDelta, sameCommit = false): boolean {
     const i = this.index.get(d.host);
     if (i === undefined) return false;
     const u = this.list[i]!.use;
-    if (d.v <= u.v) return false;
+    if (d.v < u.v || (d.v === u.v && !sameCommit)) return false;
     u.v = d.v;
     u.cpu += d.cpu * d.n;
     u.mem += d.mem * d.n;
@@ -235,12 +241,16 @@ export class HostCache {
     return true;
   }
 
-  /** Replaces one host's usage if the new one is newer. */
-  set(id: string, use: HostUsage): boolean {
+  /**
+   * Replaces one host's usage if the new one is newer. With `sameVersion`, also one at the
+   * version the cache holds: a commit's answer for a host an earlier item of the same
+   * commit changed (one commit, one version; the later answer holds more of it).
+   */
+  set(id: string, use: HostUsage, sameVersion = false): boolean {
     const i = this.index.get(id);
     if (i === undefined) return false;
     const h = this.list[i]!;
-    if (use.v <= h.use.v) return false;
+    if (use.v < h.use.v || (use.v === h.use.v && !sameVersion)) return false;
     for (const [t, c] of Object.entries(h.use.ten)) this.tenantAdd(t, i, -c);
     for (const [t, c] of Object.entries(use.ten)) this.tenantAdd(t, i, c);
     h.use = dictTenants(use);

@@ -1,7 +1,7 @@
-// The Store's semantics in memory (unit tests, the simulation): per-host versions,
-// compare-and-set commits, a change log by version, a request queue, and the shared queue's
-// bookkeeping (taken lists, last-exchange times, leases, sweeps, fencing) as the Redis store
-// keeps it. One MemoryStore is one replica's connection; connect() gives another replica its
+// The Store's semantics in memory (unit tests, the simulation): per-host versions, commits
+// that re-check capacity only (COMMIT_LUA's rule), a change log by version, a request
+// queue, and the shared queue's bookkeeping (taken lists, last-exchange times, leases,
+// sweeps, fencing) as the Redis store keeps it. One MemoryStore is one replica's connection; connect() gives another replica its
 // own connection to the same state.
 import type { HostSpec, HostUsage } from './placement.js';
 import { applyUsage } from './placement.js';
@@ -144,10 +144,12 @@ export class MemoryStore implements Store {
   async commit(items: readonly CommitItem[]): Promise<CommitOutcome[]> {
     this.checkLease();
     this.state.commits++;
-    return items.map((it) => this.commitOne(it));
+    // one version for the whole commit, as COMMIT_LUA takes it (on its first placement)
+    const commit: { v?: number } = {};
+    return items.map((it) => this.commitOne(it, commit));
   }
 
-  private commitOne(it: CommitItem): CommitOutcome {
+  private commitOne(it: CommitItem, commit: { v?: number }): CommitOutcome {
     const s = this.state;
     const earlier = this.placedOn(it.placement);
     if (earlier) return { ok: true, v: earlier.use.v, at: -1, refused: [], earlier };
@@ -157,15 +159,15 @@ export class MemoryStore implements Store {
       const use = s.uses.get(host);
       const spec = s.specs.get(host);
       if (!use || !spec) refused.push({ host, reason: 'unknown-host' });
-      else if (use.v !== expect) refused.push({ host, reason: 'conflict', use: structuredClone(use) });
       else if (use.cpu + it.cpu > spec.cpu || use.mem + it.mem > spec.mem || use.gpu + it.gpu > spec.gpu) refused.push({ host, reason: 'capacity', use: structuredClone(use) });
       else {
+        // capacity is the only check: a host that changed since `expect` and still fits takes it
         const next = applyUsage(use, it);
-        next.v = ++s.version;
+        next.v = commit.v ??= ++s.version;
         s.uses.set(host, next);
         s.log.push({ v: next.v, host, cpu: it.cpu, mem: it.mem, gpu: it.gpu, tenant: it.tenant, n: 1 });
         s.placements.set(it.placement, { ...it, host });
-        return { ok: true, v: next.v, at, refused };
+        return { ok: true, v: next.v, at, refused, ...(use.v !== expect ? { use: structuredClone(next) } : {}) };
       }
     }
     const last = refused.at(-1)!;

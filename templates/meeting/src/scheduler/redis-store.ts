@@ -1,8 +1,9 @@
 // The shared store on Redis. Every write goes through a Lua script, which Redis runs
-// atomically: a commit checks each host's version against the one the replica planned
-// with (optimistic concurrency), re-checks capacity, applies the usage, bumps the global
-// version and appends the commit to the change log (a sorted set scored by version), which
-// replicas read to refresh their caches.
+// atomically: a commit re-checks each host's capacity against what is placed on it now
+// (optimistic concurrency on the one thing that can make a placement wrong; a host that
+// others changed since the replica's view but that still fits takes the placement), applies
+// the usage, bumps the global version and appends the commit to the change log (a sorted
+// set scored by version), which replicas read to refresh their caches.
 //
 // Redis is the one resource every replica shares, and every replica reads every change,
 // so both sides do little per item:
@@ -71,11 +72,13 @@ end
 // a sweep took away is refused whole (error FENCED): what it planned was put back in the
 // queue for others. Flat arguments and a plain array reply:
 // no JSON to decode or encode in Redis, and the numbers stay the strings they came as.
-// Returns, per item, {ok, v, at, refusals}: ok 1 committed at version v on the at-th host
-// (0-based) after the refusals listed ({host, reason, use?, tenants?}, use packed, tenants
-// flat); ok 0 when every host refused. Items are checked in order against the state their
-// predecessors left: a host that an earlier item of the same commit changed has a new
-// version, so a later item planned on its old one is refused (a conflict), never over-commits.
+// Returns, per item, {ok, v, at, refusals, use?, tenants?}: ok 1 committed at version v on
+// the at-th host (0-based) after the refusals listed ({host, reason, use?, tenants?}, use
+// packed, tenants flat), and, when that host's version was not the one planned with (others
+// changed it since), its usage and tenants after the commit; ok 0 when every host refused.
+// A host refuses only when the item no longer fits it (capacity) or it is unknown. Items
+// are checked in order against the state their predecessors left, so a host that an
+// earlier item of the same commit filled refuses a later one: never over-commits.
 // A placement id that is placed already (an earlier commit of it ran, its answer lost; or
 // the same id twice in one commit) is not placed again: ok 2, then its host, that host's
 // usage and tenants, so a retried commit is harmless.
@@ -104,15 +107,11 @@ while a <= #ARGV do
       refused[#refused + 1] = {host, 'unknown-host'}
     else
       local v, ucpu, umem, ugpu = use_of(raw)
-      local fits = false
-      if v ~= expect then
-        refused[#refused + 1] = {host, 'conflict', raw, tenants_of(host)}
+      local ccpu, cmem, cgpu = string.match(redis.call('HGET', '${KEYS.cap}', host), '^' .. NUM .. '|' .. NUM .. '|' .. NUM .. '$')
+      local fits = ucpu + cpu <= tonumber(ccpu) and umem + mem <= tonumber(cmem) and ugpu + gpu <= tonumber(cgpu)
+      if not fits then
+        refused[#refused + 1] = {host, 'capacity', raw, tenants_of(host)}
       else
-        local ccpu, cmem, cgpu = string.match(redis.call('HGET', '${KEYS.cap}', host), '^' .. NUM .. '|' .. NUM .. '|' .. NUM .. '$')
-        fits = ucpu + cpu <= tonumber(ccpu) and umem + mem <= tonumber(cmem) and ugpu + gpu <= tonumber(cgpu)
-        if not fits then refused[#refused + 1] = {host, 'capacity', raw, tenants_of(host)} end
-      end
-      if fits then
         if not nv then
           nv = redis.call('INCR', '${KEYS.version}')
           nvs = tostring(nv)
@@ -127,6 +126,11 @@ while a <= #ARGV do
         changes[#changes + 1] = host .. ',' .. cpu .. ',' .. mem .. ',' .. gpu .. ',1,' .. tenant
         redis.call('HINCRBY', '${KEYS.tenantsPrefix}' .. host, tenant, 1)
         outcome = {1, nv, k, refused}
+        -- changed since the version planned with: the whole usage, for the replica's cache
+        if v ~= expect then
+          outcome[5] = rec
+          outcome[6] = tenants_of(host)
+        end
         break
       end
     end
@@ -508,7 +512,10 @@ function parseOutcomes(reply: RespValue): CommitOutcome[] {
       const [host, reason, use, tenants] = r as [string, Refusal['reason'], string?, RespValue[]?];
       return { host, reason, ...(use ? { use: parseUse(use, Array.isArray(tenants) ? tenants : []) } : {}) };
     });
-    if (ok === 1) return { ok: true, v, at, refused };
+    if (ok === 1) {
+      const [, , , , use, tenants] = o as [number, number, number, RespValue[], string?, RespValue[]?];
+      return { ok: true, v, at, refused, ...(use ? { use: parseUse(use, Array.isArray(tenants) ? tenants : []) } : {}) };
+    }
     if (ok === 2) {
       const [, , , , host, use, tenants] = o as [number, number, number, RespValue[], string, string, RespValue[]];
       const now = parseUse(use, Array.isArray(tenants) ? tenants : []);

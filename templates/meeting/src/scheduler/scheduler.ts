@@ -1,10 +1,11 @@
 // One scheduler replica: takes requests in batches (its own HTTP queue first, then the
 // shared queue in the store), plans each against its private cache and commits the batch
-// in one round trip. Each item carries its host and the next candidates after it: on a
-// conflict the store moves to the next candidate inside the same transaction, and only a
-// request whose every candidate refused goes round again. In steady state a batch costs
-// one exchange with the store: its commit travels with the sync for the next batch
-// (results out, changes and the next requests in).
+// in one round trip. The store re-checks capacity only: a host others placed on since this
+// replica's view still takes the item if it fits. Each item carries its host and the next
+// candidates after it: when a host no longer fits, the store moves to the next candidate
+// inside the same transaction, and only a request whose every candidate refused goes round
+// again. In steady state a batch costs one exchange with the store: its commit travels with
+// the sync for the next batch (results out, changes and the next requests in).
 import { HostCache, type HostClaims } from './cache.js';
 import { DEFAULT_PICK, feasible, seededRng, type Host, type HostUsage, type PickOptions, type PlacementRequest, type Rng } from './placement.js';
 import { FencedError, type CommitItem, type CommitOutcome, type Store, type SyncResult } from './store.js';
@@ -87,9 +88,11 @@ export class Scheduler {
    * retried: requests that needed another commit round (every candidate sent refused);
    * rescans: requests whose candidate list ran out, so the fleet was scanned again (a full
    * reschedule); alternates: placements made on a candidate sent along, not the host
-   * planned; fenced: times this replica's lease was taken away (Store FencedError).
+   * planned; fenced: times this replica's lease was taken away (Store FencedError);
+   * changed: placements committed on a host others had changed since this replica's view
+   * (a whole-host version check would have refused them).
    */
-  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0, requeued: 0, retried: 0, rescans: 0, alternates: 0, fenced: 0 };
+  stats = { placed: 0, failed: 0, conflicts: 0, commits: 0, attempts: 0, batches: 0, errors: 0, requeued: 0, retried: 0, rescans: 0, alternates: 0, fenced: 0, changed: 0 };
   private nextSweep = 0;
 
   constructor(
@@ -172,7 +175,13 @@ export class Scheduler {
           const h = o.at === 0 ? p.host! : p.alternates[o.at - 1]!;
           if (o.at > 0) this.stats.alternates++;
           const r = p.job.req;
-          this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
+          // a host changed since this plan (by others, or by an earlier item of this
+          // commit, at this commit's version) comes back whole: every change is in it
+          if (o.use) {
+            this.stats.changed++;
+            this.cache.set(h.spec.id, o.use, true);
+          }
+          else this.cache.placed({ v: o.v, host: h.spec.id, cpu: r.cpu, mem: r.mem, gpu: r.gpu, tenant: r.tenant, n: 1 });
           p.done = this.success(p.job.req.id, h.spec.id, p.attempts, p.conflicts);
           this.stats.placed++;
         } else {
@@ -210,7 +219,7 @@ export class Scheduler {
   /**
    * The next feasible candidates after the plan's host, up to `alternates` of them and
    * within its attempts left. They are not claimed: if another plan of this commit takes
-   * one first, the store sees that host's new version and refuses it for this plan.
+   * one first, the store re-checks its capacity with that placement counted.
    */
   private pickAlternates(p: Plan, claimed: HostClaims): void {
     const max = Math.min(this.opts.alternates, this.opts.maxAttempts - p.attempts - 1);

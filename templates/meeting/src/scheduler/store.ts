@@ -90,12 +90,16 @@ function numberAt(s: string, from: number, to: number): number {
 export interface CommitItem {
   placement: string;
   host: string;
-  /** The host version the replica planned against (optimistic concurrency). */
+  /**
+   * The host version the replica planned against. The commit does not refuse a host that
+   * changed since (others placed or released there): it re-checks capacity only, and when
+   * the version differs it answers the host's whole usage, so the replica's cache takes in
+   * the changes it had not read yet.
+   */
   expect: number;
   /**
-   * The next candidates, tried in order in the same transaction when `host` refuses (it
-   * changed since `expect`, or no longer fits): a conflict moves to the next candidate
-   * without another round trip.
+   * The next candidates, tried in order in the same transaction when `host` refuses (it no
+   * longer fits): a conflict moves to the next candidate without another round trip.
    */
   alternates?: ReadonlyArray<{ host: string; expect: number }>;
   cpu: number;
@@ -104,11 +108,15 @@ export interface CommitItem {
   tenant: string;
 }
 
-/** A host that refused an item: changed since the version planned with, full, or unknown. */
+/**
+ * A host that refused an item: the item no longer fits it (capacity: what others placed
+ * since the replica's view filled it), or it is unknown. A host that changed since the
+ * version planned with but still fits is not refused.
+ */
 export interface Refusal {
   host: string;
-  reason: 'conflict' | 'capacity' | 'unknown-host';
-  /** The host's current usage (conflict, capacity), for the replica's cache. */
+  reason: 'capacity' | 'unknown-host';
+  /** The host's current usage (capacity), for the replica's cache. */
   use?: HostUsage;
 }
 
@@ -118,8 +126,10 @@ export type CommitOutcome =
    * With `earlier`, nothing was committed now: a placement with this id exists already (an
    * earlier commit of it ran, its answer lost) on earlier.host, whose usage is earlier.use;
    * `at` is then -1 and `v` that usage's version. A commit never places one id twice.
+   * With `use`, the host had changed since the version planned with (`expect`): its whole
+   * usage after this commit (version v), for the replica's cache, instead of the one change.
    */
-  | { ok: true; v: number; at: number; refused: Refusal[]; earlier?: { host: string; use: HostUsage } }
+  | { ok: true; v: number; at: number; refused: Refusal[]; earlier?: { host: string; use: HostUsage }; use?: HostUsage }
   /** Every host refused; reason and use are the last refusal's. */
   | { ok: false; reason: Refusal['reason']; use?: HostUsage; refused: Refusal[] };
 
