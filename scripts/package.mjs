@@ -1,3 +1,4 @@
+/* global process */
 // npm run package: kdev as one installable file, kdev-<version>.tgz, that
 // `npm install -g ./kdev-<version>.tgz` installs offline (nothing left to fetch):
 //   dist/kdev.mjs     the CLI and everything it imports, bundled by esbuild (ink's layout
