@@ -4,10 +4,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { KDEV_MAIN, runKdev } from '../lib/cli.js';
+import { rmSync } from 'node:fs';
+import { runKdev } from '../lib/cli.js';
+import { bashComplete as run, kdevBinDir } from '../lib/completion.js';
 
 /** No cluster: live lookups fail fast and offer nothing. */
 const NO_CLUSTER = { KUBECONFIG: '/nonexistent/kubeconfig' };
@@ -65,12 +64,7 @@ describe('kdev __complete', () => {
 
 describe('kdev completion <shell>', () => {
   let bin: string;
-  before(() => {
-    // a `kdev` on PATH that runs the built CLI, as an installed one would
-    bin = mkdtempSync(join(tmpdir(), 'kdev-completion-'));
-    writeFileSync(join(bin, 'kdev'), `#!/bin/sh\nexec "${process.execPath}" "${KDEV_MAIN}" "$@"\n`);
-    chmodSync(join(bin, 'kdev'), 0o755);
-  });
+  before(() => (bin = kdevBinDir()));
   after(() => rmSync(bin, { recursive: true, force: true }));
 
   it('rejects a shell it does not know, with the usage exit code', async () => {
@@ -86,26 +80,13 @@ describe('kdev completion <shell>', () => {
     execFileSync('bash', ['-n'], { input: script });
   });
 
-  /** COMPREPLY after sourcing the script and completing `line` (cursor at its end). */
-  function bashComplete(line: string): string[] {
-    const script = execFileSync(process.execPath, [KDEV_MAIN, 'completion', 'bash'], { env: { ...process.env, ...NO_CLUSTER } }).toString();
-    // COMP_WORDS split the way bash does (at spaces, and = and : as words of their own)
-    const words = line.split(/\s+/).flatMap((w) => w.split(/([=:])/).filter((p) => p !== ''));
-    if (/\s$/.test(line)) words[words.length - 1] = '';
-    const program = `${script}
-COMP_LINE=${JSON.stringify(line)}; COMP_POINT=\${#COMP_LINE}
-COMP_WORDS=(${words.map((w) => JSON.stringify(w)).join(' ')}); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 ))
-_kdev_complete
-printf '%s\\n' "\${COMPREPLY[@]}"`;
-    const out = execFileSync('bash', ['-c', program], { env: { ...process.env, ...NO_CLUSTER, PATH: `${bin}:${process.env.PATH}` } }).toString();
-    return out.split('\n').filter((l) => l.length > 0);
-  }
+  const bashComplete = (dir: string, line: string) => run(line, dir, NO_CLUSTER);
 
   it('bash: completes subcommands and option values when run', () => {
-    assert.deepEqual(bashComplete('kdev dev st'), ['start', 'status']);
-    assert.deepEqual(bashComplete('kdev dev start --mode '), ['replace', 'duplicate']);
+    assert.deepEqual(bashComplete(bin, 'kdev dev st'), ['start', 'status']);
+    assert.deepEqual(bashComplete(bin, 'kdev dev start --mode '), ['replace', 'duplicate']);
     // after `=` bash replaces only the value
-    assert.deepEqual(bashComplete('kdev ls --output=j'), ['json']);
+    assert.deepEqual(bashComplete(bin, 'kdev ls --output=j'), ['json']);
   });
 
   it('zsh: a compdef for kdev and kubectl-kdev; valid zsh where zsh is installed', async (t) => {
