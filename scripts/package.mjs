@@ -7,7 +7,8 @@
 //   node_modules/     bundled: @kdev/sync-sidecar (the sidecar's code that core sends into
 //                     dev pods, found with require.resolve) and bufferutil's prebuilt
 //                     native addon (faster WebSocket frames; ws falls back to JS without it)
-// Bins: kdev, and kubectl-kdev so that `kubectl kdev …` runs it as a kubectl plugin.
+// Bins: kdev, and kubectl-kdev so that `kubectl kdev …` runs it as a kubectl plugin, and
+// kubectl_complete-kdev, which kubectl's own completion runs to complete `kubectl kdev …`.
 // Runs after `npm run build`; the staging folder (.package/) and the .tgz are not committed.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,7 +94,7 @@ function manifest(bundled) {
     description: readJson(join(ROOT, 'package.json')).description,
     type: 'module',
     engines: { node: '>=20' },
-    bin: { kdev: 'dist/kdev.mjs', 'kubectl-kdev': 'dist/kdev.mjs' },
+    bin: { kdev: 'dist/kdev.mjs', 'kubectl-kdev': 'dist/kdev.mjs', 'kubectl_complete-kdev': 'dist/kdev.mjs' },
     files: ['dist', 'templates'],
     dependencies: bundled,
     bundleDependencies: Object.keys(bundled),

@@ -61,7 +61,7 @@ describe('plain output: NO_COLOR, no terminal', () => {
     const r = await runTimed(start(), { tty: true, env: { NO_COLOR: '1' } });
     assert.equal(r.code, 0, r.text);
     assert.ok(!r.text.includes(ESC), `an escape sequence in:\n${JSON.stringify(r.text)}`);
-    assert.match(r.text, /^ {2}rolling-out +/m);
+    assert.match(r.text, /^ {2}patching +patching deployment\/web/m);
     assertProgressive(r, /^kdev dev start/, /^ {2}ready +/);
   });
 

@@ -1,7 +1,7 @@
 // `npm run package` → kdev-<version>.tgz, installed offline into a temporary prefix: the
 // installed `kdev` lists the workloads of a namespace on the local cluster, reports the
-// versions, finds its templates and the sync sidecar (a real dev start), and runs as
-// `kubectl kdev`.
+// versions, finds its templates and the sync sidecar (a real dev start), runs as
+// `kubectl kdev`, and kubectl's completion completes it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { applyAll } from '@kdev/core/internals';
+import { applyAll, raw, SIDECAR_CONFIGMAP, SIDECAR_CONTAINER } from '@kdev/core/internals';
 import { nodeDeployment, tempNamespace, testKubeconfig } from '../lib/cluster.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -41,8 +41,8 @@ describe('the kdev package, installed', () => {
     await ns?.remove();
   });
 
-  it('installs the kdev and kubectl-kdev commands, one bundled file outside the workspace', () => {
-    for (const bin of ['kdev', 'kubectl-kdev']) assert.ok(existsSync(join(prefix, 'bin', bin)), bin);
+  it('installs the kdev, kubectl-kdev and kubectl_complete-kdev commands, one bundled file outside the workspace', () => {
+    for (const bin of ['kdev', 'kubectl-kdev', 'kubectl_complete-kdev']) assert.ok(existsSync(join(prefix, 'bin', bin)), bin);
     const installed = join(prefix, 'lib', 'node_modules', 'kdev');
     assert.ok(existsSync(join(installed, 'dist', 'kdev.mjs')));
     assert.ok(existsSync(join(installed, 'node_modules', '@kdev', 'sync-sidecar', 'dist', 'server.bundle.cjs')));
@@ -56,9 +56,17 @@ describe('the kdev package, installed', () => {
     assert.equal(plugin.stdout, own.stdout);
   });
 
+  it('kubectl completes `kubectl kdev …` through kubectl_complete-kdev, with live names', async () => {
+    assert.ok(existsSync(join(prefix, 'bin', 'kubectl_complete-kdev')));
+    const sub = await run('kubectl', ['__complete', 'kdev', 'dev', 'st'], { env, timeout: 60_000 });
+    assert.deepEqual(sub.stdout.trim().split('\n'), ['start', 'status', ':4']);
+    const live = await run('kubectl', ['__complete', 'kdev', '-n', ns.name, 'dev', 'start', ''], { env, timeout: 60_000 });
+    assert.deepEqual(live.stdout.trim().split('\n'), ['web', ':4']);
+  });
+
   it("kdev ls lists the namespace's workloads", async () => {
     const { stdout } = await kdev('ls', '-n', ns.name);
-    assert.match(stdout, /^deployment\s+web\s+1\/1 ready\s+kdev\.local\/node:18\s+-$/m);
+    assert.match(stdout, /^deployment\s+web\s+[01]\/1 ready\s+kdev\.local\/node:18\s+-$/m);
   });
 
   it('finds its own templates', async () => {
@@ -72,6 +80,13 @@ describe('the kdev package, installed', () => {
     assert.match(started.stdout, /Dev container ready: pod\/web-/);
     const listed = await kdev('ls', '-n', ns.name, '-o', 'json');
     assert.ok((JSON.parse(listed.stdout) as { name: string; dev?: unknown }[]).some((w) => w.name === 'web' && w.dev), listed.stdout);
+    // the sidecar's code came from the package: the bundle it carries, byte for byte
+    const sent = await raw.get(ns.cluster, { apiVersion: 'v1', plural: 'configmaps', namespace: ns.name, name: SIDECAR_CONFIGMAP });
+    const carried = readFileSync(join(prefix, 'lib', 'node_modules', 'kdev', 'node_modules', '@kdev', 'sync-sidecar', 'dist', 'server.bundle.cjs'), 'utf8');
+    assert.ok((sent as { data?: Record<string, string> }).data?.['server.js'] === carried, 'the ConfigMap holds the packaged sidecar bundle');
+    const deployment = await raw.get(ns.cluster, { apiVersion: 'apps/v1', plural: 'deployments', namespace: ns.name, name: 'web' });
+    const containers = ((deployment.spec as { template: { spec: { containers: { name: string }[] } } }).template.spec.containers).map((c) => c.name);
+    assert.ok(containers.includes(SIDECAR_CONTAINER), containers.join(', '));
     const ended = await kdev('dev', 'end', 'web', '-n', ns.name);
     assert.match(ended.stdout, /restored/);
   });

@@ -2,16 +2,21 @@
 // call: candidates from the commander tree, live names through core.
 import { Argument, Command } from 'commander';
 import { completionNames, connect } from '@kdev/core';
-import { completionFor } from '../completion/complete.js';
+import { completionFor, type Want } from '../completion/complete.js';
 import { completionScript, SHELLS, type Shell } from '../completion/scripts.js';
 
 /** A shell waits for this at most: a slow or unreachable cluster gives no names, not a hang. */
 const LIVE_TIMEOUT_MS = 4000;
 
-async function candidates(program: Command, words: string[]): Promise<string[]> {
+/** The candidates, and whether the shell should offer file names instead when there are none. */
+async function candidates(program: Command, words: string[]): Promise<{ found: string[]; files: boolean }> {
   const want = completionFor(program, words.length === 0 ? [''] : words);
-  if (want.type === 'words') return want.words.filter((w) => w.startsWith(words.at(-1) ?? ''));
-  if (want.type === 'files') return [];
+  if (want.type === 'words') return { found: want.words.filter((w) => w.startsWith(words.at(-1) ?? '')), files: false };
+  if (want.type === 'files') return { found: [], files: true };
+  return { found: await liveNames(want), files: false };
+}
+
+async function liveNames(want: Extract<Want, { type: 'live' }>): Promise<string[]> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<string[]>((resolve) => (timer = setTimeout(() => resolve([]), LIVE_TIMEOUT_MS)));
   try {
@@ -36,9 +41,11 @@ export function registerCompletion(program: Command): void {
     .command('__complete', { hidden: true })
     .description('the candidates for a partly typed command line (used by the completion scripts)')
     .argument('[words...]', 'the words after `kdev`, the last one being completed')
+    .option('--cobra', "end with cobra's directive line (:0 files allowed, :4 no files), as kubectl wants from a plugin")
     .helpOption(false)
-    .action(async (words: string[]) => {
-      const found = await candidates(program, words);
-      if (found.length > 0) process.stdout.write(`${found.join('\n')}\n`);
+    .action(async (words: string[], o: { cobra?: boolean }) => {
+      const { found, files } = await candidates(program, words);
+      const lines = o.cobra ? [...found, `:${files ? 0 : 4}`] : found;
+      if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
