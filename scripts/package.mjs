@@ -9,15 +9,18 @@
 //                     native addon (faster WebSocket frames; ws falls back to JS without it)
 // Bins: kdev, and kubectl-kdev so that `kubectl kdev …` runs it as a kubectl plugin, and
 // kubectl_complete-kdev, which kubectl's own completion runs to complete `kubectl kdev …`.
-// Runs after `npm run build`; the staging folder (.package/) and the .tgz are not committed.
+// Runs after `npm run build`; the .tgz is not committed.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const STAGE = join(ROOT, '.package', 'kdev');
+// staged outside the workspace (so no linter or build sees it), removed once packed
+const STAGING = mkdtempSync(join(tmpdir(), 'kdev-package-'));
+const STAGE = join(STAGING, 'kdev');
 const NATIVE = ['bufferutil', 'node-gyp-build'];
 
 function readJson(path) {
@@ -102,19 +105,20 @@ function manifest(bundled) {
 }
 
 async function main() {
-  rmSync(join(ROOT, '.package'), { recursive: true, force: true });
   mkdirSync(STAGE, { recursive: true });
   await bundle();
   copyTemplates();
   const pkg = manifest(copyBundled());
   writeFileSync(join(STAGE, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   const file = `kdev-${pkg.version}.tgz`;
-  execFileSync('npm', ['pack', '--silent', '--pack-destination', join(ROOT, '.package')], { cwd: STAGE, stdio: ['ignore', 'ignore', 'inherit'] });
-  renameSync(join(ROOT, '.package', file), join(ROOT, file));
+  execFileSync('npm', ['pack', '--silent', '--pack-destination', STAGING], { cwd: STAGE, stdio: ['ignore', 'ignore', 'inherit'] });
+  cpSync(join(STAGING, file), join(ROOT, file));
   process.stdout.write(`${file}\n  install: npm install -g ./${file}\n`);
 }
 
-main().catch((err) => {
-  process.stderr.write(`✗ npm run package: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+main()
+  .catch((err) => {
+    process.stderr.write(`✗ npm run package: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(STAGING, { recursive: true, force: true }));
