@@ -56,6 +56,15 @@ describe('kdev __complete', () => {
     assert.deepEqual(await complete('completion', 'bash', ''), []);
   });
 
+  it('marks live arguments (workloads, existing environments) apart from free ones, in the cobra directive', async () => {
+    const directive = async (...words: string[]) => (await runKdev(['__complete', '--cobra', '--', ...words], NO_CLUSTER)).stdout.trim();
+    // :4 = live names, no files; :0 = nothing from kdev, the shell may offer files
+    for (const words of [['dev', 'start', ''], ['logs', ''], ['pf', 'add', '-w', ''], ['env', 'show', ''], ['env', 'delete', 'pr-'], ['env', 'kubeconfig', '']]) {
+      assert.equal(await directive(...words), ':4', words.join(' '));
+    }
+    for (const words of [['env', 'create', ''], ['config', 'validate', ''], ['env', 'render', '']]) assert.equal(await directive(...words), ':0', words.join(' '));
+  });
+
   it('a workload argument with no reachable cluster offers nothing and exits 0', async () => {
     assert.deepEqual(await complete('dev', 'start', ''), []);
     assert.deepEqual(await complete('port-forward', 'add', '-w', ''), []);

@@ -25,6 +25,6 @@ describe('docs/cli.md', () => {
     assert.match(printed, /\| `--timeout <seconds>` \| how long to wait for the dev pod \| "180" \|/);
     assert.match(printed, /\| `--mode <mode>` \| .*\(one of: replace, duplicate\) \| "replace" \|/);
     for (const code of ['0', '1', '2', '3', '130']) assert.match(printed, new RegExp(`^\\| ${code} \\| `, 'm'));
-    assert.doesNotMatch(printed, /__complete/);
+    assert.doesNotMatch(printed, /^### `kdev __complete/m, "the hidden command has no section");
   });
 });
