@@ -1,4 +1,4 @@
-// kdev's exit codes (docs/cli.md): 0 ok, 2 usage or bad input, 3 no cluster; errors as JSON with -o json.
+// kdev's exit codes (docs/cli.md): 0 ok, 1 an error kdev reports, 2 a command line that does not parse; errors as JSON with -o json.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runKdev } from '../lib/cli.js';
@@ -20,18 +20,21 @@ describe('exit codes', () => {
     }
   });
 
-  it('2: bad input found by core (a KdevError INVALID), printed with its hint, as JSON with -o json', async () => {
+  it('1: bad input found by core (a KdevError INVALID), printed with its hint, as JSON with -o json', async () => {
     const r = await runKdev(['env', 'render', 'hello', '--env', 'NOT A NAME'], NO_CLUSTER);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 1);
     assert.match(r.stderr, /✗ .*not a valid environment name\n {2}hint: /);
     const j = await runKdev(['-o', 'json', 'env', 'render', 'hello', '--env', 'NOT A NAME'], NO_CLUSTER);
-    assert.equal(j.code, 2);
+    assert.equal(j.code, 1);
     assert.equal((JSON.parse(j.stdout) as { error: { code: string } }).error.code, 'INVALID');
   });
 
-  it('3: no cluster configured', async () => {
+  it('1: no cluster configured, with the JSON code NO_CLUSTER', async () => {
     const r = await runKdev(['ls'], NO_CLUSTER);
-    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /no Kubernetes cluster is configured/);
+    const j = await runKdev(['-o', 'json', 'ls'], NO_CLUSTER);
+    assert.equal(j.code, 1);
+    assert.equal((JSON.parse(j.stdout) as { error: { code: string } }).error.code, 'NO_CLUSTER');
   });
 });

@@ -2,7 +2,7 @@
 // defaults and description) and the exit-code table. `npm run docs:cli` writes it; a unit
 // test fails when the committed file differs from what this prints.
 import type { Argument, Command, Option } from 'commander';
-import { CLUSTER_CODES, EXIT_CODES } from '../exit-codes.js';
+import { EXIT_CODES } from '../exit-codes.js';
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -95,7 +95,7 @@ export function cliReference(program: Command): string {
     '',
     ...tableOf(['Code', 'Meaning'], EXIT_CODES.map((e) => [String(e.code), e.meaning])),
     '',
-    `\`kdev dev terminal\` exits with the shell's own exit code. With \`-o json\`, an error is printed on stdout as \`{"error": {"code", "message", "hint"}}\`; its \`code\` decides the exit code: INVALID gives 2, ${[...CLUSTER_CODES].join(', ')} give 3, any other code gives 1.`,
+    '`kdev dev terminal` exits with the shell\'s own exit code. With `-o json`, an error is printed on stdout as `{"error": {"code", "message", "hint"}}`, where `code` tells the kinds of exit 1 apart: INVALID for bad input, NO_CLUSTER, UNREACHABLE, NOT_FOUND and the other kinds of core/src/errors.ts, INTERNAL for an unexpected error.',
     '',
     '## Commands',
     ...walk(program).flatMap(commandSection),
