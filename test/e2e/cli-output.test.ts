@@ -61,8 +61,8 @@ describe('plain output: NO_COLOR, no terminal', () => {
     const r = await runTimed(start(), { tty: true, env: { NO_COLOR: '1' } });
     assert.equal(r.code, 0, r.text);
     assert.ok(!r.text.includes(ESC), `an escape sequence in:\n${JSON.stringify(r.text)}`);
-    assert.match(r.text, /^ {2}patching +patching deployment\/web/m);
-    assertProgressive(r, /^kdev dev start/, /^ {2}ready +/);
+    assert.match(r.text, /^ {2}… patching +patching deployment\/web/m);
+    assertProgressive(r, /^kdev dev start/, /^ {2}… ready +/);
   });
 
   it('the same terminal without NO_COLOR gets the live, coloured view (the check above can fail)', async () => {
@@ -75,6 +75,6 @@ describe('plain output: NO_COLOR, no terminal', () => {
     const r = await runTimed(start(), { tty: false, env: {} });
     assert.equal(r.code, 0, r.text);
     assert.ok(!r.text.includes(ESC), `an escape sequence in:\n${JSON.stringify(r.text)}`);
-    assertProgressive(r, /^kdev dev start/, /^ {2}ready +/);
+    assertProgressive(r, /^kdev dev start/, /^ {2}… ready +/);
   });
 });

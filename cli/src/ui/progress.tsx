@@ -90,10 +90,11 @@ async function plainProgress<T>(title: string, work: (onEvent: (e: DevEvent) => 
   out.write(`${title}\n`);
   let phase: string | undefined;
   const onEvent = (e: DevEvent): void => {
+    // the live view's marks: … a phase under way (printed as it begins), ⚠ a warning, ✗ the phase that failed
     if (e.type === 'phase') {
       phase = e.phase;
-      out.write(`  ${e.phase.padEnd(12)} ${e.message}\n`);
-    } else if (e.type === 'warning') out.write(`  ! ${e.reason}: ${e.object}: ${e.message}\n`);
+      out.write(`  … ${e.phase.padEnd(12)} ${e.message}\n`);
+    } else if (e.type === 'warning') out.write(`  ⚠ ${e.reason}: ${e.object}: ${e.message}\n`);
     else out.write(`    ${e.message}\n`);
   };
   try {
