@@ -3,10 +3,13 @@
 // completionNames and the cluster).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { applyAll } from '@kdev/core/internals';
 import type { KubernetesObject } from '@kdev/core';
-import { nodeDeployment, tempNamespace, testKubeconfig } from '../lib/cluster.js';
+import { runKdev } from '../lib/cli.js';
+import { nodeDeployment, tempNamespace, testKubeconfig, uniqueName } from '../lib/cluster.js';
 import { bashComplete, kdevBinDir } from '../lib/completion.js';
 
 describe('kdev completion bash: live workload names', () => {
@@ -42,5 +45,30 @@ describe('kdev completion bash: live workload names', () => {
 
   it('a namespace that does not exist offers nothing (and the shell falls back to file names)', () => {
     assert.deepEqual(bashComplete(`kdev -n ${ns.name}-absent dev start `, bin, env()), []);
+  });
+});
+
+describe('kdev completion bash: live environment names', () => {
+  const name = uniqueName('kdev-complete-env');
+  let dir: string;
+  let bin: string;
+  const env = () => ({ KUBECONFIG: testKubeconfig(), KDEV_ENV_DIR: dir });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kdev-complete-env-'));
+    bin = kdevBinDir();
+    const r = await runKdev(['env', 'create', name, '--template', 'hello', '--no-isolation-check'], env());
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    await runKdev(['env', 'delete', name], env());
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(bin, { recursive: true, force: true });
+  });
+
+  it('offers the environment where an argument is an existing one, not where a new name goes', () => {
+    const prefix = name.slice(0, -3);
+    for (const cmd of ['show', 'delete', 'sleep', 'wake', 'kubeconfig']) assert.deepEqual(bashComplete(`kdev env ${cmd} ${prefix}`, bin, env()), [name], cmd);
+    assert.deepEqual(bashComplete(`kdev env create ${prefix}`, bin, env()), []);
   });
 });
