@@ -9,7 +9,7 @@
 //   5. what to try next. Everything stays up for you to explore.
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { watchBundle } from '@kdev/templates/bundle.js';
 import {
@@ -33,6 +33,15 @@ const ENV = process.env.KDEV_DEMO_ENV ?? 'demo';
 const SOURCES = join(ROOT, '.demo', 'src');
 const LOCAL = join(ROOT, '.demo', 'gateway');
 const say = (line = '') => console.log(line);
+
+/** Whether `kdev` is already a command here (installed from the package). */
+function kdevOnPath(): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'kdev')));
+}
+
+function cliVersion(): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'cli', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 function fetchText(port: number, path = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -138,8 +147,8 @@ async function main(): Promise<void> {
   await fwd.close();
   say(`
 What to try next — the environment and dev mode stay up:
-  export KUBECONFIG=${kubeconfig}
-  alias kdev="node ${join(ROOT, 'cli', 'dist', 'main.js')}"
+${kdevOnPath() ? '' : `  npm run package && npm install -g ./kdev-${cliVersion()}.tgz   kdev as a command (once; also \`kubectl kdev\`)\n`}  export KUBECONFIG=${kubeconfig}
+  source <(kdev completion bash)                       tab completion: commands, flags, workload names
   kdev ls -n ${ENV}                                    its workloads; the gateway is in dev mode
   npm run -w templates bundle -- --watch gateway     rebuild templates/meeting/src/gateway on save
   kdev dev start deployment/gateway -n ${ENV}          attach again (syncs the built services/gateway),

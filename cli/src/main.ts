@@ -1,31 +1,25 @@
 #!/usr/bin/env node
-// kdev: thin commands over @kdev/core. Each command module registers itself here.
-import { Command, Option } from 'commander';
-import { registerConfig } from './commands/config.js';
-import { registerDev } from './commands/dev.js';
-import { registerSync } from './commands/sync.js';
-import { registerEnv } from './commands/env.js';
-import { registerSession } from './commands/session.js';
-import { registerDoctor } from './commands/doctor.js';
-import { cliVersion, reportError } from './context.js';
+// kdev: thin commands over @kdev/core (the tree is in program.ts). Exit codes: exit-codes.ts.
+import { basename } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { buildProgram } from './program.js';
+import { reportError } from './context.js';
+import { exitCodeFor } from './exit-codes.js';
 
-const program = new Command('kdev')
-  .description('develop inside a real Kubernetes cluster: dev mode, sync, run and debug, environments')
-  .version(cliVersion())
-  .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
-  .option('--context <name>', 'kubeconfig context to use')
-  .option('-n, --namespace <name>', "namespace (default: the context's)")
-  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-  .showHelpAfterError();
+// Installed as kubectl_complete-kdev, kubectl (1.26+) runs it to complete `kubectl kdev …`,
+// with the words after `kdev`, and reads the candidates in its own (cobra's) format.
+if (basename(process.argv[1] ?? '') === 'kubectl_complete-kdev') process.argv.splice(2, 0, '__complete', '--cobra', '--');
 
-registerConfig(program);
-registerDev(program);
-registerSync(program);
-registerEnv(program);
-registerSession(program);
-registerDoctor(program);
+const program = buildProgram();
+// Commander's own errors (unknown option, missing argument) are thrown, not exited on, so
+// that they get the usage exit code; commander has already printed them.
+function throwOnUsageErrors(cmd: Command): void {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) throwOnUsageErrors(sub);
+}
+throwOnUsageErrors(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  reportError(err, program.opts<{ output?: string }>().output === 'json');
-  process.exitCode = 1;
+  if (!(err instanceof CommanderError)) reportError(err, program.opts<{ output?: string }>().output === 'json');
+  process.exitCode = exitCodeFor(err);
 });

@@ -8,12 +8,6 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-/**
- * Files that other branches add at the same time (the CLI reference is generated on the CLI's
- * branch); a link to one of them is checked only once the file exists.
- */
-const ADDED_ELSEWHERE = new Set(['docs/cli.md']);
-
 /** The markdown text outside fenced code blocks and inline code. */
 export function proseOf(text: string): string {
   return text
@@ -69,7 +63,7 @@ function problemsOf(file: string): string[] {
       continue;
     }
     if (!existsSync(target)) {
-      if (!ADDED_ELSEWHERE.has(shown)) problems.push(`${file}: ${link} → ${shown} does not exist`);
+      problems.push(`${file}: ${link} → ${shown} does not exist`);
       continue;
     }
     if (fragment && target.endsWith('.md') && statSync(target).isFile() && !anchorsOf(readFileSync(target, 'utf8')).has(fragment)) {

@@ -1,11 +1,12 @@
 // kdev ls | dev start | dev end | dev status: arguments in, core's DevLoop does the work,
 // its events are rendered (ink progress, the live sync line).
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { devStatus, kindName, listWorkloads, parseSecondsFlag, since, table, type DevLoop, type DevSession, type DevWorkload, type MassDeleteInfo, type WorkloadInfo } from '@kdev/core';
 import { renderSync } from '../ui/sync-view.js';
 import { clusterFor, isDevEvent, loopFor, printJson, untilInterrupted, wantsJson } from '../context.js';
 import { withProgress } from '../ui/progress.js';
+import { completesWith } from '../completion/complete.js';
 
 function devColumn(w: WorkloadInfo): string {
   if (!w.dev) return '-';
@@ -65,7 +66,7 @@ function registerLs(program: Command): void {
 function registerStart(dev: Command): void {
   dev
     .command('start')
-    .argument('<workload>', 'kind/name, e.g. deployment/web (a bare name is a Deployment)')
+    .addArgument(completesWith(new Argument('<workload>', 'kind/name, e.g. deployment/web (a bare name is a Deployment)'), 'workload'))
     .option('-c, --container <name>', 'container to develop in (default: from .kdev.yaml, else the first)')
     .option('--image <image>', 'dev image (default: from .kdev.yaml, else the current image)')
     .option('--workdir <dir>', 'where the source goes in the container (default: from .kdev.yaml, else /app)')
@@ -97,7 +98,7 @@ function registerStart(dev: Command): void {
 function registerEnd(dev: Command): void {
   dev
     .command('end')
-    .argument('<workload>', 'kind/name')
+    .addArgument(completesWith(new Argument('<workload>', 'kind/name'), 'workload'))
     .option('--force', "end someone else's dev mode")
     .option('--timeout <seconds>', 'how long to wait for the rollout', '180')
     .description('restore the workload exactly as it was (works after a crash and from any machine)')

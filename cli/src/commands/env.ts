@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import {
   createEnvironment,
   deleteEnvironment,
@@ -42,6 +42,12 @@ import {
 } from '@kdev/core';
 import { clusterFor, printJson, wantsJson } from '../context.js';
 import { progressRenderer } from '../ui/env-progress.js';
+import { completesWith } from '../completion/complete.js';
+
+/** An existing environment's name (completed from the cluster). */
+function envArg(): Argument {
+  return completesWith(new Argument('<name>', 'the environment'), 'environment');
+}
 
 /** Where environment kubeconfigs go: $KDEV_ENV_DIR, else ~/.cache/kdev/envs. */
 export function envDir(): string {
@@ -288,7 +294,7 @@ export function registerEnv(program: Command): void {
   env
     .command('show')
     .description("an environment's details and endpoints")
-    .argument('<name>')
+    .addArgument(envArg())
     .action(async (name: string, _flags: unknown, cmd: Command) => {
       const cluster = clusterFor(cmd);
       const info = await withDevActivity(cluster, await getEnvironment(cluster, name));
@@ -307,7 +313,7 @@ export function registerEnv(program: Command): void {
     .command('delete')
     .alias('rm')
     .description('delete an environment and everything in it')
-    .argument('<name>')
+    .addArgument(envArg())
     .addOption(new Option('--no-wait', 'return without waiting until the namespace is gone'))
     .action(async (name: string, flags: { wait: boolean }, cmd: Command) => {
       const cluster = clusterFor(cmd);
@@ -319,7 +325,7 @@ export function registerEnv(program: Command): void {
   env
     .command('sleep')
     .description('scale every workload to zero and suspend CronJobs; wake restores them')
-    .argument('<name>')
+    .addArgument(envArg())
     .action(async (name: string, _flags: unknown, cmd: Command) => {
       const result = await sleepEnvironment(clusterFor(cmd), name);
       if (wantsJson(cmd)) printJson({ name, state: 'sleeping', ...result });
@@ -332,7 +338,7 @@ export function registerEnv(program: Command): void {
   env
     .command('wake')
     .description('restore what sleep scaled down, in dependency order')
-    .argument('<name>')
+    .addArgument(envArg())
     .addOption(new Option('--no-wait', 'do not wait for the workloads to be Ready'))
     .action(async (name: string, flags: { wait: boolean }, cmd: Command) => {
       const json = wantsJson(cmd);
@@ -376,7 +382,7 @@ export function registerEnv(program: Command): void {
   env
     .command('kubeconfig')
     .description("a kubeconfig for the environment's ServiceAccount (token from the TokenRequest API)")
-    .argument('<name>')
+    .addArgument(envArg())
     .option('--out <file>', 'write it to a file (mode 600) instead of stdout')
     .option('--duration <seconds>', 'token lifetime in seconds (default: until the environment expires, at most 24 h; minimum 600)', (v) => parseNumberFlag('--duration', v, TOKEN_SECONDS))
     .action(async (name: string, flags: { out?: string; duration?: number }, cmd: Command) => {

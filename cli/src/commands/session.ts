@@ -1,10 +1,15 @@
 // kdev dev terminal | dev run | dev debug | logs | port-forward add|list|stop
 // Arguments in; core's DevLoop picks the workload and does the work; its events are rendered.
-import { Command } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { KdevError, listSessions, parseCountFlag, parsePortFlag, parseSecondsFlag, stopForwards, table, type DevLoop, type DevWorkload } from '@kdev/core';
+import { completesWith } from '../completion/complete.js';
 import { clusterFor, loopFor, printJson, renderEvents, untilInterrupted, wantsJson } from '../context.js';
 
 const WORKLOAD_ARG = 'kind/name (default: the one in .kdev.yaml, or the one you have in dev mode)';
+
+function workloadArg(): Argument {
+  return completesWith(new Argument('[workload]', WORKLOAD_ARG), 'workload');
+}
 
 /** The session of this command and its workload, resolved by core's one rule. */
 async function resolveFor(cmd: Command, what: string, workload: string | undefined, config: string | undefined): Promise<{ loop: DevLoop; w: DevWorkload }> {
@@ -17,7 +22,7 @@ async function resolveFor(cmd: Command, what: string, workload: string | undefin
 function registerTerminal(dev: Command): void {
   dev
     .command('terminal')
-    .argument('[workload]', WORKLOAD_ARG)
+    .addArgument(workloadArg())
     .option('-c, --container <name>', 'container (default: the dev container)')
     .option('--config <file>', '.kdev.yaml to use')
     .description('an interactive shell (bash when present, else sh) in the dev container')
@@ -43,7 +48,7 @@ function registerTerminal(dev: Command): void {
 function registerLogs(program: Command): void {
   program
     .command('logs')
-    .argument('[workload]', WORKLOAD_ARG)
+    .addArgument(workloadArg())
     .option('-f, --follow', 'keep streaming')
     .option('-p, --previous', 'the previous (crashed) instance of the container')
     .option('-c, --container <name>', 'container (default: the dev container, else the first)')
@@ -67,7 +72,7 @@ function registerPortForward(program: Command): void {
 
   pf.command('add')
     .argument('[ports...]', 'local:remote, remote, or :remote (a free local port); default: the ports in .kdev.yaml')
-    .option('-w, --workload <workload>', WORKLOAD_ARG)
+    .addOption(completesWith(new Option('-w, --workload <workload>', WORKLOAD_ARG), 'workload'))
     .option('--address <ip>', 'local address to listen on', '127.0.0.1')
     .option('--config <file>', '.kdev.yaml to use')
     .description('forward ports until Ctrl-C or `kdev port-forward stop`')
@@ -124,7 +129,7 @@ interface RunFlags {
 function registerRun(dev: Command): void {
   dev
     .command('run')
-    .argument('[workload]', WORKLOAD_ARG)
+    .addArgument(workloadArg())
     .option('--command <cmd>', 'run this instead of the config’s run command')
     .option('--no-restart', 'do not restart after each sync (for runtimes that reload themselves)')
     .option('--detach', 'start it and return (the container keeps running it; `kdev logs -f` follows)')
@@ -157,7 +162,7 @@ function registerRun(dev: Command): void {
 function registerDebug(dev: Command): void {
   dev
     .command('debug')
-    .argument('[workload]', WORKLOAD_ARG)
+    .addArgument(workloadArg())
     .option('--timeout <seconds>', 'how long to wait for the debugger to answer', '60')
     .option('--no-restart', 'do not restart the debug command after each sync')
     .option('--config <file>', '.kdev.yaml to use')

@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import { Box, Text, render } from 'ink';
 import type { EnvProgress, WorkloadKind, WorkloadState } from '@kdev/core';
+import { isLive } from './terminal.js';
 
 interface Row {
   name: string;
@@ -88,9 +89,9 @@ export interface ProgressRenderer {
   done: () => Promise<void>;
 }
 
-/** An ink view on a terminal (stderr), plain lines otherwise; stdout stays for results. */
+/** An ink view on a terminal (stderr), plain lines otherwise (terminal.ts); stdout stays for results. */
 export function progressRenderer(stream: NodeJS.WriteStream = process.stderr): ProgressRenderer {
-  if (!stream.isTTY) {
+  if (!isLive(stream)) {
     const t0 = Date.now();
     return {
       onEvent: (e) => {

@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import { Box, Text, render, type Instance } from 'ink';
 import type { DevEvent } from '@kdev/core';
+import { isLive } from './terminal.js';
 
 interface Line {
   key: number;
@@ -84,8 +85,29 @@ function ProgressView({ store, title }: { store: ProgressStore; title: string })
   );
 }
 
+/** Each phase, warning and note as a plain line when it happens, for where nobody watches a terminal. */
+async function plainProgress<T>(title: string, work: (onEvent: (e: DevEvent) => void) => Promise<T>, out: NodeJS.WriteStream): Promise<T> {
+  out.write(`${title}\n`);
+  let phase: string | undefined;
+  const onEvent = (e: DevEvent): void => {
+    // the live view's marks: … a phase under way (printed as it begins), ⚠ a warning, ✗ the phase that failed
+    if (e.type === 'phase') {
+      phase = e.phase;
+      out.write(`  … ${e.phase.padEnd(12)} ${e.message}\n`);
+    } else if (e.type === 'warning') out.write(`  ⚠ ${e.reason}: ${e.object}: ${e.message}\n`);
+    else out.write(`    ${e.message}\n`);
+  };
+  try {
+    return await work(onEvent);
+  } catch (err) {
+    if (phase) out.write(`  ✗ ${phase} failed\n`);
+    throw err;
+  }
+}
+
 /** Shows the view until `done` settles; returns what it resolves to. */
 export async function withProgress<T>(title: string, work: (onEvent: (e: DevEvent) => void) => Promise<T>): Promise<T> {
+  if (!isLive(process.stderr)) return plainProgress(title, work, process.stderr);
   const store = new ProgressStore();
   const app: Instance = render(<ProgressView store={store} title={title} />, { stdout: process.stderr, patchConsole: false });
   let failed = true;

@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { Box, Text, render, type Instance } from 'ink';
 import { ago, type AppEvent, type DevLoop, type SyncState } from '@kdev/core';
+import { isLive } from './terminal.js';
 
 interface View {
   state: SyncState | 'error';
@@ -53,12 +54,9 @@ function SyncLine({ loop, header }: { loop: DevLoop; header: string }) {
   );
 }
 
-/**
- * The live line where a person watches (a terminal, not CI); elsewhere (CI logs, a pipe)
- * ink would print only the last frame at exit, so each change is a plain line as it happens.
- */
+/** The live line where a person watches; elsewhere each change is a plain line as it happens (terminal.ts). */
 export function renderSync(loop: DevLoop, header: string): Pick<Instance, 'unmount'> {
-  if (process.stderr.isTTY && !process.env.CI) return render(<SyncLine loop={loop} header={header} />, { stdout: process.stderr, patchConsole: false });
+  if (isLive(process.stderr)) return render(<SyncLine loop={loop} header={header} />, { stdout: process.stderr, patchConsole: false });
   process.stderr.write(`${header}\n`);
   let view: View = { state: 'connecting', text: 'connecting …' };
   let last = '';

@@ -6,3 +6,4 @@ export { listSessions, stopForwards, watchSessions, stateDir, Registration, type
 export type { AppEvent, AppEventHandler, SyncEvent, LifecycleEvent } from './events.js';
 export { duration, since, ago, kindName, table, describeEvent } from './format.js';
 export { KubeModel, ContextModel, NamespaceModel, Collection, controllerOf, type Scope, type Listener } from './model.js';
+export { completionNames, workloadWords, type CompletionKind } from './complete.js';
