@@ -20,6 +20,7 @@ export {
   endDevMode,
   renewLease,
   devOfValue,
+  routeTarget,
   generatedName,
   duplicateName,
   DUPLICATE_LABEL,
