@@ -110,6 +110,8 @@ export function routerDeployment(name: string, namespace: string, table: string,
               env: [{ name: 'KDEV_ROUTER_POLL_MS', value: '500' }],
               ports: containerPorts,
               readinessProbe: { tcpSocket: { port: ports[0]!.port }, periodSeconds: 1, failureThreshold: 1 },
+              // a router pod being deleted keeps serving while its endpoint is taken out of the Services
+              lifecycle: { preStop: { exec: { command: ['sleep', '3'] } } },
               volumeMounts: [
                 { name: 'code', mountPath: '/kdev/router', readOnly: true },
                 { name: 'table', mountPath: TABLE_DIR, readOnly: true },
