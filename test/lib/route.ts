@@ -74,8 +74,8 @@ export interface LoadResult {
 
 /**
  * `count` GETs to `url` with `headers`, `concurrency` at a time on keep-alive connections.
- * A request whose connection was reset before any answer is sent again once (as HTTP clients
- * do for an idempotent request): counted in `retried`.
+ * A request whose keep-alive connection was reset before any answer is sent again (twice at
+ * most, as HTTP clients do for an idempotent request): counted in `retried`.
  */
 export async function load(url: string, count: number, opts: { headers?: Record<string, string>; concurrency?: number; timeoutMs?: number } = {}): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency ?? 8 });
@@ -103,7 +103,12 @@ export async function load(url: string, count: number, opts: { headers?: Record<
           const code = (err as NodeJS.ErrnoException).code;
           if (code !== 'ECONNRESET' && !/socket hang up/.test((err as Error).message)) throw err;
           result.retried++;
-          pod = await once();
+          // the pool may hold more connections to the same closing peer: once more at most
+          pod = await once().catch((again: unknown) => {
+            if ((again as NodeJS.ErrnoException).code !== 'ECONNRESET' && !/socket hang up/.test((again as Error).message)) throw again;
+            result.retried++;
+            return once();
+          });
         }
         result.byPod.set(pod, (result.byPod.get(pod) ?? 0) + 1);
       } catch (err) {

@@ -565,7 +565,8 @@ async function endAllDuplicates(cluster: Cluster, ref: WorkloadRef, namespace: s
   const list = await raw.list(cluster, deploymentPath(namespace), `${DUPLICATE_LABEL}=${devOfValue(ref)}`).catch((err: unknown) => {
     throw kubeError(err, `listing the copies of ${what}`, cluster.server);
   });
-  const copies = list.items.filter(isKdevCopy);
+  // (items of a list carry no kind)
+  const copies = list.items.filter((d) => isKdevCopy({ ...d, kind: 'Deployment' }));
   if (copies.length > 0) emit({ type: 'phase', phase: 'restoring', message: `removing ${copies.length} copies of ${what}` });
   for (const d of copies) await deleteCopy(cluster, namespace, d.metadata!.name!, what);
   for (const d of copies) await waitNoPods(cluster, namespace, `${DEV_LABEL}=${d.metadata!.labels![DEV_LABEL]}`, timeoutMs);
