@@ -8,8 +8,8 @@
 // the median over round pairs.
 import { cpus, loadavg } from 'node:os';
 import { applyAll, endDevMode, raw, startDevMode } from '@kdev/core/internals';
-import { tempNamespace, waitPodReady } from '../test/lib/cluster.js';
-import { load, namedWeb } from '../test/lib/route.js';
+import { tempNamespace, waitPodReady } from '@kdev/test/lib/cluster.js';
+import { load, namedWeb } from '@kdev/test/lib/route.js';
 import { writeResult } from './lib/stats.js';
 import { cpuIdle, round, summary, type Round } from './lib/http-rounds.js';
 
