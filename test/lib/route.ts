@@ -66,8 +66,9 @@ export interface LoadResult {
   /** Answering pod → count. */
   byPod: Map<string, number>;
   failures: string[];
-  /** When each failure happened (Date.now()). */
+  /** When each failure happened, and each answer came (Date.now()). */
   failedAt: number[];
+  answeredAt: number[];
   /** Requests sent again once after their keep-alive connection was reset. */
   retried: number;
 }
@@ -77,9 +78,10 @@ export interface LoadResult {
  * A request whose keep-alive connection was reset before any answer is sent again (twice at
  * most, as HTTP clients do for an idempotent request): counted in `retried`.
  */
-export async function load(url: string, count: number, opts: { headers?: Record<string, string>; concurrency?: number; timeoutMs?: number } = {}): Promise<LoadResult> {
+export async function load(url: string, count: number, opts: { headers?: Record<string, string>; concurrency?: number; timeoutMs?: number; /** stop sending after this long (count still bounds it) */ forMs?: number } = {}): Promise<LoadResult> {
+  const until = opts.forMs === undefined ? Infinity : Date.now() + opts.forMs;
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency ?? 8 });
-  const result: LoadResult = { byPod: new Map(), failures: [], failedAt: [], retried: 0 };
+  const result: LoadResult = { byPod: new Map(), failures: [], failedAt: [], answeredAt: [], retried: 0 };
   const once = () =>
     new Promise<string>((resolve, reject) => {
       const req = http.get(url, { agent, headers: opts.headers, timeout: opts.timeoutMs ?? 5000 }, (res) => {
@@ -93,7 +95,7 @@ export async function load(url: string, count: number, opts: { headers?: Record<
     });
   let next = 0;
   const worker = async () => {
-    while (next < count) {
+    while (next < count && Date.now() < until) {
       next++;
       try {
         let pod: string;
@@ -111,6 +113,7 @@ export async function load(url: string, count: number, opts: { headers?: Record<
           });
         }
         result.byPod.set(pod, (result.byPod.get(pod) ?? 0) + 1);
+        result.answeredAt.push(Date.now());
       } catch (err) {
         result.failures.push((err as Error).message);
         result.failedAt.push(Date.now());
