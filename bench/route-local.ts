@@ -10,10 +10,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeResult } from './lib/stats.js';
-import { cpuIdle, round as httpRound, summary, type Round } from './lib/http-rounds.js';
+import { alternate, round as httpRound, writeRounds } from './lib/http-rounds.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const REQUESTS = Number(process.env.REQUESTS ?? 3000);
@@ -45,33 +44,18 @@ async function main(): Promise<void> {
   const upPort = (upstream.address() as AddressInfo).port;
   const dir = mkdtempSync(join(tmpdir(), 'kdev-bench-route-'));
   const router = await startRouter(dir, `127.0.0.1:${upPort}`);
-  const cpu0 = cpuIdle();
-  const rounds: Round[] = [];
+  let measured: Awaited<ReturnType<typeof alternate>>;
   try {
     await round(router.port); // warm-up, not kept
     await round(upPort);
-    for (let i = 0; i < ROUNDS; i++) {
-      const order = i % 2 ? (['router', 'direct'] as const) : (['direct', 'router'] as const);
-      for (const mode of order) {
-        const r = await round(mode === 'direct' ? upPort : router.port);
-        rounds.push({ round: i + 1, mode, ...r, loadavg_1m: Number(loadavg()[0]!.toFixed(2)) });
-        console.log(`round ${i + 1} ${mode}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ${r.rps} req/s (load ${loadavg()[0]!.toFixed(1)})`);
-      }
-    }
+    measured = await alternate(ROUNDS, (mode) => round(mode === 'direct' ? upPort : router.port));
   } finally {
     router.stop();
     upstream.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const cpu1 = cpuIdle();
-  const result = {
-    what: 'header router on loopback: client → router process → upstream vs client → upstream; keep-alive HTTP/1.1, half the requests carry the route header',
-    requests_per_round: REQUESTS, concurrency: CONCURRENCY, rounds_per_mode: ROUNDS,
-    ...summary(rounds, ROUNDS),
-    rounds,
-    machine: { cpus: cpus().length, idle_cpu_pct: Math.round((100 * (cpu1.idle - cpu0.idle)) / (cpu1.total - cpu0.total)), loadavg_1m_end: loadavg()[0], node: process.version, note: 'shared machine, other sessions running' },
-  };
-  console.log(`wrote ${writeResult('route-local', result)}: p50 +${result.p50_overhead_ms} ms, p99 +${result.p99_overhead_ms} ms, rps ratio ${result.rps_ratio}`);
+  const what = 'header router on loopback: client → router process → upstream vs client → upstream; keep-alive HTTP/1.1, half the requests carry the route header';
+  writeRounds('route-local', what, { requests: REQUESTS, concurrency: CONCURRENCY, rounds: ROUNDS }, measured, 'shared machine, other sessions running');
 }
 
 await main();

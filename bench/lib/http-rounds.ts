@@ -3,7 +3,8 @@
 // machine's idle CPU between two readings of /proc/stat.
 import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { percentile } from './stats.js';
+import { cpus, loadavg } from 'node:os';
+import { percentile, writeResult } from './stats.js';
 
 export function cpuIdle(): { idle: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -61,4 +62,37 @@ export function summary(rounds: Round[], n: number): { p50_overhead_ms: number; 
     p99_overhead_ms: med(pairs.map(([d, r]) => r.p99_ms - d.p99_ms)),
     rps_ratio: med(pairs.map(([d, r]) => r.rps / d.rps)),
   };
+}
+
+/**
+ * `n` round pairs, direct and router alternating which goes first; every round logged and
+ * kept with the 1-minute load; the machine's idle CPU over all of them.
+ */
+export async function alternate(n: number, run: (mode: Round['mode']) => Promise<{ p50_ms: number; p99_ms: number; rps: number }>): Promise<{ rounds: Round[]; idle_cpu_pct: number }> {
+  const cpu0 = cpuIdle();
+  const rounds: Round[] = [];
+  for (let i = 0; i < n; i++) {
+    const order = i % 2 ? (['router', 'direct'] as const) : (['direct', 'router'] as const);
+    for (const mode of order) {
+      const r = await run(mode);
+      rounds.push({ round: i + 1, mode, ...r, loadavg_1m: Number(loadavg()[0]!.toFixed(2)) });
+      console.log(`round ${i + 1} ${mode}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ${r.rps} req/s (load ${loadavg()[0]!.toFixed(1)})`);
+    }
+  }
+  const cpu1 = cpuIdle();
+  return { rounds, idle_cpu_pct: Math.round((100 * (cpu1.idle - cpu0.idle)) / (cpu1.total - cpu0.total)) };
+}
+
+/** Writes bench/results/<name>.json: the parameters, the medians over pairs, every round, the machine. */
+export function writeRounds(name: string, what: string, params: { requests: number; concurrency: number; rounds: number }, measured: { rounds: Round[]; idle_cpu_pct: number }, note: string): void {
+  const result = {
+    what,
+    requests_per_round: params.requests,
+    concurrency: params.concurrency,
+    rounds_per_mode: params.rounds,
+    ...summary(measured.rounds, params.rounds),
+    rounds: measured.rounds,
+    machine: { cpus: cpus().length, idle_cpu_pct: measured.idle_cpu_pct, loadavg_1m_end: loadavg()[0], node: process.version, note },
+  };
+  console.log(`wrote ${writeResult(name, result)}: p50 +${result.p50_overhead_ms} ms, p99 +${result.p99_overhead_ms} ms, rps ratio ${result.rps_ratio}`);
 }
