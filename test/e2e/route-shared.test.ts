@@ -42,6 +42,25 @@ describe('routed duplicates: two developers on one Deployment', { timeout: 900_0
     await ns?.remove();
   });
 
+  it('bad --route input is refused with a clear error and changes nothing', async () => {
+    await applyAll(ns.cluster, [namedWeb(ns.name, 'lonely', 1)[0]!]);
+    const cases: Array<[string[], RegExp]> = [
+      [['web', '--mode', 'duplicate', '--route', 'x y=1'], /"x y" is not an HTTP header name/],
+      [['web', '--mode', 'duplicate', '--route', 'x-kdev-route='], /not a usable header value/],
+      [['web', '--route', 'alice'], /--route needs --mode duplicate/],
+      [['lonely', '--mode', 'duplicate', '--route'], /no Service selects the pods of deployment\/lonely/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runKdev(['dev', 'start', ...args, '--no-sync', '-n', ns.name]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    assert.deepEqual(await routingLeftovers(ns.cluster), []);
+    const copies = await raw.list(ns.cluster, { apiVersion: 'apps/v1', plural: 'deployments', namespace: ns.name }, 'kdev.dev/duplicate-of');
+    assert.deepEqual(copies.items.map((d) => d.metadata!.name), []);
+  });
+
   it('alice and bob each start a routed copy (default header and value: their user name)', async () => {
     // both original pods Ready before their identity is recorded
     for (let i = 0; i < 60 && [...(await podIdentities(ns.cluster, 'app=web')).keys()].length < 2; i++) await new Promise((r) => setTimeout(r, 500));
