@@ -9,7 +9,7 @@ import { applyAll, raw, type RawObject } from '@kdev/core/internals';
 import { jsonOf, runKdev } from '../lib/cli.js';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';
 import { serviceAccountKubeconfig } from '../lib/identity.js';
-import { load, namedWeb, podIdentities, ROUTE_RULES, routingLeftovers, serveInDevPod, type LoadResult } from '../lib/route.js';
+import { load, namedWeb, podIdentities, ROUTE_RULES, routingLeftovers, serveInDevPod, upgradeThrough, type LoadResult } from '../lib/route.js';
 
 const N = Number(process.env.KDEV_ROUTE_REQUESTS ?? 300);
 
@@ -98,6 +98,16 @@ describe('routed duplicates: two developers on one Deployment', { timeout: 900_0
     assert.equal([...none.byPod.values()].reduce((x, y) => x + y, 0), N);
     // a W3C baggage member with the header's name routes too
     allFrom(await load(url, 20, { headers: { baggage: `x-kdev-route=system:serviceaccount:${ns.name}:bob` } }), [dupPod.bob!], 'bob by baggage');
+  });
+
+  it('a WebSocket upgrade is routed by its header and its bytes piped both ways', async () => {
+    for (const [who, pods] of [['alice', [dupPod.alice!]], ['bob', [dupPod.bob!]], ['', [...originalPods.keys()]]] as const) {
+      for (let i = 0; i < 5; i++) {
+        const r = await upgradeThrough(url, who ? header(who) : {});
+        assert.ok(pods.includes(r.pod), `${who || 'no header'}: upgraded by ${r.pod}`);
+        assert.equal(r.echoed, true);
+      }
+    }
   });
 
   it('dev status shows who holds which route on which workload', async () => {

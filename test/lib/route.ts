@@ -6,8 +6,16 @@ import { execCapture, raw, type Cluster, type RawObject } from '@kdev/core/inter
 import type { KubernetesObject, V1PolicyRule } from '@kubernetes/client-node';
 import { DEV_RULES } from './identity.js';
 
-/** Answers every request with the pod's name (its hostname). */
-export const NAME_SERVER = "require('http').createServer((q,s)=>{s.setHeader('x-pod',require('os').hostname());s.end(require('os').hostname())}).listen(8080)";
+/**
+ * Answers every request with the pod's name (its hostname); an Upgrade request gets 101,
+ * then the pod's name and a newline, then its own bytes echoed back.
+ */
+export const NAME_SERVER = [
+  "const h=require('os').hostname();",
+  "const srv=require('http').createServer((q,s)=>{s.setHeader('x-pod',h);s.end(h)});",
+  "srv.on('upgrade',(q,sock)=>{sock.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: '+q.headers.upgrade+'\\r\\nConnection: Upgrade\\r\\n\\r\\n'+h+'\\n');sock.pipe(sock)});",
+  'srv.listen(8080)',
+].join('');
 
 /** A Deployment of `replicas` pods answering with their name on port 8080 ("http"), and its Service on port 80. */
 export function namedWeb(namespace: string, name: string, replicas = 2): KubernetesObject[] {
@@ -148,4 +156,38 @@ export async function routingLeftovers(cluster: Cluster): Promise<string[]> {
   const svcs = await raw.list(cluster, { apiVersion: 'v1', plural: 'services', namespace: ns });
   for (const s of svcs.items) if (s.metadata?.annotations?.['kdev.dev/route-original']) found.push(`switched service/${s.metadata.name}`);
   return found;
+}
+
+/**
+ * An HTTP Upgrade (the WebSocket handshake) through `url` with `headers`: resolves with the
+ * pod that answered and whether bytes sent after the upgrade came back through the pipe.
+ */
+export function upgradeThrough(url: string, headers: Record<string, string> = {}): Promise<{ pod: string; echoed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { headers: { ...headers, Connection: 'Upgrade', Upgrade: 'websocket' }, timeout: 5000 });
+    req.on('upgrade', (_res, socket, head) => {
+      let data = head.toString();
+      let pod: string | undefined;
+      const check = () => {
+        if (pod === undefined && data.includes('\n')) {
+          pod = data.slice(0, data.indexOf('\n'));
+          data = data.slice(pod.length + 1);
+          socket.write('ping-1234');
+        }
+        if (pod !== undefined && data.length >= 9) {
+          socket.destroy();
+          resolve({ pod, echoed: data === 'ping-1234' });
+        }
+      };
+      socket.on('data', (d: Buffer) => {
+        data += d.toString();
+        check();
+      });
+      check();
+    });
+    req.on('response', (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)));
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
 }
