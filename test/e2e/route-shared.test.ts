@@ -11,7 +11,7 @@ import { tempNamespace, waitPodReady } from '../lib/cluster.js';
 import { serviceAccountKubeconfig } from '../lib/identity.js';
 import { load, namedWeb, podIdentities, ROUTE_RULES, routingLeftovers, serveInDevPod, upgradeThrough, type LoadResult } from '../lib/route.js';
 
-const N = Number(process.env.KDEV_ROUTE_REQUESTS ?? 300);
+const N = Number(process.env.KDEV_ROUTE_REQUESTS ?? 1000);
 
 /** Every answer from one of `pods`, nothing failed. */
 function allFrom(r: LoadResult, pods: string[], what: string): void {

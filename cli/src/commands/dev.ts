@@ -71,7 +71,7 @@ function registerStart(dev: Command): void {
     .option('-c, --container <name>', 'container to develop in (default: from .kdev.yaml, else the first)')
     .option('--image <image>', 'dev image (default: from .kdev.yaml, else the current image)')
     .option('--workdir <dir>', 'where the source goes in the container (default: from .kdev.yaml, else /app)')
-    .addOption(new Option('--mode <mode>', 'replace the workload, or run a copy that no Service selects').choices(['replace', 'duplicate']).default('replace'))
+    .addOption(new Option('--mode <mode>', 'replace the workload, or run a copy (that no Service selects, unless --route)').choices(['replace', 'duplicate']).default('replace'))
     .option('--route [header=value]', 'with --mode duplicate: requests carrying this header reach your copy (default x-kdev-route=<your user name>)')
     .option('--force', 'take over a workload someone else has in dev mode')
     .option('--timeout <seconds>', 'how long to wait for the dev pod', '180')
