@@ -6,52 +6,19 @@
 // to the same upstream, so both paths end at the same server). Every round is kept with the
 // 1-minute load average; the summary is the median over round pairs.
 import { spawn } from 'node:child_process';
-import { createServer, Agent, request } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { percentile, writeResult } from './lib/stats.js';
+import { alternate, round as httpRound, writeRounds } from './lib/http-rounds.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const REQUESTS = Number(process.env.REQUESTS ?? 3000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
 
-function cpuIdle(): { idle: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return { idle: f[3]! + f[4]!, total: f.reduce((a, b) => a + b, 0) };
-}
-
-function once(port: number, agent: Agent, headers: Record<string, string>): Promise<number> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent, headers }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - t0) : reject(new Error(`status ${res.statusCode}`))));
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function round(port: number): Promise<{ p50_ms: number; p99_ms: number; rps: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const lat: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < REQUESTS) {
-      const i = next++;
-      lat.push(await once(port, agent, i % 2 ? { 'x-kdev-route': 'alice' } : {}));
-    }
-  }));
-  const s = (performance.now() - t0) / 1000;
-  agent.destroy();
-  const r3 = (n: number) => Math.round(n * 1000) / 1000;
-  return { p50_ms: r3(percentile(lat, 50)), p99_ms: r3(percentile(lat, 99)), rps: Math.round(REQUESTS / s) };
-}
+const round = (port: number) => httpRound('127.0.0.1', port, REQUESTS, CONCURRENCY, (i): Record<string, string> => (i % 2 ? { 'x-kdev-route': 'alice' } : {}));
 
 async function startRouter(dir: string, upstream: string): Promise<{ port: number; stop(): void }> {
   const table = join(dir, 'table.json');
@@ -77,37 +44,18 @@ async function main(): Promise<void> {
   const upPort = (upstream.address() as AddressInfo).port;
   const dir = mkdtempSync(join(tmpdir(), 'kdev-bench-route-'));
   const router = await startRouter(dir, `127.0.0.1:${upPort}`);
-  const cpu0 = cpuIdle();
-  const rounds: Array<{ round: number; mode: 'direct' | 'router'; p50_ms: number; p99_ms: number; rps: number; loadavg_1m: number }> = [];
+  let measured: Awaited<ReturnType<typeof alternate>>;
   try {
     await round(router.port); // warm-up, not kept
     await round(upPort);
-    for (let i = 0; i < ROUNDS; i++) {
-      const order = i % 2 ? (['router', 'direct'] as const) : (['direct', 'router'] as const);
-      for (const mode of order) {
-        const r = await round(mode === 'direct' ? upPort : router.port);
-        rounds.push({ round: i + 1, mode, ...r, loadavg_1m: Number(loadavg()[0]!.toFixed(2)) });
-        console.log(`round ${i + 1} ${mode}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ${r.rps} req/s (load ${loadavg()[0]!.toFixed(1)})`);
-      }
-    }
+    measured = await alternate(ROUNDS, (mode) => round(mode === 'direct' ? upPort : router.port));
   } finally {
     router.stop();
     upstream.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  const cpu1 = cpuIdle();
-  const pairs = Array.from({ length: ROUNDS }, (_, i) => [rounds.find((r) => r.round === i + 1 && r.mode === 'direct')!, rounds.find((r) => r.round === i + 1 && r.mode === 'router')!] as const);
-  const med = (xs: number[]) => Math.round(percentile(xs, 50) * 1000) / 1000;
-  const result = {
-    what: 'header router on loopback: client → router process → upstream vs client → upstream; keep-alive HTTP/1.1, half the requests carry the route header',
-    requests_per_round: REQUESTS, concurrency: CONCURRENCY, rounds_per_mode: ROUNDS,
-    p50_overhead_ms: med(pairs.map(([d, r]) => r.p50_ms - d.p50_ms)),
-    p99_overhead_ms: med(pairs.map(([d, r]) => r.p99_ms - d.p99_ms)),
-    rps_ratio: med(pairs.map(([d, r]) => r.rps / d.rps)),
-    rounds,
-    machine: { cpus: cpus().length, idle_cpu_pct: Math.round((100 * (cpu1.idle - cpu0.idle)) / (cpu1.total - cpu0.total)), loadavg_1m_end: loadavg()[0], node: process.version, note: 'shared machine, other sessions running' },
-  };
-  console.log(`wrote ${writeResult('route-local', result)}: p50 +${result.p50_overhead_ms} ms, p99 +${result.p99_overhead_ms} ms, rps ratio ${result.rps_ratio}`);
+  const what = 'header router on loopback: client → router process → upstream vs client → upstream; keep-alive HTTP/1.1, half the requests carry the route header';
+  writeRounds('route-local', what, { requests: REQUESTS, concurrency: CONCURRENCY, rounds: ROUNDS }, measured, 'shared machine, other sessions running');
 }
 
 await main();

@@ -11,6 +11,7 @@ export { execCapture, exitCodeOf, type ExecResult } from './session/exec.js';
 export { forwardPort, type Forward, type ForwardOptions } from './session/portforward.js';
 export * from './config/index.js';
 export * from './devmode/index.js';
+export * from './route/index.js';
 export { raw, objectPath, type RawObject, type ObjectPath } from './kube/raw.js';
 export { FATAL_REASONS, podProblem, selectorString, type PodProblem } from './kube/pods.js';
 export { serverIdentity } from './kube/identity.js';

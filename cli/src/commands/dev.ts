@@ -10,7 +10,8 @@ import { completesWith } from '../completion/complete.js';
 
 function devColumn(w: WorkloadInfo): string {
   if (!w.dev) return '-';
-  return `${w.dev.mode === 'duplicate' ? 'copy by ' : ''}${w.dev.owner} (${since(w.dev.startedAt)})`;
+  const route = w.dev.route ? `, route ${w.dev.route.header}: ${w.dev.route.value}` : '';
+  return `${w.dev.mode === 'duplicate' ? 'copy by ' : ''}${w.dev.owner} (${since(w.dev.startedAt)}${route})`;
 }
 
 interface StartFlags {
@@ -18,6 +19,7 @@ interface StartFlags {
   image?: string;
   workdir?: string;
   mode: 'replace' | 'duplicate';
+  route?: string | true;
   force?: boolean;
   timeout: string;
   config?: string;
@@ -70,7 +72,8 @@ function registerStart(dev: Command): void {
     .option('-c, --container <name>', 'container to develop in (default: from .kdev.yaml, else the first)')
     .option('--image <image>', 'dev image (default: from .kdev.yaml, else the current image)')
     .option('--workdir <dir>', 'where the source goes in the container (default: from .kdev.yaml, else /app)')
-    .addOption(new Option('--mode <mode>', 'replace the workload, or run a copy that no Service selects').choices(['replace', 'duplicate']).default('replace'))
+    .addOption(new Option('--mode <mode>', 'replace the workload, or run a copy (that no Service selects, unless --route)').choices(['replace', 'duplicate']).default('replace'))
+    .option('--route [header=value]', 'with --mode duplicate: requests carrying this header reach your copy (default x-kdev-route=<your user name>)')
     .option('--force', 'take over a workload someone else has in dev mode')
     .option('--timeout <seconds>', 'how long to wait for the dev pod', '180')
     .option('--config <file>', '.kdev.yaml to use (default: found from the current folder up)')
@@ -82,13 +85,14 @@ function registerStart(dev: Command): void {
       const json = wantsJson(cmd);
       const loop = loopFor(cmd, `dev start ${workload}`);
       const w = await loop.resolve(clusterFor(cmd), { workload, configFrom: o.config, local: o.local, container: o.container, image: o.image, workDir: o.workdir });
-      const start = () => w.start({ attach: o.sync && !json, mode: o.mode, force: o.force, timeoutMs: parseSecondsFlag('--timeout', o.timeout) });
+      const start = () => w.start({ attach: o.sync && !json, mode: o.mode, route: o.route, force: o.force, timeoutMs: parseSecondsFlag('--timeout', o.timeout) });
       if (json) return printJson(await start());
       const session = await progress(loop, `kdev dev start ${w.workload} (namespace ${w.namespace})`, false, start);
       process.stdout.write(
         `\nDev container ready: pod/${session.pod}, container ${session.container}, image ${session.image}, source at ${session.workDir}\n` +
           `  shell:  kdev dev terminal ${session.workload} -n ${session.namespace}\n` +
-          `  end:    kdev dev end ${session.workload} -n ${session.namespace}\n`,
+          `  end:    kdev dev end ${session.workload} -n ${session.namespace}\n` +
+          (session.route ? `  route:  requests with the header \`${session.route.header}: ${session.route.value}\` reach this copy, e.g. curl -H '${session.route.header}: ${session.route.value}' http://<service>/\n` : ''),
       );
       if (!o.sync) return;
       await attached(loop, w, session, o.yes ?? false);
@@ -100,14 +104,15 @@ function registerEnd(dev: Command): void {
     .command('end')
     .addArgument(completesWith(new Argument('<workload>', 'kind/name'), 'workload'))
     .option('--force', "end someone else's dev mode")
+    .option('--all', "remove every developer's copy of the workload and its routing (restores its Services)")
     .option('--timeout <seconds>', 'how long to wait for the rollout', '180')
     .description('restore the workload exactly as it was (works after a crash and from any machine)')
-    .action(async (workload: string, o: { force?: boolean; timeout: string }, cmd: Command) => {
+    .action(async (workload: string, o: { force?: boolean; all?: boolean; timeout: string }, cmd: Command) => {
       const json = wantsJson(cmd);
       const loop = loopFor(cmd, `dev end ${workload}`);
       // No dev config is read: end works when the local config is gone or broken.
       const w = loop.named(clusterFor(cmd), workload);
-      const result = await progress(loop, `kdev dev end ${w.workload} (namespace ${w.namespace})`, json, () => w.end({ force: o.force, timeoutMs: parseSecondsFlag('--timeout', o.timeout) }));
+      const result = await progress(loop, `kdev dev end ${w.workload} (namespace ${w.namespace})`, json, () => w.end({ force: o.force, all: o.all, timeoutMs: parseSecondsFlag('--timeout', o.timeout) }));
       if (json) return printJson(result);
       process.stdout.write(`${result.message}\n`);
     });
@@ -122,8 +127,8 @@ function registerStatus(dev: Command): void {
       const items = await devStatus(cluster);
       if (wantsJson(cmd)) return printJson(items);
       if (items.length === 0) return void process.stdout.write(`nothing is in dev mode in namespace ${cluster.namespace}\n`);
-      const rows = [['WORKLOAD', 'OWNER', 'SINCE', 'CONTAINER', 'IMAGE', 'MODE']];
-      for (const w of items) rows.push([kindName(w.kind, w.name), w.dev!.owner, w.dev!.startedAt, w.dev!.container, w.dev!.image, w.dev!.mode]);
+      const rows = [['WORKLOAD', 'OWNER', 'SINCE', 'CONTAINER', 'IMAGE', 'MODE', 'ROUTE']];
+      for (const w of items) rows.push([kindName(w.kind, w.name), w.dev!.owner, w.dev!.startedAt, w.dev!.container, w.dev!.image, w.dev!.mode, w.dev!.route ? `${w.dev!.route.header}: ${w.dev!.route.value}${w.dev!.route.of ? ` → ${w.dev!.route.of}` : ''}` : '-']);
       process.stdout.write(table(rows));
     });
 }

@@ -28,6 +28,8 @@ export interface StartRequest {
   /** An attach follows (default true): refused up front, changing nothing, when another process syncs the workload. */
   attach?: boolean;
   mode?: 'replace' | 'duplicate';
+  /** Duplicate mode: route the requests carrying `[<header>=]<value>` (true: x-kdev-route = my user name) to my copy. */
+  route?: string | true;
   force?: boolean;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -108,6 +110,7 @@ export class DevWorkload {
       env: entry?.env,
       resources: entry?.resources,
       mode: req.mode,
+      route: req.route,
       force: req.force,
       timeoutMs: req.timeoutMs,
       signal: req.signal,
@@ -315,9 +318,9 @@ export class DevWorkload {
   }
 
   /** Detaches, then restores the workload exactly as it was. */
-  async end(opts: { force?: boolean; timeoutMs?: number } = {}): Promise<EndResult> {
+  async end(opts: { force?: boolean; /** every developer's copy and the routing */ all?: boolean; timeoutMs?: number } = {}): Promise<EndResult> {
     await this.detach();
-    const result = await endDevMode(this.cluster, { workload: this.workload, force: opts.force, timeoutMs: opts.timeoutMs, onEvent: (e) => this.emit(e) });
+    const result = await endDevMode(this.cluster, { workload: this.workload, force: opts.force, all: opts.all, timeoutMs: opts.timeoutMs, onEvent: (e) => this.emit(e) });
     this.emit({ type: 'ended', result });
     return result;
   }

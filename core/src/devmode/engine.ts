@@ -29,6 +29,8 @@ import { checkTimeoutMs } from '../input.js';
 import { ensureSupervisorConfigMap } from './supervisor.js';
 import { syncSidecarInjection } from './sidecar.js';
 import { waitDevPod, waitNoPods } from './wait.js';
+import { addRoute, checkRoute, hasRouting, removeRoutes, type RouteTarget } from '../route/takeover.js';
+import { parseRouteSpec, type HeldRoute, type RouteSpec } from '../route/spec.js';
 
 /** What dev mode injects besides the patch (the sync sidecar), prepared per namespace. */
 export interface SidecarInjection {
@@ -55,6 +57,12 @@ export interface StartOptions {
   timeoutMs?: number;
   /** What is injected besides the dev container; default: the sync sidecar. Null: nothing. */
   sidecar?: SidecarInjection | null;
+  /**
+   * Duplicate mode only: the copy receives the requests that carry this header, through
+   * kdev's router in front of the workload's Services. `[<header>=]<value>`; true: the
+   * default header (x-kdev-route) with the developer's user name.
+   */
+  route?: string | true;
   onEvent?: DevEventHandler;
   signal?: AbortSignal;
 }
@@ -72,6 +80,8 @@ export interface DevSession {
   /** Selects the dev pods (for reconnects: the pod may be replaced). */
   podSelector: string;
   startedAt: string;
+  /** A routed duplicate: the header and value that reach it. */
+  route?: RouteSpec;
 }
 
 const pathOf = (kind: KindSpec, namespace: string, name?: string): ObjectPath => ({ apiVersion: kind.apiVersion, plural: kind.plural, namespace, name });
@@ -90,7 +100,7 @@ export function devOfValue(ref: WorkloadRef, duplicateOwner?: string): string {
 
 const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 6);
 
-function dnsName(text: string): string {
+export function dnsName(text: string): string {
   const v = text.toLowerCase().replace(/[^a-z0-9-]/g, '-');
   return v.length <= 63 ? v : `${v.slice(0, 50)}-${shortHash(v)}`;
 }
@@ -101,6 +111,21 @@ export function generatedName(ref: WorkloadRef): string {
 
 export function duplicateName(ref: WorkloadRef, owner: string): string {
   return dnsName(`${ref.name}-kdev-${shortHash(owner)}`);
+}
+
+/** The names and facts the router needs for a workload (route/takeover.ts). */
+export function routeTarget(ref: WorkloadRef, namespace: string): RouteTarget {
+  return {
+    what: refString(ref),
+    namespace,
+    path: { apiVersion: ref.kind.apiVersion, plural: ref.kind.plural, name: ref.name },
+    templatePath: ref.kind.templatePath,
+    routerOf: devOfValue(ref),
+    router: dnsName(`${ref.name}-kdev-router`),
+    table: dnsName(`${ref.name}-kdev-routes`),
+    origin: dnsName(`${ref.name}-kdev-origin`),
+    fallback: (service) => dnsName(`${service}-kdev-fallback`),
+  };
 }
 
 async function readObject(cluster: Cluster, kind: KindSpec, namespace: string, name: string): Promise<RawObject | undefined> {
@@ -127,10 +152,10 @@ function leaseOf(obj: RawObject | undefined): Lease | undefined {
   return parseLease(obj?.metadata?.annotations?.[LEASE_ANNOTATION]);
 }
 
-function newLease(owner: string, container: string, image: string, workDir: string, mode: Lease['mode'], previous?: Lease, copy?: string): Lease {
+function newLease(owner: string, container: string, image: string, workDir: string, mode: Lease['mode'], previous?: Lease, copy?: string, route?: Lease['route']): Lease {
   const now = new Date().toISOString();
   const same = previous && previous.owner === owner;
-  return { owner, clientId: clientId(), startedAt: same ? previous.startedAt : now, renewedAt: now, container, image, workDir, mode, ...(copy ? { copy } : {}) };
+  return { owner, clientId: clientId(), startedAt: same ? previous.startedAt : now, renewedAt: now, container, image, workDir, mode, ...(copy ? { copy } : {}), ...(route ? { route } : {}) };
 }
 
 function currentImage(template: V1PodTemplateSpec, container: string): string {
@@ -165,6 +190,7 @@ export async function startDevMode(cluster: Cluster, opts: StartOptions): Promis
 
   emit({ type: 'phase', phase: 'resolving', message: `reading ${what} in ${namespace}` });
   const owner = await whoAmI(cluster);
+  const route = opts.route === undefined ? undefined : await routeFor(cluster, ref, namespace, owner, mode, opts.route);
   let obj = await readObject(cluster, ref.kind, namespace, ref.name);
 
   // A bare Pod in dev mode may be missing for a moment (or after a crash between delete
@@ -202,7 +228,7 @@ export async function startDevMode(cluster: Cluster, opts: StartOptions): Promis
   let devOf: string;
   if (mode === 'duplicate') {
     devOf = devOfValue(ref, owner);
-    await startDuplicate(cluster, ref, namespace, owner, baseTemplate, patchOpts(devOf), emit);
+    await startDuplicate(cluster, ref, namespace, owner, baseTemplate, patchOpts(devOf), emit, route);
   } else {
     devOf = devOfValue(ref);
     emit({ type: 'phase', phase: 'saving', message: `taking the dev lease on ${what} and saving the original` });
@@ -221,6 +247,7 @@ export async function startDevMode(cluster: Cluster, opts: StartOptions): Promis
 
   const podSelector = `${DEV_LABEL}=${devOf}`;
   const pod = await waitDevPod(cluster, { namespace, labelSelector: podSelector, container, image, timeoutMs, onEvent: emit, signal: opts.signal });
+  if (route) await addRoute(cluster, routeTarget(ref, namespace), route, { [DEV_LABEL]: devOf }, { timeoutMs, emit });
   obj = await readObject(cluster, ref.kind, namespace, ref.name);
   return {
     workload: what,
@@ -233,7 +260,16 @@ export async function startDevMode(cluster: Cluster, opts: StartOptions): Promis
     workDir,
     podSelector,
     startedAt: leaseOf(obj)?.startedAt ?? new Date().toISOString(),
+    ...(route ? { route: { header: route.header, value: route.value } } : {}),
   };
+}
+
+/** The route a `start --route` asks for, checked (Services, ports, value not taken) before anything changes. */
+async function routeFor(cluster: Cluster, ref: WorkloadRef, namespace: string, owner: string, mode: 'replace' | 'duplicate', text: string | true): Promise<HeldRoute> {
+  if (mode !== 'duplicate') throw new KdevError('INVALID', '--route needs --mode duplicate', `Requests are routed to a copy of ${refString(ref)}: kdev dev start ${refString(ref)} --mode duplicate --route ...`);
+  const route: HeldRoute = { ...parseRouteSpec(text, owner), owner, service: duplicateName(ref, owner) };
+  await checkRoute(cluster, routeTarget(ref, namespace), route);
+  return route;
 }
 
 function checkLease(what: string, lease: Lease | undefined, owner: string, force: boolean, emit: DevEventHandler): void {
@@ -392,12 +428,12 @@ function mergeDeep(target: Record<string, unknown>, patch: Record<string, unknow
   return target;
 }
 
-async function startDuplicate(cluster: Cluster, ref: WorkloadRef, namespace: string, owner: string, template: V1PodTemplateSpec, patch: DevPatchOptions, emit: DevEventHandler): Promise<void> {
+async function startDuplicate(cluster: Cluster, ref: WorkloadRef, namespace: string, owner: string, template: V1PodTemplateSpec, patch: DevPatchOptions, emit: DevEventHandler, route?: RouteSpec): Promise<void> {
   const name = duplicateName(ref, owner);
   emit({ type: 'phase', phase: 'patching', message: `creating deployment/${name}, a copy of ${refString(ref)} that no Service selects` });
   // Only our labels: no Service selector of the original matches the copy.
   const copyTemplate: V1PodTemplateSpec = { metadata: { labels: { [DUPLICATE_LABEL]: devOfValue(ref) }, annotations: template.metadata?.annotations }, spec: template.spec };
-  const lease = newLease(owner, patch.container, patch.image, patch.workDir, 'duplicate');
+  const lease = newLease(owner, patch.container, patch.image, patch.workDir, 'duplicate', undefined, undefined, route && { header: route.header, value: route.value, of: refString(ref) });
   const body = deploymentFor(name, namespace, patch.devOf, devTemplate(copyTemplate, patch, true), { [LEASE_ANNOTATION]: JSON.stringify(lease) }, { [DUPLICATE_LABEL]: devOfValue(ref) });
   await createOrReplace(cluster, deploymentPath(namespace), body, `deployment/${name}`);
 }
@@ -464,6 +500,8 @@ export interface EndOptions {
   workload: string;
   /** End someone else's dev mode. */
   force?: boolean;
+  /** Every developer's duplicate of the workload, and its routing (an admin's clean-up). */
+  all?: boolean;
   timeoutMs?: number;
   onEvent?: DevEventHandler;
 }
@@ -483,6 +521,11 @@ export async function endDevMode(cluster: Cluster, opts: EndOptions): Promise<En
   const emit = opts.onEvent ?? (() => undefined);
   const timeoutMs = opts.timeoutMs ?? 180_000;
   const owner = await whoAmI(cluster);
+
+  // Routing first: the Services point at the original pods again before any copy goes.
+  const target = routeTarget(ref, namespace);
+  const routed = opts.all || (await hasRouting(cluster, target)) ? await removeRoutes(cluster, target, opts.all ? undefined : owner, duplicateName(ref, owner), { timeoutMs, emit }) : [];
+  if (opts.all) return endAllDuplicates(cluster, ref, namespace, routed, timeoutMs, emit);
 
   // My duplicate, if I have one, is what `end` ends.
   const dup = duplicateName(ref, owner);
@@ -504,12 +547,28 @@ export async function endDevMode(cluster: Cluster, opts: EndOptions): Promise<En
     return { workload: what, namespace, restored: true, message: `deleted the copy of ${what} that you ran; ${what} itself was never changed` };
   }
 
-  switch (ref.kind.strategy) {
-    case 'replace-pod':
-      return endPod(cluster, ref, namespace, owner, opts.force ?? false, timeoutMs, emit);
-    default:
-      return endWorkload(cluster, ref, namespace, owner, opts.force ?? false, timeoutMs, emit);
-  }
+  const result = ref.kind.strategy === 'replace-pod' ? await endPod(cluster, ref, namespace, owner, opts.force ?? false, timeoutMs, emit) : await endWorkload(cluster, ref, namespace, owner, opts.force ?? false, timeoutMs, emit);
+  if (result.restored || routed.length === 0) return result;
+  const message = `removed the routing an interrupted kdev left for ${what}: ${routed.join(', ')}`;
+  emit({ type: 'phase', phase: 'done', message });
+  return { workload: what, namespace, restored: true, message };
+}
+
+/** `end --all`: every developer's copy of the workload goes (its routing went already). */
+async function endAllDuplicates(cluster: Cluster, ref: WorkloadRef, namespace: string, routed: string[], timeoutMs: number, emit: DevEventHandler): Promise<EndResult> {
+  const what = refString(ref);
+  const list = await raw.list(cluster, deploymentPath(namespace), `${DUPLICATE_LABEL}=${devOfValue(ref)}`).catch((err: unknown) => {
+    throw kubeError(err, `listing the copies of ${what}`, cluster.server);
+  });
+  // (items of a list carry no kind)
+  const copies = list.items.filter((d) => isKdevCopy({ ...d, kind: 'Deployment' }));
+  if (copies.length > 0) emit({ type: 'phase', phase: 'restoring', message: `removing ${copies.length} copies of ${what}` });
+  for (const d of copies) await deleteCopy(cluster, namespace, d.metadata!.name!, what);
+  for (const d of copies) await waitNoPods(cluster, namespace, `${DEV_LABEL}=${d.metadata!.labels![DEV_LABEL]}`, timeoutMs);
+  const parts = [...(copies.length > 0 ? [`${copies.length} cop${copies.length === 1 ? 'y' : 'ies'}`] : []), ...routed.filter((r) => r !== 'your route')];
+  const message = parts.length > 0 ? `${what}: removed ${parts.join(', ')}` : `${what} has no copies and no routing: nothing to remove`;
+  emit({ type: 'phase', phase: 'done', message });
+  return { workload: what, namespace, restored: parts.length > 0, message };
 }
 
 /**

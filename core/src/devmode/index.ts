@@ -21,6 +21,7 @@ export {
   endDevMode,
   renewLease,
   devOfValue,
+  routeTarget,
   generatedName,
   duplicateName,
   type StartOptions,

@@ -18,6 +18,8 @@ export interface Lease {
   mode: 'replace' | 'duplicate';
   /** For generated copies: the name of the generated Deployment. */
   copy?: string;
+  /** A routed duplicate: the header and value that reach it. */
+  route?: { header: string; value: string; /** the workload it is a copy of ("deployment/web") */ of?: string };
 }
 
 export function parseLease(text: string | undefined): Lease | undefined {
