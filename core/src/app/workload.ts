@@ -110,6 +110,7 @@ export class DevWorkload {
       mode: req.mode,
       force: req.force,
       timeoutMs: req.timeoutMs,
+      settleMs: entry?.settle === undefined ? undefined : entry.settle * 1000,
       signal: req.signal,
       onEvent: (e) => this.emit(e),
     });

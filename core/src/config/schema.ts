@@ -39,6 +39,12 @@ export const devEntrySchema = z
     debug: debugSchema.optional(),
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables for the dev container.'),
     resources: z.object({ requests: resourceList.optional(), limits: resourceList.optional() }).strict().optional(),
+    settle: z
+      .number()
+      .min(0)
+      .max(600)
+      .optional()
+      .describe('Seconds the dev pod must stay Ready without a container restart before dev start succeeds; default 2; 0: Ready once is enough.'),
   })
   .strict();
 

@@ -23,6 +23,7 @@ export {
   generatedName,
   duplicateName,
   DUPLICATE_LABEL,
+  DEV_SETTLE_SECONDS,
   type StartOptions,
   type EndOptions,
   type EndResult,
