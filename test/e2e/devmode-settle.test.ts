@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyAll, endDevMode, raw, startDevMode, type Cluster, type DevEvent, type RawObject } from '@kdev/core/internals';
+import type { V1Pod } from '@kubernetes/client-node';
+import { applyAll, DEV_LABEL, endDevMode, isPodReady, raw, startDevMode, watchUntil, type Cluster, type DevEvent, type RawObject } from '@kdev/core/internals';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';
 import { jsonOf, runKdev } from '../lib/cli.js';
 
@@ -51,6 +52,18 @@ async function restorable(cluster: Cluster, name: string) {
   return { spec: obj.spec, labels: obj.metadata?.labels ?? {}, annotations };
 }
 
+/** When a dev pod of the namespace was first seen Ready (undefined if none was until the signal). */
+function devPodReadyAt(cluster: Cluster, signal: AbortSignal): Promise<number | undefined> {
+  return watchUntil<V1Pod, number>(cluster, {
+    resource: { apiVersion: 'v1', plural: 'pods', namespace: cluster.namespace },
+    labelSelector: DEV_LABEL,
+    timeoutMs: 300_000,
+    signal,
+    what: 'a Ready dev pod',
+    onEvent: (type, pod) => (type !== 'DELETED' && isPodReady(pod) ? { done: true, value: Date.now() } : { done: false }),
+  }).catch(() => undefined);
+}
+
 describe('dev start: Ready means stable', () => {
   let ns: Awaited<ReturnType<typeof tempNamespace>>;
   let cluster: Cluster;
@@ -71,6 +84,8 @@ describe('dev start: Ready means stable', () => {
     const before = await restorable(cluster, 'watcher');
     const config = join(dir, '.kdev.yaml');
     writeFileSync(config, `dev:\n  deployment/watcher:\n    image: ${DEV_IMAGE}\n    settle: 10\n`);
+    const stopWatch = new AbortController();
+    const firstReady = devPodReadyAt(cluster, stopWatch.signal);
     const t0 = Date.now();
     const r = await runKdev(['-n', ns.name, '-o', 'json', 'dev', 'start', 'deployment/watcher', '--config', config, '--no-sync', '--timeout', '300']);
     const elapsed = Date.now() - t0;
@@ -82,6 +97,9 @@ describe('dev start: Ready means stable', () => {
     assert.match(e.hint ?? '', /settle in \.kdev\.yaml/);
     assert.match(e.hint ?? '', /kdev dev end/);
     assert.ok(elapsed < 90_000, `fails long before the 300 s timeout (${elapsed} ms)`);
+    const readyAt = await firstReady;
+    assert.ok(readyAt !== undefined && Date.now() - readyAt < 10_000 + 5_000, `failed within the 10 s window of the dev pod's first Ready (+5 s to report and exit): ${readyAt === undefined ? 'never Ready' : Date.now() - readyAt} ms`);
+    stopWatch.abort();
 
     const end = await runKdev(['-n', ns.name, 'dev', 'end', 'deployment/watcher']);
     assert.equal(end.code, 0, end.stdout + end.stderr);
