@@ -14,6 +14,7 @@ export * from './devmode/index.js';
 export * from './route/index.js';
 export { raw, objectPath, type RawObject, type ObjectPath } from './kube/raw.js';
 export { FATAL_REASONS, podProblem, selectorString, type PodProblem } from './kube/pods.js';
+export { crashSince, restartCounts, settleWindow, settleNote, type SettleCrash } from './kube/settle.js';
 export { serverIdentity } from './kube/identity.js';
 export { type KindObject, type Readiness } from './kube/kinds.js';
 export * from './env/index.js';

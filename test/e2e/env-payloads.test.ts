@@ -1,11 +1,12 @@
 // Environments from the team's own Helm charts, Kustomize overlays and manifests, on the
 // local cluster with the real helm and kustomize (built by test/cluster, on PATH from the
-// test runner): hello as a chart and as an overlay, a template mixing all three (order
+// test runner): hello as a chart (folder and packaged .tgz) and as an overlay, a template mixing all three (order
 // from a pre-install hook and dependsOn), render equal to what is applied, typed --set
 // errors and a missing tool creating nothing, and a chart whose workload crashes a second
 // after it starts failing within the settle window and rolling back.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,17 @@ import { chartTemplate, connect, createEnvironment, forwardPort, isKdevError, ra
 import { testCluster, uniqueName, waitPodReady, namespaceExists } from '../lib/cluster.js';
 import { jsonOf, runKdev } from '../lib/cli.js';
 import { httpGet } from '../lib/session.js';
+
+/** Runs a tool (helm, from PATH as the test runner sets it). */
+function run(cmd: string, args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stderr }));
+  });
+}
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'templates');
@@ -76,6 +88,28 @@ describe('kdev env: a chart and an overlay as they are', () => {
     } finally {
       const d = await runKdev(['env', 'delete', name], env);
       assert.equal(d.code, 0, d.stderr);
+    }
+    assert.equal(await namespaceExists(name), false);
+  });
+
+  it('a packaged chart (.tgz, from helm package) renders as its folder does and creates the same environment', async () => {
+    const pkg = await run('helm', ['package', join(HELLO, 'chart'), '--destination', dir]);
+    assert.equal(pkg.code, 0, pkg.stderr);
+    const tgz = join(dir, 'hello-0.1.0.tgz');
+    const fromTgz = await runKdev(['env', 'render', '--chart', tgz, '--env', 'pr-7', '--set', 'greeting=Hej'], env);
+    const fromDir = await runKdev(['env', 'render', '--chart', join(HELLO, 'chart'), '--env', 'pr-7', '--set', 'greeting=Hej'], env);
+    assert.equal(fromTgz.code, 0, fromTgz.stderr);
+    assert.match(fromTgz.stdout, /kind: Deployment\n(.*\n)*\s+name: frontend/);
+    assert.equal(fromTgz.stdout, fromDir.stdout);
+    const name = uniqueName('kdev-tgz');
+    try {
+      const r = await runKdev(['-o', 'json', 'env', 'create', name, '--chart', tgz, '--set', 'greeting=Hej', '--ttl', '1h', '--wait'], env);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const created = jsonOf<CreateJson>(r);
+      assert.equal(created.template, 'hello');
+      assert.match(await answer(created.kubeconfig, 'app=frontend'), /^Hej, world \(from backend-/);
+    } finally {
+      await runKdev(['env', 'delete', name], env);
     }
     assert.equal(await namespaceExists(name), false);
   });

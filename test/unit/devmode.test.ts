@@ -105,6 +105,13 @@ describe('.kdev.yaml', () => {
     );
     assert.throws(() => parseConfig('dev:\n  web:\n    colour: red\n', 'f'), (e: unknown) => isKdevError(e) && /f:3: dev\.web: /.test(e.message) && /colour/.test(e.message));
   });
+  it('settle: seconds, 0 allowed, negative or over 600 named with file, line and field', () => {
+    assert.equal(parseConfig('dev:\n  web:\n    settle: 0\n', 'k.yaml').dev.web?.settle, 0);
+    assert.equal(parseConfig('dev:\n  web:\n    settle: 2.5\n', 'k.yaml').dev.web?.settle, 2.5);
+    assert.equal(parseConfig('dev:\n  web: {}\n', 'k.yaml').dev.web?.settle, undefined, 'absent: the default of dev start');
+    assert.throws(() => parseConfig('dev:\n  web:\n    settle: -1\n', 'f'), (e: unknown) => isKdevError(e) && /^f:3: dev\.web\.settle: /.test(e.message));
+    assert.throws(() => parseConfig('dev:\n  web:\n    settle: 5s\n', 'f'), (e: unknown) => isKdevError(e) && /^f:3: dev\.web\.settle: /.test(e.message));
+  });
   it('reports YAML syntax errors with line and column', () => {
     assert.throws(() => parseConfig('dev:\n  web: [\n', 'f'), (e: unknown) => isKdevError(e) && /^f:\d+:\d+: /.test(e.message));
   });

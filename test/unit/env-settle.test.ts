@@ -1,4 +1,4 @@
-// The settle rule of env readiness: Ready means Ready and no restart for a window.
+// The settle rule (kube/settle.ts) of env readiness and the dev pod: Ready means Ready and no restart for a window.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -61,5 +61,35 @@ describe('settle: a crash after Ready', () => {
     assert.equal(typeof first === 'object' ? first.exitCode : undefined, 1);
     assert.ok(Date.now() - t0 >= 55, 'failed waits for the grace');
     assert.equal(w.crashed()?.container, 'app');
+  });
+
+  it('a native sidecar (init container, restartPolicy Always) that restarts is a crash; a finished init container is not', () => {
+    const p: V1Pod = {
+      metadata: { uid: 'n' },
+      spec: { restartPolicy: 'Always', initContainers: [{ name: 'setup' }, { name: 'proxy', restartPolicy: 'Always' }], containers: [{ name: 'app' }] },
+      status: {
+        initContainerStatuses: [
+          { name: 'setup', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } },
+          { name: 'proxy', image: 'x', imageID: '', ready: true, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 2, reason: 'Error' } } },
+        ],
+        containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: true, restartCount: 0, state: { running: {} } }],
+      },
+    };
+    assert.equal(crashSince(p, new Map([['setup', 0], ['proxy', 1], ['app', 0]])), undefined, 'setup completed: not a crash');
+    assert.deepEqual(crashSince(p, new Map([['setup', 0], ['proxy', 0], ['app', 0]])), { container: 'proxy', reason: 'Error', exitCode: 2 });
+  });
+
+  it('not Ready after a crash (the restarting container) does not stop the grace; close stops everything', async () => {
+    const w = settleWindow(30, 40);
+    w.begin([pod('a', 0)]);
+    w.crash(pod('a', 1));
+    w.cancel();
+    const first = await Promise.race([w.failed, new Promise((r) => setTimeout(() => r('hung'), 500))]);
+    assert.notEqual(first, 'hung', 'failed still resolves after a cancel');
+    const v = settleWindow(30, 40);
+    v.begin([pod('a', 0)]);
+    v.crash(pod('a', 1));
+    v.close();
+    assert.equal(await Promise.race([v.failed, new Promise((r) => setTimeout(() => r('closed'), 150))]), 'closed');
   });
 });

@@ -180,7 +180,7 @@ export function registerEnv(program: Command): void {
     .action(async (name: string | undefined, flags: CreateFlags, cmd: Command) => {
       const json = wantsJson(cmd);
       if (flags.helpTemplate !== undefined) {
-        const summary = describeTemplate(loadTemplate(flags.helpTemplate));
+        const summary = describeTemplate(loadTemplate(flags.helpTemplate, { render: false }));
         if (json) printJson(summary);
         else process.stdout.write(templateHelp(summary));
         return;

@@ -113,6 +113,7 @@ export class DevWorkload {
       route: req.route,
       force: req.force,
       timeoutMs: req.timeoutMs,
+      settleMs: entry?.settle === undefined ? undefined : entry.settle * 1000,
       signal: req.signal,
       onEvent: (e) => this.emit(e),
     });

@@ -53,6 +53,12 @@ export const devEntrySchema = z
       .strict()
       .optional()
       .describe('Resources of the dev container; default: the original container\'s.'),
+    settle: z
+      .number()
+      .min(0)
+      .max(600)
+      .optional()
+      .describe('Seconds the dev pod must stay Ready without a container restart before dev start succeeds; default 2; 0: Ready once is enough.'),
   })
   .strict();
 

@@ -32,6 +32,13 @@ import { waitDevPod, waitNoPods } from './wait.js';
 import { addRoute, checkRoute, hasRouting, removeRoutes, type RouteTarget } from '../route/takeover.js';
 import { parseRouteSpec, type HeldRoute, type RouteSpec } from '../route/spec.js';
 
+/**
+ * The dev pod's default settle window. Shorter than an environment's (5 s): the dev
+ * container's PID 1 is kdev's supervisor, so the window watches the sync sidecar and the
+ * workload's other containers, and every second of it is a second of every `dev start`.
+ */
+export const DEV_SETTLE_SECONDS = 2;
+
 /** What dev mode injects besides the patch (the sync sidecar), prepared per namespace. */
 export interface SidecarInjection {
   containers: V1Container[];
@@ -55,6 +62,12 @@ export interface StartOptions {
   /** Take over a lease held by someone else. */
   force?: boolean;
   timeoutMs?: number;
+  /**
+   * How long the dev pod must stay Ready without a restart before start returns (the settle
+   * rule environments use, kube/settle.ts); a crash in it fails start. Default
+   * DEV_SETTLE_SECONDS; 0: Ready once is enough.
+   */
+  settleMs?: number;
   /** What is injected besides the dev container; default: the sync sidecar. Null: nothing. */
   sidecar?: SidecarInjection | null;
   /**
@@ -181,6 +194,9 @@ async function casUpdate(cluster: Cluster, path: ObjectPath, what: string, build
 
 export async function startDevMode(cluster: Cluster, opts: StartOptions): Promise<DevSession> {
   checkTimeoutMs('dev start', opts.timeoutMs);
+  if (opts.settleMs !== undefined && !(Number.isFinite(opts.settleMs) && opts.settleMs >= 0 && opts.settleMs <= 600_000)) {
+    throw new KdevError('INVALID', `dev start: ${String(opts.settleMs)} ms is not a valid settle window`, 'Give 0 to 600 seconds (settle in .kdev.yaml); 0: Ready once is enough.');
+  }
   const ref = parseWorkloadRef(opts.workload);
   const namespace = cluster.namespace;
   const what = refString(ref);
@@ -246,7 +262,8 @@ export async function startDevMode(cluster: Cluster, opts: StartOptions): Promis
   }
 
   const podSelector = `${DEV_LABEL}=${devOf}`;
-  const pod = await waitDevPod(cluster, { namespace, labelSelector: podSelector, container, image, timeoutMs, onEvent: emit, signal: opts.signal });
+  const settleMs = opts.settleMs ?? DEV_SETTLE_SECONDS * 1000;
+  const pod = await waitDevPod(cluster, { namespace, labelSelector: podSelector, container, image, timeoutMs, settleMs, onEvent: emit, signal: opts.signal });
   if (route) await addRoute(cluster, routeTarget(ref, namespace), route, { [DEV_LABEL]: devOf }, { timeoutMs, emit });
   obj = await readObject(cluster, ref.kind, namespace, ref.name);
   return {

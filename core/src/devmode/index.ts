@@ -24,6 +24,7 @@ export {
   routeTarget,
   generatedName,
   duplicateName,
+  DEV_SETTLE_SECONDS,
   type StartOptions,
   type EndOptions,
   type EndResult,

@@ -3,13 +3,14 @@
 // that cannot be created (quota) fail the wait at once, with the pod's Warning events and
 // the last lines of its log. Ready means stable: the workload is Ready and its pods have
 // not restarted for a settle window (a container that crashes a second after it starts is
-// Ready for an instant, not ready).
-import type { CoreV1Event, KubernetesObject, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+// Ready for an instant, not ready): the rule is kube/settle.ts, shared with dev mode.
+import type { CoreV1Event, KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
 import { kindSpec, type KindObject, type Readiness } from '../kube/kinds.js';
 import { FATAL_REASONS, lastLogLines, podProblem, warningEvents, type PodProblem } from '../kube/pods.js';
 import { raw } from '../kube/raw.js';
+import { settleNote, settleWindow, withPodDetails, type Settle } from '../kube/settle.js';
 import { watchUntil, type ResourcePath } from '../kube/watch.js';
 import { WORKLOAD_KINDS, type WorkloadKind } from './schema.js';
 
@@ -37,83 +38,7 @@ export function workloadResource(kind: WorkloadKind, namespace: string): Resourc
 
 export { podProblem, warningEvents, lastLogLines } from '../kube/pods.js';
 
-/** Restarts so far of each container of a pod (init containers included), by name. */
-export function restartCounts(pod: V1Pod): Map<string, number> {
-  const all: V1ContainerStatus[] = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-  return new Map(all.map((c) => [c.name, c.restartCount]));
-}
-
-/**
- * The settle rule, for one pod seen after its workload became Ready: a container that has
- * restarted since `baseline` (its counts then) or that has stopped (terminated, while the
- * pod should keep running) is a crash in the settle window. A Job's pods are not judged.
- */
-export function crashSince(pod: V1Pod, baseline: ReadonlyMap<string, number>): { container: string; reason: string; exitCode?: number } | undefined {
-  if (pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure') return undefined;
-  for (const c of pod.status?.containerStatuses ?? []) {
-    const before = baseline.get(c.name) ?? 0;
-    const term = c.state?.terminated ?? (c.restartCount > before ? c.lastState?.terminated : undefined);
-    if (c.restartCount > before || c.state?.terminated) {
-      return { container: c.name, reason: term?.reason ?? (c.state?.waiting?.reason ?? 'restarted'), exitCode: term?.exitCode };
-    }
-  }
-  return undefined;
-}
-
-
-export type SettleCrash = NonNullable<ReturnType<typeof crashSince>> & { pod: V1Pod };
-type Settle = ReturnType<typeof settleWindow>;
-
 const SETTLE_HINT = 'The container stopped soon after it started: see its last log lines above. Ready means stable here (see settle in templates/README.md); a readinessProbe makes Ready mean "answers requests".';
-
-/**
- * The settle window of one wait: `begin` when the workload is Ready (again), `cancel` when
- * it is not; `stable` resolves once it stayed Ready for `ms`. Restart counts are taken when
- * it is first Ready; `crash` judges each pod seen after that against them. After a crash
- * the window never completes: `failed` resolves `graceMs` later (by then a crash loop has
- * usually shown as CrashLoopBackOff, with its back-off events, and fails the wait first).
- */
-export function settleWindow(ms: number, graceMs = 15_000) {
-  let timer: NodeJS.Timeout | undefined;
-  let baseline: Map<string, Map<string, number>> | undefined;
-  let first: SettleCrash | undefined;
-  let resolve!: () => void;
-  let resolveFailed!: (c: SettleCrash) => void;
-  const stable = new Promise<'ready'>((r) => (resolve = () => r('ready')));
-  const failed = new Promise<SettleCrash>((r) => (resolveFailed = r));
-  const cancel = () => {
-    clearTimeout(timer);
-    timer = undefined;
-  };
-  return {
-    stable,
-    failed,
-    crashed: () => first,
-    begin(pods: Iterable<V1Pod>): void {
-      if (first) return;
-      baseline ??= new Map([...pods].map((p) => [p.metadata?.uid ?? '', restartCounts(p)]));
-      timer ??= setTimeout(resolve, ms);
-    },
-    cancel,
-    crash(pod: V1Pod): SettleCrash | undefined {
-      if (!baseline) return undefined;
-      const uid = pod.metadata?.uid ?? '';
-      if (!baseline.has(uid)) baseline.set(uid, restartCounts(pod));
-      const c = crashSince(pod, baseline.get(uid)!);
-      if (c && !first) {
-        first = { ...c, pod };
-        cancel();
-        timer = setTimeout(() => resolveFailed(first!), graceMs);
-      }
-      return c ? { ...c, pod } : undefined;
-    },
-  };
-}
-
-function settleNote(c: SettleCrash | undefined, settleMs: number): string {
-  if (!c) return '';
-  return `; it had been Ready and restarted within the ${settleMs / 1000}s settle window (${c.reason}${c.exitCode !== undefined ? `, exit code ${c.exitCode}` : ''})`;
-}
 
 /** A failed wait: the KdevError plus what the progress view shows. */
 export class WorkloadFailure extends KdevError {
@@ -125,11 +50,7 @@ export class WorkloadFailure extends KdevError {
     hint: string | undefined,
     code: 'FAILED' | 'TIMEOUT' | 'FORBIDDEN' = 'FAILED',
   ) {
-    const details = [
-      ...(events.length > 0 ? ['  events:', ...events.map((e) => `    ${e}`)] : []),
-      ...(logs.length > 0 ? ['  last log lines:', ...logs.map((l) => `    ${l}`)] : []),
-    ];
-    super(code, [message, ...details].join('\n'), hint);
+    super(code, withPodDetails(message, events, logs), hint);
   }
 }
 
@@ -198,7 +119,7 @@ export async function waitWorkloadReady(cluster: Cluster, opts: WaitOptions): Pr
     if (opts.signal?.aborted) throw err;
     throw await explainFailure(cluster, opts, err as KdevError, seen, settleNote(settle.crashed(), settleMs));
   } finally {
-    settle.cancel();
+    settle.close();
     stop.abort();
     opts.signal?.removeEventListener('abort', onOuterAbort);
     own.catch(() => undefined);

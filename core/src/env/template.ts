@@ -290,7 +290,12 @@ function checkPayloadPaths(dir: string, file: string, spec: TemplateSpec, at: (p
   });
 }
 
-export function loadTemplate(nameOrDir: string): LoadedTemplate {
+/**
+ * Loads and checks a template. `render: false` checks template.yaml and its paths only
+ * (for showing its parameters: no helm or kustomize needed); by default its payloads are
+ * rendered once with the defaults, as they would be applied.
+ */
+export function loadTemplate(nameOrDir: string, opts: { render?: boolean } = {}): LoadedTemplate {
   const dir = resolveTemplate(nameOrDir);
   const file = join(dir, TEMPLATE_FILE);
   const { spec, at } = parseTemplateSpec(readFileSync(file, 'utf8'), file);
@@ -311,7 +316,7 @@ export function loadTemplate(nameOrDir: string): LoadedTemplate {
   }
   const template: LoadedTemplate = { dir, file, spec, devConfig: configSchema.parse({ version: 1, dev }) };
   // Validate the manifests and sources as they would be applied, with the defaults.
-  planTemplate(template, { env: 'template-check', set: {} });
+  if (opts.render !== false) planTemplate(template, { env: 'template-check', set: {} });
   return template;
 }
 
