@@ -58,7 +58,7 @@ export const devEntrySchema = z
       .min(0)
       .max(600)
       .optional()
-      .describe('Seconds the dev pod must stay Ready without a container restart before dev start succeeds; default 2; 0: Ready once is enough.'),
+      .describe('Seconds the dev pod must stay Ready without a container restart before dev start succeeds; default 0 (Ready once is enough).'),
   })
   .strict();
 

@@ -33,11 +33,13 @@ import { addRoute, checkRoute, hasRouting, removeRoutes, type RouteTarget } from
 import { parseRouteSpec, type HeldRoute, type RouteSpec } from '../route/spec.js';
 
 /**
- * The dev pod's default settle window. Shorter than an environment's (5 s): the dev
- * container's PID 1 is kdev's supervisor, so the window watches the sync sidecar and the
- * workload's other containers, and every second of it is a second of every `dev start`.
+ * The dev pod's default settle window: none. The dev container's PID 1 is kdev's supervisor,
+ * so the user's process crashing never restarts it; what a window could catch is the rest of
+ * the pod (the sync sidecar, the workload's own sidecars), at the price of its length added
+ * to every `dev start` (about 1 s today, so a 2 s window would triple it). A workload whose
+ * other containers may fail soon after start sets `settle` in its `.kdev.yaml` entry.
  */
-export const DEV_SETTLE_SECONDS = 2;
+export const DEV_SETTLE_SECONDS = 0;
 
 /** What dev mode injects besides the patch (the sync sidecar), prepared per namespace. */
 export interface SidecarInjection {
