@@ -5,7 +5,7 @@
 import { endDevMode, execCapture, startDevMode, watchUntil, type Cluster } from '@kdev/core/internals';
 import type { V1Pod } from '@kubernetes/client-node';
 import { tempNamespace } from '@kdev/test/lib/cluster.js';
-import { up } from '@kdev/test/cluster/cluster.js';
+import { useBenchCluster } from './lib/cluster.js';
 import { percentile, writeResult } from './lib/stats.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
@@ -38,11 +38,7 @@ async function baseline(cluster: Cluster, image: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  let kubeconfig = process.env.KDEV_TEST_KUBECONFIG;
-  if (!kubeconfig) {
-    kubeconfig = (await up(() => undefined)).kubeconfig;
-    process.env.KDEV_TEST_KUBECONFIG = kubeconfig;
-  }
+  const kubeconfig = await useBenchCluster();
   const ns = await tempNamespace('kdev-bench-devstart');
   const cluster = ns.cluster;
   try {

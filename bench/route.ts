@@ -10,12 +10,14 @@ import { applyAll, endDevMode, raw, startDevMode } from '@kdev/core/internals';
 import { tempNamespace, waitPodReady } from '@kdev/test/lib/cluster.js';
 import { load, namedWeb } from '@kdev/test/lib/route.js';
 import { alternate, round, writeRounds } from './lib/http-rounds.js';
+import { useBenchCluster } from './lib/cluster.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const REQUESTS = Number(process.env.REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
 
 async function main(): Promise<void> {
+  await useBenchCluster();
   const ns = await tempNamespace('kdev-bench-route');
   const cluster = ns.cluster;
   try {
@@ -31,7 +33,7 @@ async function main(): Promise<void> {
     await run('direct');
     const measured = await alternate(ROUNDS, run);
     const what = 'through a Service on the local cluster from the host: web switched to the router (router → origin Service → pods) vs web-direct (pods); keep-alive HTTP/1.1, no route header, pods answer with their name';
-    writeRounds('route', what, { requests: REQUESTS, concurrency: CONCURRENCY, rounds: ROUNDS }, measured, 'single-node cluster on the same shared machine, other sessions running');
+    writeRounds('route', what, { requests: REQUESTS, concurrency: CONCURRENCY, rounds: ROUNDS }, measured, 'single-node cluster on this machine; the load of each round is kept with it');
     await endDevMode(cluster, { workload: 'web' });
   } finally {
     await ns.remove();

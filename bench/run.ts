@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ForwardManager, applyAll, endDevMode, resolveDevTarget, startDevMode, startRun, stopRun } from '@kdev/core/internals';
 import { tempNamespace } from '@kdev/test/lib/cluster.js';
 import { save, startSync, untilBody } from '@kdev/test/lib/session.js';
-import { up } from '@kdev/test/cluster/cluster.js';
+import { useBenchCluster } from './lib/cluster.js';
 import { percentile, writeResult } from './lib/stats.js';
 
 const RUNS = Number(process.env.RUNS ?? 50);
@@ -16,7 +16,7 @@ const RUNS = Number(process.env.RUNS ?? 50);
 const server = (v: number) => `require('http').createServer((q, r) => r.end('answer-${v}')).listen(8080, () => console.log('listening ${v}'));\n`;
 
 async function main(): Promise<void> {
-  if (!process.env.KDEV_TEST_KUBECONFIG) process.env.KDEV_TEST_KUBECONFIG = (await up(() => undefined)).kubeconfig;
+  await useBenchCluster();
   const ns = await tempNamespace('kdev-bench-run');
   const cluster = ns.cluster;
   try {
