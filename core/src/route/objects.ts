@@ -12,6 +12,7 @@ import type { Cluster } from '../kube/client.js';
 import { ensureHashedConfigMap, CONTENT_HASH_ANNOTATION } from '../kube/configmap.js';
 import { isNotFound, kubeError } from '../kube/errors.js';
 import { raw, type ObjectPath, type RawObject } from '../kube/raw.js';
+import { restrictedSecurityContext } from '../kube/security.js';
 import { SIDECAR_IMAGE } from '../sync/sidecar.js';
 import type { RouterPort } from './spec.js';
 
@@ -116,15 +117,7 @@ export function routerDeployment(name: string, namespace: string, table: string,
                 { name: 'code', mountPath: '/kdev/router', readOnly: true },
                 { name: 'table', mountPath: TABLE_DIR, readOnly: true },
               ],
-              securityContext: {
-                runAsUser: 65532,
-                runAsGroup: 65532,
-                runAsNonRoot: true,
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
+              securityContext: restrictedSecurityContext(),
               resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '160Mi' } },
             },
           ],

@@ -9,6 +9,7 @@ import type { Cluster } from '../kube/client.js';
 import { ensureHashedConfigMap, CONTENT_HASH_ANNOTATION } from '../kube/configmap.js';
 import { isConflict, isNotFound, kubeError } from '../kube/errors.js';
 import { raw, type RawObject } from '../kube/raw.js';
+import { KDEV_UID, restrictedSecurityContext } from '../kube/security.js';
 import { KdevError } from '../errors.js';
 
 export const SIDECAR_CONFIGMAP = 'kdev-sync-sidecar';
@@ -25,7 +26,7 @@ export const SYNC_TOKEN_SECRET = 'kdev-sync-token';
  * The sidecar's user: not root, and not the dev container's user as long as that one is not
  * 65532 either, so the app cannot read the sidecar's environment (its token) or signal it.
  */
-export const SIDECAR_UID = 65532;
+export const SIDECAR_UID = KDEV_UID;
 /** Where the shared volumes are mounted in the sidecar (and kdev-ctl in the dev container). */
 export const SIDECAR_SRC = '/kdev/src';
 export const CTL_DIR = '/kdev/ctl';
@@ -98,15 +99,7 @@ export function syncSidecarParts(opts: SidecarOptions = {}): SidecarParts {
       { name: SIDECAR_TMP_VOLUME, mountPath: '/tmp' },
     ],
     // least privilege: a non-root user, no capabilities, nothing writable but its volumes
-    securityContext: {
-      runAsUser: SIDECAR_UID,
-      runAsGroup: SIDECAR_UID,
-      runAsNonRoot: true,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: restrictedSecurityContext(),
     resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '256Mi' } },
   };
   const volumes: V1Volume[] = [
