@@ -38,7 +38,7 @@ async function baseline(cluster: Cluster, image: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const kubeconfig = await useBenchCluster();
+  await useBenchCluster();
   const ns = await tempNamespace('kdev-bench-devstart');
   const cluster = ns.cluster;
   try {
