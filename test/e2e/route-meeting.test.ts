@@ -99,8 +99,10 @@ describe('meeting: two developers on rooms at once, through the gateway', { time
     assert.ok(roomsEntry?.run, 'the meeting template has a dev config for rooms');
     configFile = join(mkdtempSync(join(tmpdir(), 'kdev-route-meeting-')), '.kdev.yaml');
     writeFileSync(configFile, JSON.stringify({ version: 1, dev: { 'deployment/rooms': { ...roomsEntry, sync: { ...roomsEntry.sync, local: join(template.dir, roomsEntry.sync.local) } } } }));
-    // A user for the rooms to belong to: through the gateway to users, not to rooms, so that
-    // the gateway holds no keep-alive connection to the original rooms pod yet.
+    // A user for the rooms to belong to: through the gateway to users, not to rooms. The
+    // gateway must hold no keep-alive connection to the original rooms pod when the Service is
+    // switched: one opened before stays on that pod, route header or not (docs/routing.md,
+    // "What remains").
     const r = await fetch(`${gw}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Ada', tenant: 'acme' }) });
     assert.equal(r.status, 201, await r.clone().text());
     owner = ((await r.json()) as { id: string }).id;
