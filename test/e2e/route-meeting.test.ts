@@ -6,9 +6,9 @@
 // each reach exactly the right rooms pod, as the rooms pods' own log lines (by x-request-id)
 // show; the original rooms pod is untouched; both `dev end`s restore the rooms Service.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isNotFound, loadTemplate, raw, type Cluster, type DevEntry, type RawObject } from '@kdev/core/internals';
 import { TEMPLATES_DIR } from '@kdev/templates/bundle.js';
@@ -107,7 +107,10 @@ describe('meeting: two developers on rooms at once, through the gateway', { time
     assert.equal(r.status, 201, await r.clone().text());
     owner = ((await r.json()) as { id: string }).id;
   });
-  after(async () => ns?.remove());
+  after(async () => {
+    if (configFile) rmSync(dirname(configFile), { recursive: true, force: true });
+    await ns?.remove();
+  });
 
   /** POST /api/rooms through the gateway, `count` times, 8 at a time, each with its own request id. */
   async function createRooms(tag: string, count: number, headers: Record<string, string> = {}): Promise<Sent[]> {
