@@ -330,7 +330,7 @@ async function startInPlace(cluster: Cluster, ref: WorkloadRef, namespace: strin
     if (!withPatch) return next;
     const unchanged = sameJson(next.spec, current.spec);
     emit({ type: 'phase', phase: 'patching', message: unchanged ? `${what} is already in dev mode: renewing the lease` : `patching ${what}` });
-    recreate = !unchanged && (kind.replaceOldPods ?? false);
+    recreate = !unchanged && ((kind.replaceOldPods ?? false) || replacedOnlyOnDelete(current));
     return next;
   };
   if (hpas.length > 0) {
@@ -341,6 +341,16 @@ async function startInPlace(cluster: Cluster, ref: WorkloadRef, namespace: strin
   }
   await casUpdate(cluster, path, what, write(true));
   if (recreate) await deleteWorkloadPods(cluster, ref, namespace, false);
+}
+
+/**
+ * A StatefulSet with `updateStrategy: OnDelete` keeps its pods when its template changes:
+ * dev mode deletes them itself, the old ones on start and the dev ones on end, and the
+ * controller makes them again from the template of the moment.
+ */
+function replacedOnlyOnDelete(obj: RawObject | undefined): boolean {
+  const strategy = (obj?.spec as { updateStrategy?: { type?: string } } | undefined)?.updateStrategy;
+  return obj?.kind === 'StatefulSet' && strategy?.type === 'OnDelete';
 }
 
 /**
@@ -634,8 +644,9 @@ async function endWorkload(cluster: Cluster, ref: WorkloadRef, namespace: string
     next.metadata = { ...next.metadata, labels: original.labels, annotations: original.annotations };
     return next;
   });
-  // The dev pods' ReplicaSets want zero of them now: deleting them creates none.
-  if (viaZero) await deleteWorkloadPods(cluster, ref, namespace, true);
+  // The dev pods' ReplicaSets want zero of them now: deleting them creates none. Without
+  // a rolling update (OnDelete), the controller makes them again from the restored template.
+  if (viaZero || (devPodsMayRun && replacedOnlyOnDelete(obj))) await deleteWorkloadPods(cluster, ref, namespace, true);
   if (kind.replicasPath && !hpasFirst) await restoreHpas(cluster, namespace, kind, ref.name);
   const secret = obj?.metadata?.annotations?.[ORIGINAL_SECRET_ANNOTATION];
   if (secret) await deleteOriginalSecret(cluster, namespace, secret);
