@@ -4,7 +4,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isKdevError, listSessions, stopForwards, watchSessions, Registration, type ProcessRecord, type SessionRecord } from '@kdev/core/internals';
@@ -113,5 +114,19 @@ describe('registry of running sessions', () => {
     } finally {
       await mine.close();
     }
+  });
+
+  it('close() ends a reader that connected and has not asked yet (it held the process open before)', async () => {
+    const mine = new Registration(source());
+    await mine.open();
+    const path = readdirSync(DIR).map((n) => join(DIR, n)).find((p) => p.endsWith(`proc-${process.pid}.sock`));
+    assert.ok(path, 'the process socket exists');
+    const reader = createConnection(path!);
+    await new Promise<void>((r) => reader.once('connect', () => r()));
+    const ended = new Promise<void>((r) => reader.once('close', () => r()));
+    const closed = mine.close().then(() => 'closed');
+    const hung = new Promise<string>((r) => setTimeout(() => r('still open after 3 s'), 3000).unref());
+    assert.equal(await Promise.race([closed, hung]), 'closed');
+    await ended;
   });
 });

@@ -83,6 +83,8 @@ function unlinkQuiet(path: string): void {
 export class Registration {
   private readonly servers = new Map<string, Server>();
   private readonly watchers = new Set<Socket>();
+  /** Every open connection, watching or not: close() ends them all (server.close waits for them). */
+  private readonly connections = new Set<Socket>();
 
   constructor(private readonly source: RegistrySource) {}
 
@@ -150,7 +152,11 @@ export class Registration {
   private serve(socket: Socket): void {
     let buf = '';
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.watchers.delete(socket));
+    this.connections.add(socket);
+    socket.on('close', () => {
+      this.watchers.delete(socket);
+      this.connections.delete(socket);
+    });
     socket.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
       const nl = buf.indexOf('\n');
@@ -179,7 +185,9 @@ export class Registration {
   }
 
   async close(): Promise<void> {
-    for (const w of this.watchers) w.destroy();
+    // a reader that connected but has not asked yet would hold server.close() for good
+    for (const c of this.connections) c.destroy();
+    this.connections.clear();
     this.watchers.clear();
     await Promise.all([...this.servers.keys()].map((p) => this.closeServer(p)));
   }

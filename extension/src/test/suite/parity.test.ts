@@ -126,7 +126,7 @@ suite('parity: the dev journey through VS Code, and both UIs see each other', ()
     procs.push(start.child);
     const key = `${context}/${ns.name}/deployment/api`;
     const label = await new Promise<string>((done, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no CLI sync seen: ${start.stderr()}`)), 170_000);
+      const timer = setTimeout(() => reject(new Error(`no CLI sync seen: ${start.stderr()}`)), 100_000);
       const check = () => {
         const l = api.syncs.label(key);
         if (l && /synced by pid/.test(l)) {
@@ -141,6 +141,8 @@ suite('parity: the dev journey through VS Code, and both UIs see each other', ()
     assert.equal(label, `synced by pid ${start.child.pid} (cli)`);
     assert.match(String(api.syncs.item.tooltip), /deployment\/api/);
     start.child.kill('SIGINT');
-    assert.equal((await start.done).code, 0, start.stderr());
+    const exited = await Promise.race([start.done, new Promise<undefined>((r) => setTimeout(r, 60_000))]);
+    assert.ok(exited, `the CLI exits within 60 s of Ctrl-C; its stderr: ${start.stderr()}`);
+    assert.equal(exited.code, 0, start.stderr());
   });
 });
