@@ -141,7 +141,7 @@ suite('parity: the dev journey through VS Code, and both UIs see each other', ()
     assert.equal(label, `synced by pid ${start.child.pid} (cli)`);
     assert.match(String(api.syncs.item.tooltip), /deployment\/api/);
     start.child.kill('SIGINT');
-    const exited = await Promise.race([start.done, new Promise<undefined>((r) => setTimeout(r, 60_000))]);
+    const exited = await Promise.race([start.done, new Promise<undefined>((r) => setTimeout(() => r(undefined), 60_000))]);
     assert.ok(exited, `the CLI exits within 60 s of Ctrl-C; its stderr: ${start.stderr()}`);
     assert.equal(exited.code, 0, start.stderr());
   });
