@@ -10,11 +10,12 @@ import * as vscode from 'vscode';
 import { listWorkloads, whoAmI } from '@kdev/core/internals';
 import type { V1Service } from '@kubernetes/client-node';
 import type { KdevApi } from '../../extension.js';
-import type { DevChange } from '../../devmode.js';
+import { COPY_CURL, type DevChange } from '../../devmode.js';
 import type { Node } from '../../tree.js';
 import { kdevApi } from './activation.test.js';
 import { ask } from './harness.js';
 import { admin, deploymentOf, label, path, tempNamespace, untilTree } from './helpers.js';
+import { curlLine, templateLabels } from '../../routes.js';
 
 const APP = 'storefront';
 const DEV_IMAGE = 'kdev.local/dev-node:18';
@@ -28,6 +29,17 @@ function nextChange(api: KdevApi, action: DevChange['action'], key: string): Pro
       }
     });
   });
+}
+
+/** The clipboard's text once it is `want` (checked every 200 ms, at most 30 s), else what it holds then. */
+async function clipboardOnce(want: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  let got = await vscode.env.clipboard.readText();
+  while (got !== want && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 200));
+    got = await vscode.env.clipboard.readText();
+  }
+  return got;
 }
 
 suite('routes', () => {
@@ -81,7 +93,7 @@ suite('routes', () => {
     await ns?.remove();
   });
 
-  test('Start Dev Mode → Route my requests here: a routed copy, the header and curl line in the notification', async () => {
+  test('Start Dev Mode → Route my requests here: a routed copy; the notification copies the curl line', async () => {
     await vscode.commands.executeCommand('workbench.view.extension.kdev');
     await vscode.commands.executeCommand('notifications.clearAll');
     await api.view.reveal((await workload())!, { select: true, focus: true, expand: true });
@@ -93,7 +105,12 @@ suite('routes', () => {
     assert.equal(change.ok, true, `start succeeded (${String(change.error)})`);
     assert.equal(change.session?.mode, 'duplicate');
     assert.deepEqual(change.session?.route, { header: 'x-kdev-route', value: me });
-    assert.equal(change.curl, `curl -H 'x-kdev-route: ${me}' http://${APP}.${ns.name}/`);
+    const want = `curl -H 'x-kdev-route: ${me}' http://${APP}.${ns.name}/`;
+    assert.equal(change.curl, want);
+    // The notification's button (clicked in the real toast) copies it.
+    await vscode.env.clipboard.writeText('before');
+    await ask({ action: 'notificationButton', button: COPY_CURL });
+    assert.equal(await clipboardOnce(want), want);
 
     // The cluster, through core: my copy's lease names the route; the workload itself has no
     // dev mode; the Service now selects the router's pods.
@@ -132,13 +149,7 @@ suite('routes', () => {
     const r = (await routeNode())!;
     await api.view.reveal(r, { select: true, focus: true });
     await ask({ action: 'contextMenu', treeItem: `x-kdev-route: ${me}`, menuItem: 'Copy curl Command' });
-    const deadline = Date.now() + 30_000;
-    let got = await vscode.env.clipboard.readText();
-    while (got !== want && Date.now() < deadline) {
-      await new Promise((res) => setTimeout(res, 200));
-      got = await vscode.env.clipboard.readText();
-    }
-    assert.equal(got, want);
+    assert.equal(await clipboardOnce(want), want);
   });
 
   test('End Dev Mode on the route removes the route and the copy, the Service selects the workload again', async () => {
@@ -165,5 +176,12 @@ suite('routes', () => {
       },
       `${APP} without a route`,
     );
+  });
+
+  test('the curl line: a port other than 80 is named, a quote in the value is escaped for the shell', () => {
+    assert.equal(curlLine({ header: 'x-tenant', value: 'blue' }, { name: 'api', namespace: 'shop', port: 8080 }), "curl -H 'x-tenant: blue' http://api.shop:8080/");
+    assert.equal(curlLine({ header: 'x-kdev-route', value: "o'hara" }, { name: 'web', namespace: 'dev', port: 80 }), `curl -H 'x-kdev-route: o'\\''hara' http://web.dev/`);
+    assert.deepEqual(templateLabels('Deployment', deploymentOf('web', { name: 'c' })), { app: 'web' });
+    assert.deepEqual(templateLabels('Pod', { metadata: { labels: { a: 'b' } } }), { a: 'b' });
   });
 });
