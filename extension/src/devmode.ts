@@ -216,11 +216,24 @@ export class DevMode implements vscode.Disposable {
     return curl;
   }
 
+  /**
+   * My routed copy's own row (a Deployment kdev made, its lease naming the workload it is a
+   * copy of) stands for that workload: core's end takes the workload's name.
+   */
+  private copiedWorkload(n: WorkloadNode, me: string | undefined): WorkloadNode {
+    const dev = devStateOf(this.tree.namespaceModel(n.context, n.namespace)?.get(n.kind.kind, n.name), me);
+    const of = dev.state === 'mine' ? dev.lease.route?.of : undefined;
+    const slash = of?.indexOf('/') ?? -1;
+    const kind = of ? KINDS.find((k) => k.kind.toLowerCase() === of.slice(0, slash)) : undefined;
+    return kind ? { type: 'workload', context: n.context, namespace: n.namespace, kind, name: of!.slice(slash + 1) } : n;
+  }
+
   async end(node: Node | undefined): Promise<EndResult | undefined> {
-    const n = this.workload(node);
+    const picked = this.workload(node);
+    const ctx = this.tree.contextModel(picked.context);
+    const n = this.copiedWorkload(picked, await ctx?.whoAmI());
     const key = workloadKey(n);
     const ref = `${n.kind.kind.toLowerCase()}/${n.name}`;
-    const ctx = this.tree.contextModel(n.context);
     const dev = devStateOf(this.tree.namespaceModel(n.context, n.namespace)?.get(n.kind.kind, n.name), await ctx?.whoAmI());
     let force = false;
     if (dev.state === 'other') {

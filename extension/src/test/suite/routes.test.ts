@@ -178,6 +178,26 @@ suite('routes', () => {
     );
   });
 
+  test('End Dev Mode on the row of my copy ends the routed start of the workload it copies', async () => {
+    await api.view.reveal((await workload())!, { select: true, focus: true });
+    const started = nextChange(api, 'start', key);
+    await ask({ action: 'contextMenu', treeItem: APP, menuItem: 'Start Dev Mode' });
+    await ask({ action: 'quickInput', text: 'Route my requests here' });
+    await ask({ action: 'folderDialog', path: folder });
+    const change = await started;
+    assert.equal(change.ok, true, `start succeeded (${String(change.error)})`);
+    const copy = (await listWorkloads(ns.cluster, 'deployment')).find((w) => w.dev?.route)!.name;
+    const row = await untilTree(api.tree, () => path(api.tree, context, ns.name, 'Deployments', copy), `the copy ${copy}`);
+    await api.view.reveal(row, { select: true, focus: true });
+    const finished = nextChange(api, 'end', key);
+    await ask({ action: 'contextMenu', treeItem: copy, menuItem: 'End Dev Mode' });
+    const ended = await finished;
+    assert.equal(ended.ok, true, `end succeeded (${String(ended.error)})`);
+    assert.match(ended.result!.message, new RegExp(`copy of deployment/${APP}`));
+    assert.deepEqual((await service()).spec?.selector, selector, 'the Service has its own selector back');
+    assert.deepEqual((await listWorkloads(ns.cluster, 'deployment')).filter((w) => w.dev !== undefined), [], 'no copy in dev mode is left');
+  });
+
   test('the curl line: a port other than 80 is named, a quote in the value is escaped for the shell', () => {
     assert.equal(curlLine({ header: 'x-tenant', value: 'blue' }, { name: 'api', namespace: 'shop', port: 8080 }), "curl -H 'x-tenant: blue' http://api.shop:8080/");
     assert.equal(curlLine({ header: 'x-kdev-route', value: "o'hara" }, { name: 'web', namespace: 'dev', port: 80 }), `curl -H 'x-kdev-route: o'\\''hara' http://web.dev/`);
