@@ -260,13 +260,14 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
           item.iconPath = dev.state === 'mine' ? new vscode.ThemeIcon('debug-alt', new vscode.ThemeColor('charts.green')) : new vscode.ThemeIcon('lock', new vscode.ThemeColor('charts.orange'));
           item.tooltip += `\nin dev mode by ${l.owner}${dev.state === 'mine' ? ' (you)' : ''} since ${l.startedAt}\ncontainer ${l.container}, image ${l.image}, source at ${l.workDir}, mode ${l.mode}`;
         }
-        // Mine but not synced by this window (another window, a reload, the CLI): Start Dev
-        // Mode is offered again; it is idempotent in core and attaches the sync here.
+        // Routes held on it (by copies of it, theirs or mine): counted here, one row each below.
         const routes = routesOf(ns, n.kind.kind, n.name, this.getModel()?.context(n.context).me());
         if (routes.length > 0) {
           item.description = `${item.description ?? ''} · ${routes.length === 1 ? '1 route' : `${routes.length} routes`}`;
           item.tooltip += `\nroutes: ${routes.map((r) => `${r.owner}${r.mine ? ' (you)' : ''} ${routeText(r)}`).join(', ')}`;
         }
+        // Mine but not synced by this window (another window, a reload, the CLI): Start Dev
+        // Mode is offered again; it is idempotent in core and attaches the sync here.
         const detached = dev.state === 'mine' && this.syncLabel(workloadKey(n)) === undefined;
         item.contextValue = `kdev.workload.${n.kind.kind}.dev-${dev.state}${detached ? '.detached' : ''}`;
         break;
