@@ -57,6 +57,17 @@ suite('routes', () => {
     return w ? (await api.tree.getChildren(w)).find((c) => c.type === 'route') : undefined;
   };
   const service = () => ns.cluster.core.readNamespacedService({ name: APP, namespace: ns.name });
+  /** Start Dev Mode from the workload's context menu, Route my requests here picked, the folder typed. */
+  const routedStart = async (): Promise<DevChange> => {
+    await api.view.reveal((await workload())!, { select: true, focus: true, expand: true });
+    const finished = nextChange(api, 'start', key);
+    await ask({ action: 'contextMenu', treeItem: APP, menuItem: 'Start Dev Mode' });
+    await ask({ action: 'quickInput', text: 'Route my requests here' });
+    await ask({ action: 'folderDialog', path: folder });
+    const change = await finished;
+    assert.equal(change.ok, true, `start succeeded (${String(change.error)})`);
+    return change;
+  };
 
   suiteSetup(async () => {
     api = await kdevApi();
@@ -96,13 +107,7 @@ suite('routes', () => {
   test('Start Dev Mode → Route my requests here: a routed copy; the notification copies the curl line', async () => {
     await vscode.commands.executeCommand('workbench.view.extension.kdev');
     await vscode.commands.executeCommand('notifications.clearAll');
-    await api.view.reveal((await workload())!, { select: true, focus: true, expand: true });
-    const finished = nextChange(api, 'start', key);
-    await ask({ action: 'contextMenu', treeItem: APP, menuItem: 'Start Dev Mode' });
-    await ask({ action: 'quickInput', text: 'Route my requests here' });
-    await ask({ action: 'folderDialog', path: folder });
-    const change = await finished;
-    assert.equal(change.ok, true, `start succeeded (${String(change.error)})`);
+    const change = await routedStart();
     assert.equal(change.session?.mode, 'duplicate');
     assert.deepEqual(change.session?.route, { header: 'x-kdev-route', value: me });
     const want = `curl -H 'x-kdev-route: ${me}' http://${APP}.${ns.name}/`;
@@ -179,13 +184,7 @@ suite('routes', () => {
   });
 
   test('End Dev Mode on the row of my copy ends the routed start of the workload it copies', async () => {
-    await api.view.reveal((await workload())!, { select: true, focus: true });
-    const started = nextChange(api, 'start', key);
-    await ask({ action: 'contextMenu', treeItem: APP, menuItem: 'Start Dev Mode' });
-    await ask({ action: 'quickInput', text: 'Route my requests here' });
-    await ask({ action: 'folderDialog', path: folder });
-    const change = await started;
-    assert.equal(change.ok, true, `start succeeded (${String(change.error)})`);
+    await routedStart();
     const copy = (await listWorkloads(ns.cluster, 'deployment')).find((w) => w.dev?.route)!.name;
     const row = await untilTree(api.tree, () => path(api.tree, context, ns.name, 'Deployments', copy), `the copy ${copy}`);
     await api.view.reveal(row, { select: true, focus: true });
