@@ -28,17 +28,25 @@ const importMetaUrl = {
   banner: { js: 'var __kdevImportMetaUrl = require("node:url").pathToFileURL(require("node:path").join(__dirname, "core", "env", "x", "template.js")).href;' },
 };
 
-// core reads the sync sidecar's code (delivered into pods in a ConfigMap) from the package
-// @kdev/sync-sidecar; the bundle reads it from out/sync-sidecar/, copied there below.
-const SIDECAR_LOOKUP = "createRequire(import.meta.url).resolve('@kdev/sync-sidecar/server.bundle.cjs')";
-const sidecarCode = {
-  name: 'sidecar-code',
+// core reads code it delivers into pods in ConfigMaps from workspace packages: the sync
+// sidecar's (@kdev/sync-sidecar) and the router's (@kdev/router). The bundle reads each from
+// out/<folder>/, copied there below. Each lookup is replaced where core makes it; a core
+// that no longer contains it fails the build rather than a routed start at run time.
+const POD_CODE = [
+  { module: /core[\\/]dist[\\/]sync[\\/]sidecar\.js$/, pkg: '@kdev/sync-sidecar', file: 'server.bundle.cjs', folder: 'sync-sidecar', from: join(HERE, '..', 'sync-sidecar', 'dist') },
+  { module: /core[\\/]dist[\\/]route[\\/]objects\.js$/, pkg: '@kdev/router', file: 'router.bundle.cjs', folder: 'router', from: join(HERE, '..', 'router', 'dist') },
+];
+const podCode = {
+  name: 'pod-code',
   setup(b) {
-    b.onLoad({ filter: /core[\\/]dist[\\/]sync[\\/]sidecar\.js$/ }, (args) => {
-      const text = readFileSync(args.path, 'utf8');
-      if (!text.includes(SIDECAR_LOOKUP)) throw new Error(`${args.path} no longer contains ${SIDECAR_LOOKUP}: update extension/esbuild.mjs`);
-      return { contents: text.replace(SIDECAR_LOOKUP, 'require("node:path").join(__dirname, "sync-sidecar", "server.bundle.cjs")'), loader: 'js' };
-    });
+    for (const c of POD_CODE) {
+      const lookup = `createRequire(import.meta.url).resolve('${c.pkg}/${c.file}')`;
+      b.onLoad({ filter: c.module }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        if (!text.includes(lookup)) throw new Error(`${args.path} no longer contains ${lookup}: update extension/esbuild.mjs`);
+        return { contents: text.replace(lookup, `require("node:path").join(__dirname, "${c.folder}", "${c.file}")`), loader: 'js' };
+      });
+    }
   },
 };
 
@@ -54,7 +62,7 @@ const common = {
   // build that is native code instead of a JavaScript loop. It is loaded from out/node_modules
   // (copied below); should it fail to load, ws falls back to its JavaScript mask.
   external: ['vscode', 'bufferutil', 'utf-8-validate'],
-  plugins: [directHttp, sidecarCode],
+  plugins: [directHttp, podCode],
 };
 
 await build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'out/extension.js', minify: true });
@@ -81,7 +89,8 @@ for (const name of readdirSync(templates)) {
   cpSync(join(templates, name), join(outTemplates, name), { recursive: true, dereference: true, filter: (src) => !src.includes('node_modules') });
 }
 
-// The sync sidecar's code (see sidecarCode above).
-const sidecarBundle = join(HERE, '..', 'sync-sidecar', 'dist', 'server.bundle.cjs');
-mkdirSync(join(HERE, 'out', 'sync-sidecar'), { recursive: true });
-copyFileSync(sidecarBundle, join(HERE, 'out', 'sync-sidecar', 'server.bundle.cjs'));
+// The sidecar's and the router's code (see podCode above).
+for (const c of POD_CODE) {
+  mkdirSync(join(HERE, 'out', c.folder), { recursive: true });
+  copyFileSync(join(c.from, c.file), join(HERE, 'out', c.folder, c.file));
+}

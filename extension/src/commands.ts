@@ -64,6 +64,7 @@ export function registerCommands(context: vscode.ExtensionContext, s: Services):
   register('kdev.portForward', (node?: Node) => guarded(s, 'port forward', async () => s.forwards.add(await target(s, node))));
   register('kdev.portForwards', () => guarded(s, 'port forwards', () => s.forwards.manage()));
   register('kdev.startDevMode', (node?: Node) => guarded(s, 'start dev mode', async () => s.dev.start(await target(s, node))));
+  register('kdev.copyRouteCurl', (node?: Node) => guarded(s, 'copy curl command', async () => s.dev.copyCurl(await target(s, node))));
   register('kdev.endDevMode', (node?: Node) => guarded(s, 'end dev mode', async () => s.dev.end(await target(s, node))));
   register('kdev.createEnvironment', (node?: Node) => guarded(s, 'create environment', () => s.envs.create(node ?? s.view.selection[0] ?? currentContextNode(s))));
   register('kdev.sleepEnvironment', (node?: Node) => guarded(s, 'sleep environment', async () => s.envs.sleep(await target(s, node))));

@@ -2,15 +2,26 @@
 // start, attach, end): this module asks for the local folder, remembers it per workload in
 // the workspace state, and shows the loop's dev-mode events as progress.
 import * as vscode from 'vscode';
-import { KdevError, isKdevError, kindName, sourceText, type AppEvent, type DevLoop, type DevSession, type DevWorkload, type EndResult, type Cluster } from '@kdev/core';
+import { KdevError, isKdevError, kindName, sourceText, KINDS, type AppEvent, type DevLoop, type DevSession, type DevWorkload, type EndResult, type Cluster } from '@kdev/core';
 import type { KdevTreeProvider, Node } from './tree.js';
 import { devStateOf, workloadKey } from './tree.js';
+import { curlLine, routesOf, routeText, servicesOf, templateLabels, type FrontService } from './routes.js';
 import type { Log } from './output.js';
 import type { Syncs } from './sync.js';
 
 type WorkloadNode = Extract<Node, { type: 'workload' }>;
 
 const FOLDERS_KEY = 'kdev.devFolders';
+const TAKE_OVER = 'Take over the workload';
+const ROUTE_HERE = 'Route my requests here (duplicate)';
+export const COPY_CURL = 'Copy curl command';
+
+/** How a start goes: the workload itself, or a copy that my requests (by header) reach. */
+interface StartMode {
+  mode?: 'duplicate';
+  route?: true;
+  services: FrontService[];
+}
 
 export { workloadKey };
 
@@ -19,6 +30,8 @@ export interface DevChange {
   key: string;
   ok: boolean;
   session?: DevSession;
+  /** A routed start: the `curl -H` line that reaches the copy (also in its notification). */
+  curl?: string;
   result?: EndResult;
   error?: unknown;
 }
@@ -49,6 +62,11 @@ export class DevMode implements vscode.Disposable {
   }
 
   workload(node: Node | undefined): WorkloadNode {
+    // A route's actions (End Dev Mode) act on the workload it is held on.
+    if (node?.type === 'route') {
+      const kind = KINDS.find((k) => k.kind === node.owner.kind);
+      if (kind) return { type: 'workload', context: node.context, namespace: node.namespace, kind, name: node.owner.name };
+    }
     if (node?.type !== 'workload') {
       throw new KdevError('INVALID', 'dev mode needs a workload', 'Right-click a workload (a Deployment, StatefulSet, ...) in the kdev view.');
     }
@@ -101,11 +119,39 @@ export class DevMode implements vscode.Disposable {
     return this.loop.named(this.cluster(n), kindName(n.kind.kind, n.name));
   }
 
+  /**
+   * A workload with a Service (that has no dev mode of mine yet) is asked: take it over, or
+   * route my requests to a copy of it. undefined: cancelled.
+   */
+  private async pickMode(n: WorkloadNode): Promise<StartMode | undefined> {
+    const obj = this.tree.namespaceModel(n.context, n.namespace)?.get(n.kind.kind, n.name);
+    const me = await this.tree.contextModel(n.context)?.whoAmI();
+    // Mine already: started again the same way (core's start is idempotent), nothing asked.
+    if (devStateOf(obj, me).state === 'mine' || n.kind.kind === 'Pod') return { services: [] };
+    const routed = routesOf(this.tree.namespaceModel(n.context, n.namespace), n.kind.kind, n.name, me).some((r) => r.mine);
+    const services = await servicesOf(this.cluster(n), templateLabels(n.kind.kind, obj));
+    if (routed) return { mode: 'duplicate', route: true, services };
+    if (services.length === 0) return { services };
+    const ref = `${n.kind.kind.toLowerCase()}/${n.name}`;
+    const names = services.map((s) => `service/${s.name}`).join(', ');
+    const choice = await vscode.window.showQuickPick(
+      [
+        { label: TAKE_OVER, detail: `${ref} runs your dev container: every request to ${names} reaches it` },
+        { label: ROUTE_HERE, detail: `a copy of ${ref} runs your dev container; requests to ${names} with your header reach it, all others ${ref}` },
+      ],
+      { title: `Start Dev Mode on ${ref}`, placeHolder: `${names} fronts ${ref}` },
+    );
+    if (!choice) return undefined;
+    return choice.label === ROUTE_HERE ? { mode: 'duplicate', route: true, services } : { services };
+  }
+
   /** `folder` skips the dialog (Take Over reuses the folder just picked). */
-  async start(node: Node | undefined, opts: { force?: boolean; folder?: string } = {}): Promise<DevSession | undefined> {
+  async start(node: Node | undefined, opts: { force?: boolean; folder?: string; how?: StartMode } = {}): Promise<DevSession | undefined> {
     const n = this.workload(node);
     const key = workloadKey(n);
     const ref = `${n.kind.kind.toLowerCase()}/${n.name}`;
+    const how = opts.how ?? (await this.pickMode(n));
+    if (!how) return undefined;
     const folder = opts.folder ?? (await this.pickFolder(n));
     if (!folder) return undefined;
     await this.remember(key, folder);
@@ -113,10 +159,12 @@ export class DevMode implements vscode.Disposable {
     const { entry, localRoot, source } = w.resolved;
     this.log.info(`dev start ${ref} in ${n.namespace} (${n.context}) from ${localRoot}, ${sourceText(source)}${entry ? '' : ', no dev entry: current image'}`);
     try {
-      const session = await this.withProgress(`Starting dev mode on ${ref}`, (signal) => w.start({ force: opts.force, signal }));
+      const session = await this.withProgress(`Starting dev mode on ${ref}`, (signal) => w.start({ force: opts.force, signal, mode: how.mode, route: how.route }));
       this.sessions.set(key, session);
       this.log.info(`dev mode on ${ref}: pod ${session.pod}, container ${session.container}, image ${session.image}, source at ${session.workDir}`);
-      void vscode.window.showInformationMessage(`kdev: ${ref} is in dev mode (pod ${session.pod}, image ${session.image}); syncing ${localRoot}`);
+      const curl = session.route && how.services[0] ? curlLine(session.route, how.services[0]) : undefined;
+      if (session.route) this.showRoute(ref, session.route, curl);
+      else void vscode.window.showInformationMessage(`kdev: ${ref} is in dev mode (pod ${session.pod}, image ${session.image}); syncing ${localRoot}`);
       // The folder goes into the dev container and follows every save (status bar item).
       let syncError: unknown;
       await this.syncs.attach(key, w, session).catch((err: unknown) => {
@@ -124,7 +172,7 @@ export class DevMode implements vscode.Disposable {
         const text = this.log.error(`sync into ${ref}`, err);
         void vscode.window.showErrorMessage(`kdev: ${ref} is in dev mode, but the sync failed: ${text}`);
       });
-      this.changed.fire({ action: 'start', key, ok: true, session, error: syncError });
+      this.changed.fire({ action: 'start', key, ok: true, session, curl, error: syncError });
       return session;
     } catch (err) {
       this.changed.fire({ action: 'start', key, ok: false, error: err });
@@ -132,18 +180,60 @@ export class DevMode implements vscode.Disposable {
       if (isKdevError(err) && err.code === 'IN_USE' && !opts.force) {
         this.log.error(`dev start ${ref}`, err);
         const choice = await vscode.window.showErrorMessage(`kdev: ${err.message}. Take over: their dev container stops and yours starts.`, 'Take Over');
-        if (choice === 'Take Over') return this.start(n, { force: true, folder });
+        if (choice === 'Take Over') return this.start(n, { force: true, folder, how });
         return undefined;
       }
       throw err;
     }
   }
 
-  async end(node: Node | undefined): Promise<EndResult | undefined> {
+  /** The header that reaches my copy, and a button that copies the `curl -H` line. */
+  private showRoute(ref: string, route: { header: string; value: string }, curl: string | undefined): void {
+    this.log.info(`route on ${ref}: ${routeText(route)}${curl ? `; ${curl}` : ''}`);
+    const text = `kdev: requests with the header ${routeText(route)} reach your copy of ${ref}${curl ? `: ${curl}` : ''}`;
+    void vscode.window.showInformationMessage(text, ...(curl ? [COPY_CURL] : [])).then(async (choice) => {
+      if (choice === COPY_CURL && curl) await this.copy(curl);
+    });
+  }
+
+  /** Puts the `curl -H` line that reaches a route's copy on the clipboard; returns it. */
+  async copyCurl(node: Node | undefined): Promise<string> {
+    if (node?.type !== 'route') throw new KdevError('INVALID', 'copying a curl command needs a route', 'Right-click a route (x-kdev-route: …) under a workload in the kdev view.');
     const n = this.workload(node);
+    const me = await this.tree.contextModel(n.context)?.whoAmI();
+    const route = routesOf(this.tree.namespaceModel(n.context, n.namespace), n.kind.kind, n.name, me).find((r) => r.copy === node.copy);
+    if (!route) throw new KdevError('NOT_FOUND', `the route to ${node.copy} is gone`, 'Refresh the kdev view.');
+    const obj = this.tree.namespaceModel(n.context, n.namespace)?.get(n.kind.kind, n.name);
+    const [svc] = await servicesOf(this.cluster(n), templateLabels(n.kind.kind, obj));
+    if (!svc) throw new KdevError('NOT_FOUND', `no Service selects the pods of ${n.kind.kind.toLowerCase()}/${n.name}`, 'A route reaches a copy through the Services of its workload.');
+    return this.copy(curlLine(route, svc));
+  }
+
+  private async copy(curl: string): Promise<string> {
+    await vscode.env.clipboard.writeText(curl);
+    this.log.info(`copied: ${curl}`);
+    void vscode.window.showInformationMessage(`kdev: copied ${curl}`);
+    return curl;
+  }
+
+  /**
+   * My routed copy's own row (a Deployment kdev made, its lease naming the workload it is a
+   * copy of) stands for that workload: core's end takes the workload's name.
+   */
+  private copiedWorkload(n: WorkloadNode, me: string | undefined): WorkloadNode {
+    const dev = devStateOf(this.tree.namespaceModel(n.context, n.namespace)?.get(n.kind.kind, n.name), me);
+    const of = dev.state === 'mine' ? dev.lease.route?.of : undefined;
+    const slash = of?.indexOf('/') ?? -1;
+    const kind = of ? KINDS.find((k) => k.kind.toLowerCase() === of.slice(0, slash)) : undefined;
+    return kind ? { type: 'workload', context: n.context, namespace: n.namespace, kind, name: of!.slice(slash + 1) } : n;
+  }
+
+  async end(node: Node | undefined): Promise<EndResult | undefined> {
+    const picked = this.workload(node);
+    const ctx = this.tree.contextModel(picked.context);
+    const n = this.copiedWorkload(picked, await ctx?.whoAmI());
     const key = workloadKey(n);
     const ref = `${n.kind.kind.toLowerCase()}/${n.name}`;
-    const ctx = this.tree.contextModel(n.context);
     const dev = devStateOf(this.tree.namespaceModel(n.context, n.namespace)?.get(n.kind.kind, n.name), await ctx?.whoAmI());
     let force = false;
     if (dev.state === 'other') {

@@ -18,6 +18,7 @@ import {
 } from '@kdev/core';
 import type { KubernetesObject, V1Pod, V1ContainerStatus } from '@kdev/core';
 import { KubeModel, type ContextModel, type NamespaceModel } from '@kdev/core';
+import { routesOf, routeText } from './routes.js';
 
 type TreeKind = KindSpec;
 
@@ -73,6 +74,8 @@ export type Node =
   | { type: 'namespace'; context: string; namespace: string; environment: boolean }
   | { type: 'kind'; context: string; namespace: string; kind: TreeKind }
   | { type: 'workload'; context: string; namespace: string; kind: TreeKind; name: string }
+  /** A route held on the workload `owner`: requests with its header reach the copy `copy`. */
+  | { type: 'route'; context: string; namespace: string; copy: string; owner: Owner }
   /** A pod under the workload `owner` (a pod also shows under its ReplicaSet or Job). */
   | { type: 'pod'; context: string; namespace: string; name: string; owner: Owner }
   /** `owner` is the pod's tree parent; undefined when the pod itself is the workload. */
@@ -95,6 +98,8 @@ function idOf(n: Node): string {
       return `ctx:${n.context}/ns:${n.namespace}/kind:${n.kind.kind}`;
     case 'workload':
       return `ctx:${n.context}/ns:${n.namespace}/kind:${n.kind.kind}/${n.name}`;
+    case 'route':
+      return `ctx:${n.context}/ns:${n.namespace}/kind:${n.owner.kind}/${n.owner.name}/route:${n.copy}`;
     case 'pod':
       return `ctx:${n.context}/ns:${n.namespace}/kind:${n.owner.kind}/${n.owner.name}/pod:${n.name}`;
     case 'container':
@@ -255,12 +260,21 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
           item.iconPath = dev.state === 'mine' ? new vscode.ThemeIcon('debug-alt', new vscode.ThemeColor('charts.green')) : new vscode.ThemeIcon('lock', new vscode.ThemeColor('charts.orange'));
           item.tooltip += `\nin dev mode by ${l.owner}${dev.state === 'mine' ? ' (you)' : ''} since ${l.startedAt}\ncontainer ${l.container}, image ${l.image}, source at ${l.workDir}, mode ${l.mode}`;
         }
+        // Routes held on it (by copies of it, theirs or mine): counted here, one row each below.
+        const routes = routesOf(ns, n.kind.kind, n.name, this.getModel()?.context(n.context).me());
+        if (routes.length > 0) {
+          item.description = `${item.description ?? ''} · ${routes.length === 1 ? '1 route' : `${routes.length} routes`}`;
+          item.tooltip += `\nroutes: ${routes.map((r) => `${r.owner}${r.mine ? ' (you)' : ''} ${routeText(r)}`).join(', ')}`;
+        }
         // Mine but not synced by this window (another window, a reload, the CLI): Start Dev
         // Mode is offered again; it is idempotent in core and attaches the sync here.
         const detached = dev.state === 'mine' && this.syncLabel(workloadKey(n)) === undefined;
         item.contextValue = `kdev.workload.${n.kind.kind}.dev-${dev.state}${detached ? '.detached' : ''}`;
         break;
       }
+      case 'route':
+        item = this.routeItem(n);
+        break;
       case 'pod': {
         const pod = this.namespaceModel(n.context, n.namespace)?.get<V1Pod>('Pod', n.name);
         item = new vscode.TreeItem(n.name, C.Collapsed);
@@ -285,6 +299,21 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     return item;
   }
 
+  /** "x-kdev-route: alice" · who (you) and since when; the sync state when it is mine. */
+  private routeItem(n: Extract<Node, { type: 'route' }>): vscode.TreeItem {
+    const me = this.getModel()?.context(n.context).me();
+    const r = routesOf(this.namespaceModel(n.context, n.namespace), n.owner.kind, n.owner.name, me).find((x) => x.copy === n.copy);
+    const item = new vscode.TreeItem(r ? routeText(r) : n.copy, vscode.TreeItemCollapsibleState.None);
+    if (!r) return item;
+    const key = workloadKey({ context: n.context, namespace: n.namespace, name: n.owner.name, kind: { kind: n.owner.kind } });
+    const sync = r.mine ? this.syncLabel(key) : undefined;
+    item.description = `route: ${r.mine ? 'mine' : r.owner} (${since(r.startedAt)})${sync ? ` · ${sync}` : ''}`;
+    item.tooltip = `requests with the header ${routeText(r)} reach ${r.mine ? 'your' : `${r.owner}'s`} copy of ${n.owner.kind.toLowerCase()}/${n.owner.name} (deployment/${r.copy}) since ${r.startedAt}; all other requests reach the workload`;
+    item.iconPath = new vscode.ThemeIcon('arrow-swap', r.mine ? new vscode.ThemeColor('charts.green') : undefined);
+    item.contextValue = `kdev.route.${r.mine ? 'mine' : 'other'}`;
+    return item;
+  }
+
   async getChildren(n?: Node): Promise<Node[]> {
     return (await this.children(n)).map((c) => this.intern(c));
   }
@@ -304,6 +333,7 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     switch (n.type) {
       case 'message':
       case 'container':
+      case 'route':
         return [];
       case 'context':
         return this.namespacesOf(model, n.context);
@@ -326,11 +356,13 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
         const ns = model.context(n.context).namespace(n.namespace);
         if (n.kind.kind === 'Pod') return this.containersOf(ns, n.context, n.namespace, n.name, undefined);
         const owner = { kind: n.kind.kind, name: n.name };
-        return ns
+        const routes: Node[] = routesOf(ns, n.kind.kind, n.name, undefined).map((r) => ({ type: 'route', context: n.context, namespace: n.namespace, copy: r.copy, owner }));
+        const pods: Node[] = ns
           .podsOf(n.kind.kind, n.name)
           .map((p) => p.metadata?.name ?? '')
           .sort()
           .map((name) => ({ type: 'pod', context: n.context, namespace: n.namespace, name, owner }));
+        return [...routes, ...pods];
       }
       case 'pod':
         return this.containersOf(model.context(n.context).namespace(n.namespace), n.context, n.namespace, n.name, n.owner);
@@ -361,6 +393,7 @@ export class KdevTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
       }
       case 'workload':
         return { type: 'kind', context: n.context, namespace: n.namespace, kind: n.kind };
+      case 'route':
       case 'pod': {
         const k = kindNode(n.context, n.namespace, n.owner.kind);
         return k && k.type === 'kind' ? { type: 'workload', context: n.context, namespace: n.namespace, kind: k.kind, name: n.owner.name } : undefined;

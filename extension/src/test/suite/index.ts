@@ -11,6 +11,7 @@ export async function run(): Promise<void> {
   require('./activation.test.js');
   require('./tree.test.js');
   require('./devmode.test.js');
+  require('./routes.test.js');
   require('./environments.test.js');
   require('./sessions.test.js');
   require('./debugtypes.test.js');
