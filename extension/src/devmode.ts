@@ -2,10 +2,10 @@
 // start, attach, end): this module asks for the local folder, remembers it per workload in
 // the workspace state, and shows the loop's dev-mode events as progress.
 import * as vscode from 'vscode';
-import { KdevError, isKdevError, kindName, sourceText, KINDS, type AppEvent, type DevLoop, type DevSession, type DevWorkload, type EndResult, type Cluster } from '@kdev/core';
+import { KdevError, curlLine, isKdevError, kindName, sourceText, KINDS, type AppEvent, type FrontService, type DevLoop, type DevSession, type DevWorkload, type EndResult, type Cluster } from '@kdev/core';
 import type { KdevTreeProvider, Node } from './tree.js';
 import { devStateOf, workloadKey } from './tree.js';
-import { curlLine, routesOf, routeText, servicesOf, templateLabels, type FrontService } from './routes.js';
+import { routesOf, routeText } from './routes.js';
 import type { Log } from './output.js';
 import type { Syncs } from './sync.js';
 
@@ -129,7 +129,7 @@ export class DevMode implements vscode.Disposable {
     // Mine already: started again the same way (core's start is idempotent), nothing asked.
     if (devStateOf(obj, me).state === 'mine' || n.kind.kind === 'Pod') return { services: [] };
     const routed = routesOf(this.tree.namespaceModel(n.context, n.namespace), n.kind.kind, n.name, me).some((r) => r.mine);
-    const services = await servicesOf(this.cluster(n), templateLabels(n.kind.kind, obj));
+    const services = await this.named(n).frontServices();
     if (routed) return { mode: 'duplicate', route: true, services };
     if (services.length === 0) return { services };
     const ref = `${n.kind.kind.toLowerCase()}/${n.name}`;
@@ -203,8 +203,7 @@ export class DevMode implements vscode.Disposable {
     const me = await this.tree.contextModel(n.context)?.whoAmI();
     const route = routesOf(this.tree.namespaceModel(n.context, n.namespace), n.kind.kind, n.name, me).find((r) => r.copy === node.copy);
     if (!route) throw new KdevError('NOT_FOUND', `the route to ${node.copy} is gone`, 'Refresh the kdev view.');
-    const obj = this.tree.namespaceModel(n.context, n.namespace)?.get(n.kind.kind, n.name);
-    const [svc] = await servicesOf(this.cluster(n), templateLabels(n.kind.kind, obj));
+    const [svc] = await this.named(n).frontServices();
     if (!svc) throw new KdevError('NOT_FOUND', `no Service selects the pods of ${n.kind.kind.toLowerCase()}/${n.name}`, 'A route reaches a copy through the Services of its workload.');
     return this.copy(curlLine(route, svc));
   }

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTable } from '@kdev/router';
-import { isKdevError, parseRouteSpec, portProtocol, renderTable, routerPorts, selects, withRoute, type HeldRoute } from '@kdev/core/internals';
+import { curlLine, isKdevError, parseRouteSpec, portProtocol, renderTable, routerPorts, selects, withRoute, type HeldRoute } from '@kdev/core/internals';
 
 const kdevError = (code: string, pattern: RegExp) => (err: unknown) => isKdevError(err) && err.code === code && pattern.test(err.message) && (err.hint ?? '').length > 0;
 
@@ -83,5 +83,12 @@ describe('routes and the table', () => {
         { listen: 5432, protocol: 'tcp', default: '10.96.0.9:5432' },
       ],
     });
+  });
+});
+
+describe('the curl line of a route', () => {
+  it('names a port other than 80 and escapes a quote in the value for the shell', () => {
+    assert.equal(curlLine({ header: 'x-tenant', value: 'blue' }, { name: 'api', namespace: 'shop', port: 8080 }), "curl -H 'x-tenant: blue' http://api.shop:8080/");
+    assert.equal(curlLine({ header: 'x-kdev-route', value: "o'hara" }, { name: 'web', namespace: 'dev', port: 80 }), `curl -H 'x-kdev-route: o'\\''hara' http://web.dev/`);
   });
 });

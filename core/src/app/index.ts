@@ -7,3 +7,4 @@ export type { AppEvent, AppEventHandler, SyncEvent, LifecycleEvent } from './eve
 export { duration, since, ago, kindName, table, describeEvent } from './format.js';
 export { KubeModel, ContextModel, NamespaceModel, Collection, controllerOf, type Scope, type Listener } from './model.js';
 export { completionNames, workloadWords, type CompletionKind } from './complete.js';
+export { curlLine, type FrontService } from '../route/spec.js';

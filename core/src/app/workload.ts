@@ -6,7 +6,10 @@ import type { Readable, Writable } from 'node:stream';
 import { KdevError } from '../errors.js';
 import type { Cluster } from '../kube/client.js';
 import { kubeError } from '../kube/errors.js';
-import { endDevMode, startDevMode, type DevSession, type EndResult } from '../devmode/engine.js';
+import { endDevMode, routeTarget, startDevMode, type DevSession, type EndResult } from '../devmode/engine.js';
+import { parseWorkloadRef } from '../devmode/kinds.js';
+import { frontServices } from '../route/takeover.js';
+import type { FrontService } from '../route/spec.js';
 import { useEnvironment } from '../env/idle.js';
 import { currentDevPod, keepLease } from '../devmode/attach.js';
 import { SIDECAR_CONTAINER } from '../sync/sidecar.js';
@@ -92,6 +95,14 @@ export class DevWorkload {
       },
     });
     if (r.woke) this.emit({ type: 'info', message: `environment ${this.namespace} was asleep and is awake again` });
+  }
+
+  /**
+   * The Services in front of the workload (a Service kdev switched to its router counts;
+   * kdev's own do not): where a routed duplicate can be reached. Empty: no routed start.
+   */
+  async frontServices(): Promise<FrontService[]> {
+    return frontServices(this.cluster, routeTarget(parseWorkloadRef(this.workload), this.namespace));
   }
 
   /** Puts the workload in dev mode with the resolved image, container, workDir, env, resources. */

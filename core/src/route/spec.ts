@@ -128,3 +128,17 @@ export function withRoute(routes: HeldRoute[], route: HeldRoute, workload: strin
   }
   return [...routes.filter((r) => r.owner !== route.owner), route];
 }
+
+/** A Service in front of a routed workload, as a UI shows it. */
+export interface FrontService {
+  name: string;
+  namespace: string;
+  /** The first port of the Service. */
+  port: number;
+}
+
+/** `curl -H 'x-kdev-route: alice' http://web.shop/` (with the port when it is not 80): a request that reaches the route. */
+export function curlLine(r: { header: string; value: string }, svc: FrontService): string {
+  const quoted = `'${`${r.header}: ${r.value}`.replace(/'/g, `'\\''`)}'`;
+  return `curl -H ${quoted} http://${svc.name}.${svc.namespace}${svc.port === 80 ? '' : `:${svc.port}`}/`;
+}

@@ -31,7 +31,7 @@ import {
   svcPath,
   type PodAddress,
 } from './objects.js';
-import { renderTable, routerPorts, selects, withRoute, type HeldRoute, type RouterPort, type ServiceFacts } from './spec.js';
+import { renderTable, routerPorts, selects, withRoute, type FrontService, type HeldRoute, type RouterPort, type ServiceFacts } from './spec.js';
 
 /** On a Service kdev switched to the router: `{ workload, selector }`, what `end` puts back. */
 export const SERVICE_ORIGINAL_ANNOTATION = 'kdev.dev/route-original';
@@ -86,15 +86,20 @@ async function listServices(cluster: Cluster, namespace: string): Promise<RawObj
   }
 }
 
-/** Which Services front the workload, with which ports; refuses (changing nothing) what cannot be routed. */
-export async function readPlan(cluster: Cluster, t: RouteTarget): Promise<Plan> {
+type Template = { metadata?: { labels?: Record<string, string> }; spec?: { containers?: Array<{ ports?: Array<{ name?: string; containerPort: number }> }> } };
+
+/**
+ * The Services that select the workload's pods (a Service switched to the router counts by
+ * the selector saved on it; kdev's own, headless and ExternalName Services do not), with the
+ * workload's pod template and the selector of its original pods.
+ */
+async function readFront(cluster: Cluster, t: RouteTarget): Promise<{ services: RawObject[]; template?: Template; originSelector: Record<string, string> }> {
   let obj: RawObject;
   try {
     obj = await raw.get(cluster, { ...t.path, namespace: t.namespace });
   } catch (err) {
     throw kubeError(err, `reading ${t.what}`, cluster.server);
   }
-  type Template = { metadata?: { labels?: Record<string, string> }; spec?: { containers?: Array<{ ports?: Array<{ name?: string; containerPort: number }> }> } };
   let template: Template | undefined = obj as Template;
   for (const k of t.templatePath) template = (template as Record<string, Template | undefined> | undefined)?.[k];
   const labels = template?.metadata?.labels ?? {};
@@ -106,6 +111,20 @@ export async function readPlan(cluster: Cluster, t: RouteTarget): Promise<Plan> 
     if (saved && saved.workload !== t.what) return false;
     return selects(saved?.selector ?? (svc.spec?.selector as Record<string, string> | undefined), labels);
   });
+  return { services, template, originSelector };
+}
+
+/** The Services in front of a workload, for a UI to show (name and first port). */
+export async function frontServices(cluster: Cluster, t: RouteTarget): Promise<FrontService[]> {
+  const { services } = await readFront(cluster, t);
+  return services
+    .map((svc) => ({ name: svc.metadata!.name!, namespace: t.namespace, port: (svc.spec?.ports as Array<{ port: number }> | undefined)?.[0]?.port ?? 80 }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Which Services front the workload, with which ports; refuses (changing nothing) what cannot be routed. */
+export async function readPlan(cluster: Cluster, t: RouteTarget): Promise<Plan> {
+  const { services, template, originSelector } = await readFront(cluster, t);
   if (services.length === 0) {
     throw new KdevError('INVALID', `no Service selects the pods of ${t.what}: there is nothing to route`, `Run a copy without --route (kdev dev start ${t.what} --mode duplicate), or create the Service first.`);
   }

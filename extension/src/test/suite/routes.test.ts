@@ -15,7 +15,6 @@ import type { Node } from '../../tree.js';
 import { kdevApi } from './activation.test.js';
 import { ask } from './harness.js';
 import { admin, deploymentOf, label, path, tempNamespace, untilTree } from './helpers.js';
-import { curlLine, templateLabels } from '../../routes.js';
 
 const APP = 'storefront';
 const DEV_IMAGE = 'kdev.local/dev-node:18';
@@ -195,12 +194,5 @@ suite('routes', () => {
     assert.match(ended.result!.message, new RegExp(`copy of deployment/${APP}`));
     assert.deepEqual((await service()).spec?.selector, selector, 'the Service has its own selector back');
     assert.deepEqual((await listWorkloads(ns.cluster, 'deployment')).filter((w) => w.dev !== undefined), [], 'no copy in dev mode is left');
-  });
-
-  test('the curl line: a port other than 80 is named, a quote in the value is escaped for the shell', () => {
-    assert.equal(curlLine({ header: 'x-tenant', value: 'blue' }, { name: 'api', namespace: 'shop', port: 8080 }), "curl -H 'x-tenant: blue' http://api.shop:8080/");
-    assert.equal(curlLine({ header: 'x-kdev-route', value: "o'hara" }, { name: 'web', namespace: 'dev', port: 80 }), `curl -H 'x-kdev-route: o'\\''hara' http://web.dev/`);
-    assert.deepEqual(templateLabels('Deployment', deploymentOf('web', { name: 'c' })), { app: 'web' });
-    assert.deepEqual(templateLabels('Pod', { metadata: { labels: { a: 'b' } } }), { a: 'b' });
   });
 });
