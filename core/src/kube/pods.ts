@@ -76,22 +76,32 @@ function eventTime(e: CoreV1Event): number {
   return t ? new Date(t).getTime() : 0;
 }
 
-/** The last lines of a container's log: of the crashed run when it restarted. */
+/** What the kubelet answers, as the log's text, for a container whose log file is not there (yet, or any more). */
+const LOG_UNAVAILABLE = /^unable to retrieve container logs for /;
+
+/**
+ * The last lines of a container's log: of the crashed run when it restarted. Right after a
+ * restart the kubelet may have no log for one run or the other (it answers "unable to
+ * retrieve container logs"): the other run is read, and both again a little later, three
+ * times at most.
+ */
 export async function lastLogLines(cluster: Cluster, namespace: string, pod: string, container: string, previous: boolean, lines = 20): Promise<string[]> {
-  const read = async (prev: boolean) => {
-    const text = await raw.text(cluster, { apiVersion: 'v1', plural: 'pods', namespace, name: pod, subresource: 'log' }, { container, tailLines: lines, previous: prev });
-    return text.split('\n').filter((l) => l.length > 0);
-  };
-  try {
-    const out = await read(previous);
-    if (out.length > 0 || !previous) return out;
-    return await read(false);
-  } catch {
-    if (!previous) return [];
+  const read = async (prev: boolean): Promise<string[]> => {
     try {
-      return await read(false);
+      const text = await raw.text(cluster, { apiVersion: 'v1', plural: 'pods', namespace, name: pod, subresource: 'log' }, { container, tailLines: lines, previous: prev });
+      const out = text.split('\n').filter((l) => l.length > 0);
+      return out.length === 1 && LOG_UNAVAILABLE.test(out[0]!) ? [] : out;
     } catch {
       return [];
     }
+  };
+  const order = previous ? [true, false] : [false];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
+    for (const prev of order) {
+      const out = await read(prev);
+      if (out.length > 0) return out;
+    }
   }
+  return [];
 }
