@@ -16,7 +16,7 @@ import { assertLocalTarget, deployTemplate, podIps } from '@kdev/templates/tools
 import { jsonOf, runKdev } from '../lib/cli.js';
 import { tempNamespace } from '../lib/cluster.js';
 import { serviceAccountKubeconfig } from '../lib/identity.js';
-import { podIdentities, ROUTE_RULES, routingLeftovers } from '../lib/route.js';
+import { assertRoutingUndone, podIdentities, ROUTE_RULES } from '../lib/route.js';
 import { deliver } from '../lib/session.js';
 
 /** What a request through the gateway needs to reach rooms: POST /api/rooms → rooms → users. */
@@ -206,11 +206,7 @@ describe('meeting: two developers on rooms at once, through the gateway', { time
 
     const f = await as('alice', ['dev', 'end', 'rooms']);
     assert.equal(f.code, 0, f.stderr);
-    const svc = await raw.get(ns.cluster, { apiVersion: 'v1', plural: 'services', namespace: ns.name, name: 'rooms' });
-    assert.deepEqual(svc.spec, serviceBefore.spec, 'spec restored exactly');
-    assert.deepEqual(svc.metadata!.annotations, serviceBefore.metadata!.annotations);
-    assert.deepEqual(await routingLeftovers(ns.cluster), []);
-    assert.deepEqual(await podIdentities(ns.cluster, 'app=rooms'), originalPods, 'the original rooms pod: same uid, no restart');
+    await assertRoutingUndone(ns.cluster, serviceBefore, 'app=rooms', originalPods);
     // The gateway's keep-alive connections to the router end with it: once it answers again,
     // every request reaches the original pod.
     await until('the gateway to create a room again', 60_000, async () => ((await createRooms('first-after-end', 1))[0]!.status === 201 ? true : undefined));

@@ -9,7 +9,7 @@ import { applyAll, raw, type RawObject } from '@kdev/core/internals';
 import { jsonOf, runKdev } from '../lib/cli.js';
 import { tempNamespace, waitPodReady } from '../lib/cluster.js';
 import { serviceAccountKubeconfig } from '../lib/identity.js';
-import { load, namedWeb, podIdentities, ROUTE_RULES, routingLeftovers, serveInDevPod, upgradeThrough, type LoadResult } from '../lib/route.js';
+import { assertRoutingUndone, load, namedWeb, podIdentities, ROUTE_RULES, routingLeftovers, serveInDevPod, upgradeThrough, type LoadResult } from '../lib/route.js';
 
 const N = Number(process.env.KDEV_ROUTE_REQUESTS ?? 1000);
 
@@ -172,11 +172,7 @@ describe('routed duplicates: two developers on one Deployment', { timeout: 900_0
     allFrom(b, [...originalPods.keys()], "bob's header after bob ended");
     const e = await as('alice', ['dev', 'end', 'web']);
     assert.equal(e.code, 0, e.stderr);
-    const svc = await raw.get(ns.cluster, { apiVersion: 'v1', plural: 'services', namespace: ns.name, name: 'web' });
-    assert.deepEqual(svc.spec, serviceBefore.spec, 'spec restored exactly');
-    assert.deepEqual(svc.metadata!.annotations, serviceBefore.metadata!.annotations);
-    assert.deepEqual(await routingLeftovers(ns.cluster), []);
-    assert.deepEqual(await podIdentities(ns.cluster, 'app=web'), originalPods, 'the original pods: same uid, no restart');
+    await assertRoutingUndone(ns.cluster, serviceBefore, 'app=web', originalPods);
     allFrom(await load(url, 50), [...originalPods.keys()], 'after end');
   });
 });

@@ -1,6 +1,7 @@
 // Helpers of the routed-duplicate e2e tests (test/e2e/route-*.test.ts): a Deployment that
 // answers with its pod's name behind a Service, a server started in a duplicate's dev
 // container, the rights a routed duplicate needs, and a bounded load through a Service.
+import assert from 'node:assert/strict';
 import http from 'node:http';
 import { execCapture, raw, type Cluster, type RawObject } from '@kdev/core/internals';
 import type { KubernetesObject, V1PolicyRule } from '@kubernetes/client-node';
@@ -190,4 +191,16 @@ export function upgradeThrough(url: string, headers: Record<string, string> = {}
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * After the last route's end: the Service's spec and annotations are as before the first
+ * start, no routing object of kdev is left, the original pods kept their uid and restarts.
+ */
+export async function assertRoutingUndone(cluster: Cluster, service: RawObject, podSelector: string, originalPods: Map<string, string>): Promise<void> {
+  const svc = await raw.get(cluster, { apiVersion: 'v1', plural: 'services', namespace: cluster.namespace, name: service.metadata!.name! });
+  assert.deepEqual(svc.spec, service.spec, 'spec restored exactly');
+  assert.deepEqual(svc.metadata!.annotations, service.metadata!.annotations);
+  assert.deepEqual(await routingLeftovers(cluster), []);
+  assert.deepEqual(await podIdentities(cluster, podSelector), originalPods, 'the original pods: same uid, no restart');
 }
